@@ -1,0 +1,3 @@
+from cpflow.cli import main
+
+main()

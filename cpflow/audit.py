@@ -1,0 +1,151 @@
+"""The hash-chained event log: appending facts and verifying the chain.
+
+Each event's hash is SHA-256 over its predecessor's hash and the event's canonical
+serialisation: a compact JSON array of its fields in a fixed order. The id is the chain
+position, so an event removed, altered or moved breaks the chain at that point.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select, text, update
+from sqlalchemy.orm import Session
+
+from cpflow.models import ChainHead, TransitionEvent
+
+GENESIS = "0" * 64
+# The order of fields in the canonical serialisation; never reorder (it would break every chain).
+CANONICAL_FIELDS = (
+    "id", "kind", "plan_id", "activity_id", "trigger", "from_state", "to_state",
+    "actor", "at", "recorded_at", "reason", "ref", "data",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Fact:
+    """An event about to be appended (the chain assigns id, recorded_at and hashes)."""
+
+    kind: str
+    actor: str
+    at: dt.date
+    plan_id: int | None = None
+    activity_id: int | None = None
+    trigger: str | None = None
+    from_state: str | None = None
+    to_state: str | None = None
+    reason: str | None = None
+    ref: str | None = None
+    data: dict[str, Any] | None = None
+
+
+def canonical_json(value: Any) -> str:
+    """The one JSON form cpflow hashes and stores: sorted keys, no spaces, UTF-8."""
+    return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
+
+
+def canonical_bytes(values: tuple) -> bytes:
+    """Canonical serialisation of an event given its CANONICAL_FIELDS values (dates as ISO text)."""
+    return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+def chain_hash(prev_hash: str, payload: bytes) -> str:
+    return hashlib.sha256(prev_hash.encode("ascii") + payload).hexdigest()
+
+
+def utc_now() -> str:
+    return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def append(session: Session, facts: Iterable[Fact], *, recorded_at: str | None = None) -> list[int]:
+    """Append facts to the chain inside the caller's write transaction; returns their ids.
+
+    This is the one path every writer uses (moves, measurements, funding, plan loads,
+    imports): it reads the head, chains each fact, inserts them in one executemany and
+    moves the head. The caller's transaction holds the write lock, so the head is stable.
+    """
+    recorded_at = recorded_at or utc_now()
+    seq, prev = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
+    rows = []
+    for fact in facts:
+        seq += 1
+        data = canonical_json(fact.data) if fact.data is not None else None
+        values = (
+            seq, fact.kind, fact.plan_id, fact.activity_id, fact.trigger, fact.from_state, fact.to_state,
+            fact.actor, fact.at.isoformat(), recorded_at, fact.reason, fact.ref, data,
+        )  # fmt: skip
+        digest = chain_hash(prev, canonical_bytes(values))
+        row = dict(zip(CANONICAL_FIELDS, values))
+        row.update(at=fact.at, prev_hash=prev, hash=digest)
+        rows.append(row)
+        prev = digest
+    if rows:
+        session.execute(insert(TransitionEvent), rows)
+        session.execute(update(ChainHead).where(ChainHead.id == 1).values(seq=seq, hash=prev))
+    return [row["id"] for row in rows]
+
+
+@dataclass(frozen=True)
+class Verification:
+    """The outcome of `audit verify`."""
+
+    ok: bool
+    events: int
+    head: str
+    problem: str | None = None
+    first_bad_event: int | None = None
+
+
+def _event_rows(session: Session, batch: int = 50_000) -> Iterator[tuple]:
+    columns = ", ".join(CANONICAL_FIELDS[:-1]) + ", data, prev_hash, hash"
+    result = session.execute(
+        text(f"SELECT {columns} FROM transition_events ORDER BY id"),  # noqa: S608 (fixed column list)
+        execution_options={"stream_results": True, "yield_per": batch},
+    )
+    for partition in result.partitions(batch):
+        yield from partition
+
+
+def verify(session: Session) -> Verification:
+    """Recompute the chain; name the first event that was altered, removed or reordered."""
+    prev = GENESIS
+    expected = 1
+    for row in _event_rows(session):
+        event_id = row[0]
+        values = tuple(row[:13])
+        if event_id != expected:
+            problem = (
+                f"event {expected} is missing (the next event is {event_id})"
+                if event_id > expected
+                else f"event {event_id} is out of order (expected event {expected})"
+            )
+            return Verification(False, expected - 1, prev, problem, expected)
+        at = values[8]
+        if not isinstance(at, str):
+            values = values[:8] + (at.isoformat(),) + values[9:]
+        if row[13] != prev:
+            return Verification(False, expected - 1, prev, f"event {event_id} does not follow event {event_id - 1}: its previous hash was changed", event_id)
+        digest = chain_hash(prev, canonical_bytes(values))
+        if digest != row[14]:
+            return Verification(False, expected - 1, prev, f"event {event_id} was altered: its content no longer matches its hash", event_id)
+        prev = digest
+        expected += 1
+    count = expected - 1
+    head_seq, head_hash = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
+    if head_seq != count or head_hash != prev:
+        if head_seq > count:
+            problem = f"events {count + 1}..{head_seq} were removed from the end of the log"
+            return Verification(False, count, prev, problem, count + 1)
+        return Verification(False, count, prev, f"the chain head (event {head_seq}) does not match the last event ({count})", count)
+    return Verification(True, count, prev)
+
+
+def head(session: Session) -> tuple[int, str]:
+    """(number of events, hash of the last one): the fingerprint of everything recorded."""
+    seq, digest = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
+    return seq, digest

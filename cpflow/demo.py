@@ -1,0 +1,120 @@
+"""`cpflow demo`: the main job end to end on the seed plans, in a folder of its own.
+
+The history of moves recorded here is ILLUSTRATIVE: the seed documents are plans, not
+progress records, so the demo invents a plausible sequence of endorsements, starts,
+completions and a drop to show what cpflow does with them. Every such event is recorded
+by the actor `demo (illustrative)`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+from cpflow.errors import BadInput
+
+ACTOR = "demo (illustrative)"
+MARKER = ".cpflow-demo"
+
+# (activity, trigger, date, reason, reference)
+ILLUSTRATIVE_MOVES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
+    ("cpms-wg-2022-2025:1.1", "endorse", "2022-06-15", None, "CPMS WG meeting, June 2022"),
+    ("cpms-wg-2022-2025:1.1", "start", "2022-07-01", None, None),
+    ("cpms-wg-2022-2025:1.1", "complete", "2022-11-30", None, "Consultation findings brief shared"),
+    ("cpms-wg-2022-2025:1.2", "endorse", "2022-06-15", None, "CPMS WG meeting, June 2022"),
+    ("cpms-wg-2022-2025:1.2", "start", "2022-09-01", None, None),
+    ("cpms-wg-2022-2025:1.2", "complete", "2023-05-31", None, None),
+    ("cpms-wg-2022-2025:1.3", "endorse", "2022-06-15", None, "CPMS WG meeting, June 2022"),
+    ("cpms-wg-2022-2025:1.3", "start", "2023-01-15", None, None),
+    ("cpms-wg-2022-2025:2.1", "endorse", "2022-06-15", None, "CPMS WG meeting, June 2022"),
+    ("cpms-wg-2022-2025:2.1", "start", "2022-08-01", None, None),
+    ("cpms-wg-2022-2025:2.1", "complete", "2023-03-31", None, None),
+    ("cpms-wg-2022-2025:2.2", "endorse", "2022-06-15", None, "CPMS WG meeting, June 2022"),
+    ("cpms-wg-2022-2025:2.2", "start", "2022-10-01", None, None),
+    ("cpms-wg-2022-2025:2.11", "endorse", "2022-11-30", None, "CPMS WG meeting, November 2022"),
+    ("cpms-wg-2022-2025:2.11", "start", "2023-02-01", None, None),
+    ("cpms-wg-2022-2025:3.1", "endorse", "2022-11-30", None, "CPMS WG meeting, November 2022"),
+    ("cpms-wg-2022-2025:3.5", "drop", "2023-06-20", "Folded into 3.2 by the co-leads", "CPMS WG meeting, June 2023"),
+    ("cpms-wg-2022-2025:6.4", "endorse", "2022-11-30", None, "CPMS WG meeting, November 2022"),
+    ("cpms-wg-2022-2025:6.4", "start", "2023-01-10", None, None),
+    ("cpms-wg-2022-2025:6.4", "complete", "2023-10-31", None, "Webinar series published"),
+    ("cpms-wg-2022-2025:7.1", "endorse", "2022-06-15", None, "CPMS WG meeting, June 2022"),
+    ("cpms-wg-2022-2025:7.1", "start", "2022-07-15", None, None),
+    ("cpms-wg-2022-2025:7.1", "complete", "2023-02-28", None, None),
+    ("alliance-2018-2020:SEC-1.3", "endorse", "2018-03-09", None, "Work plan endorsed on 9 March 2018"),
+    ("alliance-2018-2020:SEC-1.3", "start", "2018-04-01", None, None),
+    ("alliance-2018-2020:SEC-1.3", "complete", "2018-12-15", None, None),
+    ("alliance-2018-2020:WG1-1.1", "endorse", "2018-03-09", None, "Work plan endorsed on 9 March 2018"),
+    ("alliance-2018-2020:WG1-1.1", "start", "2018-03-20", None, None),
+    ("alliance-2018-2020:WG1-1.1", "complete", "2018-09-30", None, None),
+    ("alliance-2018-2020:WG1-1.2", "endorse", "2018-03-09", None, "Work plan endorsed on 9 March 2018"),
+    ("alliance-2018-2020:WG1-1.2", "start", "2018-10-01", None, None),
+    ("alliance-2018-2020:TF1-1.1", "endorse", "2018-03-09", None, "Work plan endorsed on 9 March 2018"),
+    ("cp-swg-2025:1.1", "endorse", "2025-01-20", None, "CP SWG meeting, January 2025"),
+    ("cp-swg-2025:1.1", "start", "2025-02-01", None, None),
+    ("cp-swg-2025:1.1", "complete", "2025-03-15", None, None),
+    ("cp-swg-2025:1.5", "endorse", "2025-01-20", None, "CP SWG meeting, January 2025"),
+    ("cp-swg-2025:1.5", "start", "2025-01-20", None, None),
+    ("cpswg-refugee-2021:1.1", "endorse", "2021-02-10", None, "CPSWG meeting, February 2021"),
+    ("cpswg-refugee-2021:1.1", "start", "2021-03-01", None, None),
+    ("iraq-cpsc-2015-2016:1.1", "endorse", "2015-09-05", None, "CPSC meeting, September 2015"),
+    ("iraq-cpsc-2015-2016:1.1", "start", "2015-09-10", None, None),
+    ("iraq-cpsc-2015-2016:1.1", "complete", "2015-10-30", None, None),
+)
+
+# (unit, period, received, date, reason)
+ILLUSTRATIVE_FUNDING = (("alliance-2018-2020:wg3", "2018", "160000", "2018-09-30", "Further pledge received"),)
+
+
+def run_demo(out: Path, workflows_dir: Path, *, echo: Callable[[str], None]) -> list[Path]:
+    """Create `out` afresh, load every plan, record the illustrative history, write reports."""
+    from cpflow.db import Database
+    from cpflow.money import parse_amount
+    from cpflow.plugins.manager import get_plugins
+    from cpflow.services import fund, load_files, move
+
+    files = sorted(workflows_dir.glob("*.yaml"))
+    if not files:
+        raise BadInput(f"no plan files in {workflows_dir}/: run from a cpflow checkout or pass --workflows DIR")
+    _fresh_folder(out)
+    db = Database(f"sqlite:///{out / 'cpflow.db'}")
+    try:
+        results = load_files(db, files, actor="demo")
+        for result in results:
+            echo(f"loaded {result.slug}: {len(result.added)} activities")
+        echo(f"recording an ILLUSTRATIVE history ({len(ILLUSTRATIVE_MOVES)} moves by {ACTOR!r}): not real progress data")
+        plugins = get_plugins()
+        for ident, trigger, at, reason, ref in ILLUSTRATIVE_MOVES:
+            move(db, ident, trigger, actor=ACTOR, at=dt.date.fromisoformat(at), reason=reason, ref=ref, plugins=plugins)
+        for ident, period, received, at, reason in ILLUSTRATIVE_FUNDING:
+            fund(db, ident, period=period, received=parse_amount(received), actor=ACTOR, at=dt.date.fromisoformat(at), reason=reason)
+        written = [out / "cpflow.db", *_write_reports(db, out)]
+    finally:
+        db.dispose()
+    echo("wrote:")
+    for path in written:
+        echo(f"  {path}")
+    return written
+
+
+def _fresh_folder(out: Path) -> None:
+    if out.exists():
+        if not (out / MARKER).exists():
+            raise BadInput(f"{out} exists and is not a cpflow demo folder; choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("Created by `cpflow demo`; the folder is replaced on the next run.\n", encoding="utf-8")
+
+
+def _write_reports(db, out: Path) -> list[Path]:
+    from cpflow.queries import ACTIVITY_COLUMNS, list_activities
+    from cpflow.render import render_csv, render_json
+
+    with db.read() as session:
+        rows = list_activities(session)
+    csv_path, json_path = out / "activities.csv", out / "activities.json"
+    csv_path.write_text(render_csv(rows, ACTIVITY_COLUMNS), encoding="utf-8")
+    json_path.write_text(render_json(rows) + "\n", encoding="utf-8")
+    return [csv_path, json_path]

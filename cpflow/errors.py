@@ -1,0 +1,59 @@
+"""cpflow's own exceptions. Services raise them; the CLI turns each into one line on
+stderr and the exit code documented here."""
+
+EXIT_OK = 0
+EXIT_FINDINGS = 1  # `check` found problems at --fail-on, or `audit verify` found tampering
+EXIT_BAD_INPUT = 2
+EXIT_CONFLICT = 3  # the activity changed since it was read (stale version)
+EXIT_BUSY = 4  # the database stayed locked past the retry budget
+
+
+class CpflowError(Exception):
+    """Base class: a message meant for the user, and the exit code for it."""
+
+    exit_code = EXIT_BAD_INPUT
+
+
+class BadInput(CpflowError):
+    """Input the user can fix: an unknown name, a malformed value, a missing option."""
+
+
+class NotFound(BadInput):
+    """A plan, activity, indicator or unit that does not exist."""
+
+
+class IllegalTransition(BadInput):
+    """A move the lifecycle does not allow from the activity's current state."""
+
+
+class GuardVeto(BadInput):
+    """A move vetoed by a plugin's transition guard."""
+
+
+class PlanFileError(BadInput):
+    """A plan file or spreadsheet that failed validation; carries every problem found."""
+
+    def __init__(self, source: str, problems: list[str]):
+        self.source = source
+        self.problems = problems
+        count = len(problems)
+        super().__init__(
+            f"{source}: {count} problem{'s' if count != 1 else ''}; nothing was written\n"
+            + "\n".join(problems)
+        )
+
+
+class DatabaseError(BadInput):
+    """The database cannot be reached, is not a cpflow database, or needs `cpflow init`."""
+
+
+class ConflictError(CpflowError):
+    """The activity changed since it was read; nothing was written."""
+
+    exit_code = EXIT_CONFLICT
+
+
+class BusyError(CpflowError):
+    """The database stayed locked by other writers past the retry budget."""
+
+    exit_code = EXIT_BUSY

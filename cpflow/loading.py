@@ -1,0 +1,259 @@
+"""Load a validated plan into the database: an idempotent upsert in one transaction.
+
+Keyed by plan slug and activity code (units, periods … by their keys). Loading the same
+file twice changes nothing and appends no event; a changed field becomes an `edit`
+event; a new activity a `create` event; an activity gone from the file is reported and
+kept, marked as no longer in the source.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import bindparam, insert, select, update
+from sqlalchemy.orm import Session
+
+from cpflow import audit
+from cpflow.audit import Fact
+from cpflow.failpoints import failpoint
+from cpflow.lifecycle import lifecycle_for
+from cpflow.models import (
+    Activity,
+    BudgetLine,
+    ChecklistItem,
+    Indicator,
+    Objective,
+    Outcome,
+    Period,
+    Plan,
+    TransitionEvent,
+    Unit,
+)
+from cpflow.money import json_amount, to_minor
+from cpflow.workflows import LoadedPlan, PlanSpec
+
+ACTIVITY_FIELDS = (
+    "title", "description", "objective_id", "unit_id", "lead", "contributors", "phase", "schedule",
+    "start", "due", "sectors", "countries", "cross_cutting", "activity_type", "expected_result",
+    "checklist", "notes", "position", "in_source",
+)  # fmt: skip
+
+
+@dataclass
+class LoadResult:
+    slug: str
+    created: bool
+    added: list[str] = field(default_factory=list)
+    edited: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    other_changes: int = 0
+    events: int = 0
+    ignored_states: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return self.created or bool(self.added or self.edited or self.missing or self.other_changes)
+
+
+def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.date) -> LoadResult:
+    """Upsert one validated plan inside the caller's write transaction."""
+    spec = loaded.spec
+    facts: list[Fact] = []
+    plan_row = _plan_row(spec, loaded)
+    plan = session.execute(select(Plan).where(Plan.slug == spec.plan.slug)).scalar_one_or_none()
+    result = LoadResult(slug=spec.plan.slug, created=plan is None)
+    if plan is None:
+        plan_id = session.execute(insert(Plan).values(**plan_row).returning(Plan.id)).scalar_one()
+        facts.append(Fact("create", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "file_sha256": loaded.sha256}))
+    else:
+        plan_id = plan.id
+        changes = _diff({k: getattr(plan, k) for k in plan_row}, plan_row)
+        if changes:
+            session.execute(update(Plan).where(Plan.id == plan_id).values(**plan_row))
+            facts.append(Fact("edit", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "changes": changes}))
+            result.other_changes += 1
+
+    def keyed(model, key: str, rows: list[dict]) -> dict[str, int]:
+        ids, new_facts = _upsert_keyed(session, model, plan_id, key, rows, actor, today)
+        facts.extend(new_facts)
+        result.other_changes += len(new_facts)
+        return ids
+
+    periods = {p.key: p for p in spec.periods}
+    keyed(Period, "key", [dict(key=p.key, name=p.name or p.key, kind=p.kind, start=p.start, end=p.end) for p in spec.periods])
+    units = keyed(Unit, "key", [dict(key=u.key, name=u.name, kind=u.kind, outcome=u.outcome, leads=u.leads, members=u.members) for u in spec.units])
+    outcomes = keyed(Outcome, "key", [dict(key=o.key, title=o.title, description=o.description) for o in spec.outcomes])
+    objectives = keyed(Objective, "code", [
+        dict(code=o.code, title=o.title, description=o.description, outcome_id=outcomes.get(o.outcome),
+             unit_id=units.get(o.unit), targets=[t.model_dump() for t in o.targets],
+             expected_results=o.expected_results, position=i)
+        for i, o in enumerate(spec.objectives)
+    ])  # fmt: skip
+    keyed(ChecklistItem, "code", [
+        dict(code=item.code, checklist=c.key, checklist_title=c.title, category=item.category, text=item.text, position=i)
+        for c in spec.checklists for i, item in enumerate(c.items)
+    ])  # fmt: skip
+    keyed(Indicator, "code", [
+        dict(code=i.code, name=i.name, measure=i.measure, direction=i.direction, of=i.of,
+             baseline_value=i.baseline.value if i.baseline else None,
+             baseline_date=i.baseline.date if i.baseline else None,
+             targets=[t.model_dump() for t in i.targets])
+        for i in spec.indicators
+    ])  # fmt: skip
+    keyed(BudgetLine, "line", [
+        dict(line=f"{b.unit}/{b.period}", unit_id=units[b.unit], period=b.period,
+             currency=b.currency or spec.plan.currency, budget_minor=to_minor(b.budget),
+             received_minor=to_minor(b.received), declared_gap_minor=to_minor(b.declared_gap))
+        for b in spec.budgets
+    ])  # fmt: skip
+
+    lifecycle = lifecycle_for(spec.lifecycle)
+    _load_activities(session, spec, plan_id, objectives, units, periods, lifecycle.initial, actor, today, facts, result)
+    failpoint("load:before-events")
+    result.events = len(audit.append(session, facts))
+    failpoint("load:before-commit")
+    return result
+
+
+def _plan_row(spec: PlanSpec, loaded: LoadedPlan) -> dict[str, Any]:
+    meta = spec.plan
+    return dict(
+        slug=meta.slug, title=meta.title, owner=meta.owner, framework=meta.framework, currency=meta.currency,
+        start=meta.start, end=meta.end, description=meta.description, source=meta.source, about=meta.about,
+        sectors=meta.sectors, countries=meta.countries, cross_cutting=meta.cross_cutting,
+        records_expected_results=meta.records_expected_results,
+        people=[p.model_dump() for p in spec.people], rules=spec.rules.model_dump(),
+        lifecycle=spec.lifecycle, file_sha256=loaded.sha256,
+    )  # fmt: skip
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, (dt.date,)):
+        return value.isoformat()
+    return value
+
+
+def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
+    """Fields whose value changed, as {field: [old, new]} in JSON-ready form."""
+    return {k: [_jsonable(old.get(k)), _jsonable(v)] for k, v in new.items() if old.get(k) != v}
+
+
+def _upsert_keyed(session, model, plan_id, key, rows, actor, today) -> tuple[dict[str, int], list[Fact]]:
+    """Insert new rows and update changed ones of a small per-plan table; rows absent from
+    the file are kept. Returns key -> id and the facts recording what changed."""
+    table = model.__table__
+    facts = []
+    if key == "line":  # budget lines are keyed by (unit, period)
+        existing = {
+            f"{unit_key}/{row.period}": row
+            for row, unit_key in session.execute(select(BudgetLine, Unit.key).join(Unit).where(BudgetLine.plan_id == plan_id))
+        }
+    else:
+        existing = {getattr(row, key): row for row in session.scalars(select(model).where(model.plan_id == plan_id))}
+    ids = {}
+    for row in rows:
+        name = row.pop("line") if key == "line" else row[key]
+        current = existing.get(name)
+        if current is None:
+            ids[name] = session.execute(insert(table).values(plan_id=plan_id, **row).returning(table.c.id)).scalar_one()
+            if existing:  # new inside an existing plan: worth a line in the log
+                facts.append(Fact("create", actor, today, plan_id=plan_id, data={"table": table.name, "key": name}))
+            continue
+        ids[name] = current.id
+        changes = _diff({k: getattr(current, k) for k in row}, row)
+        if changes:
+            session.execute(update(table).where(table.c.id == current.id).values(**row))
+            facts.append(Fact("edit", actor, today, plan_id=plan_id, data={"table": table.name, "key": name, "changes": _money_json(changes)}))
+    return ids, facts
+
+
+def _money_json(changes: dict[str, list]) -> dict[str, list]:
+    return {
+        (k.removesuffix("_minor")): [json_amount(v[0]), json_amount(v[1])] if k.endswith("_minor") else v
+        for k, v in changes.items()
+    }
+
+
+def _load_activities(session, spec, plan_id, objectives, units, periods, initial, actor, today, facts, result) -> None:
+    meta = spec.plan
+    existing = {
+        row.code: row
+        for row in session.execute(
+            select(Activity.id, Activity.code, Activity.initial_state, *(getattr(Activity, f) for f in ACTIVITY_FIELDS)).where(
+                Activity.plan_id == plan_id
+            )
+        )
+    }
+    moved = set()
+    if existing:
+        moved = set(
+            session.scalars(
+                select(TransitionEvent.activity_id)
+                .join(Activity, Activity.id == TransitionEvent.activity_id)
+                .where(Activity.plan_id == plan_id, TransitionEvent.kind == "transition")
+                .distinct()
+            )
+        )
+    objective_units = {o.code: o.unit for o in spec.objectives}
+    new_rows, updates, seen = [], [], set()
+    for position, (_, a) in enumerate(spec.all_activities()):
+        seen.add(a.code)
+        scheduled = [periods[k] for k in a.schedule]
+        phase = periods.get(a.phase) if a.phase else None
+        start = a.start or (min(p.start for p in scheduled) if scheduled else phase.start if phase else meta.start)
+        due = a.due or (max(p.end for p in scheduled) if scheduled else phase.end if phase else meta.end)
+        row = dict(
+            title=a.title, description=a.description, objective_id=objectives.get(a.objective),
+            unit_id=units.get(a.unit or objective_units.get(a.objective)), lead=a.lead, contributors=a.contributors,
+            phase=a.phase, schedule=a.schedule, start=start, due=max(due, start), sectors=a.sectors,
+            countries=a.countries, cross_cutting=a.cross_cutting, activity_type=a.type,
+            expected_result=a.expected_result, checklist=a.checklist, notes=a.notes,
+            position=position, in_source=True,
+        )  # fmt: skip
+        state = a.state or initial
+        current = existing.get(a.code)
+        if current is None:
+            new_rows.append(dict(row, plan_id=plan_id, code=a.code, initial_state=state, state=state, version=1))
+            continue
+        changes = _diff({f: getattr(current, f) for f in ACTIVITY_FIELDS}, row)
+        changes.pop("position", None)
+        if state != current.initial_state:
+            if current.id in moved:
+                result.ignored_states.append(a.code)
+            else:
+                row.update(initial_state=state, state=state)
+                changes["state"] = [current.initial_state, state]
+        if changes:
+            updates.append(dict(row, b_id=current.id))
+            facts.append(Fact("edit", actor, today, plan_id=plan_id, activity_id=current.id, data={"code": a.code, "changes": changes}))
+            result.edited.append(a.code)
+        elif row["position"] != current.position:
+            updates.append(dict(row, b_id=current.id))
+    if updates:
+        for keys, group in _group_by_keys(updates).items():
+            values = {k: bindparam(f"v_{k}") for k in keys if k != "b_id"}
+            session.connection().execute(
+                update(Activity).where(Activity.id == bindparam("b_id")).values(values),
+                [{("b_id" if k == "b_id" else f"v_{k}"): v for k, v in row.items()} for row in group],
+            )
+    if new_rows:
+        session.execute(insert(Activity), new_rows)
+        ids = dict(session.execute(select(Activity.code, Activity.id).where(Activity.plan_id == plan_id)).all())
+        for row in new_rows:
+            facts.append(Fact("create", actor, today, plan_id=plan_id, activity_id=ids[row["code"]], data={"code": row["code"]}))
+        result.added = [row["code"] for row in new_rows]
+    gone = [code for code, row in existing.items() if code not in seen and row.in_source]
+    if gone:
+        session.execute(update(Activity).where(Activity.plan_id == plan_id, Activity.code.in_(gone)).values(in_source=False))
+        for code in gone:
+            facts.append(Fact("edit", actor, today, plan_id=plan_id, activity_id=existing[code].id, data={"code": code, "changes": {"in_source": [True, False]}}))
+    result.missing = sorted(code for code, row in existing.items() if code not in seen)
+
+
+def _group_by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
+    groups: dict[tuple, list[dict]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return groups

@@ -1,0 +1,230 @@
+"""Read-side queries behind the listings: plain rows (dicts with stable keys), built with
+set-based SQL. Renderers turn them into tables, JSON or CSV."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, aliased
+
+from cpflow.errors import BadInput, NotFound
+from cpflow.lifecycle import lifecycle_for
+from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
+from cpflow.money import json_amount
+from cpflow.services import find_plan, split_id
+from cpflow.state import with_state
+
+ACTIVITY_COLUMNS = ("id", "plan", "code", "title", "objective", "unit", "lead", "phase", "start", "due", "sectors", "state")
+
+
+def list_plans(session: Session) -> list[dict]:
+    counts = dict(session.execute(select(Activity.plan_id, func.count()).group_by(Activity.plan_id)).all())
+    rows = []
+    for plan in session.scalars(select(Plan).order_by(Plan.slug)):
+        rows.append(
+            {
+                "slug": plan.slug,
+                "title": plan.title,
+                "owner": plan.owner,
+                "start": plan.start,
+                "end": plan.end,
+                "currency": plan.currency,
+                "activities": counts.get(plan.id, 0),
+            }
+        )
+    return rows
+
+
+def list_activities(
+    session: Session,
+    *,
+    plans: tuple[str, ...] = (),
+    states: tuple[str, ...] = (),
+    objective: str | None = None,
+    unit: str | None = None,
+    sector: str | None = None,
+    phase: str | None = None,
+    as_of: dt.date | None = None,
+) -> list[dict]:
+    """Activities with their state (as of a date when given), in plan order."""
+    for slug in plans:
+        find_plan(session, slug)
+    unit_alias = aliased(Unit)
+    query = (
+        select(Activity, Plan.slug, Objective.code.label("objective_code"), unit_alias.key.label("unit_key"))
+        .join(Plan, Plan.id == Activity.plan_id)
+        .outerjoin(Objective, Objective.id == Activity.objective_id)
+        .outerjoin(unit_alias, unit_alias.id == Activity.unit_id)
+    )
+    query, state = with_state(query, as_of)
+    query = query.add_columns(state.label("as_of_state"))
+    if plans:
+        query = query.where(Plan.slug.in_(plans))
+    if as_of is not None:
+        query = query.where(Plan.start <= as_of)
+    if objective:
+        query = query.where(Objective.code == objective)
+    if unit:
+        query = query.where(unit_alias.key == unit)
+    if phase:
+        query = query.where(Activity.phase == phase)
+    query = query.order_by(Plan.slug, Activity.position, Activity.id)
+    rows = []
+    wanted_states = set(states)
+    for activity, slug, objective_code, unit_key, current in session.execute(query):
+        if wanted_states and current not in wanted_states:
+            continue
+        if sector and sector.casefold() not in {s.casefold() for s in activity.sectors or []}:
+            continue
+        rows.append(
+            {
+                "id": f"{slug}:{activity.code}",
+                "plan": slug,
+                "code": activity.code,
+                "title": activity.title,
+                "objective": objective_code,
+                "unit": unit_key,
+                "lead": activity.lead,
+                "phase": activity.phase,
+                "start": activity.start,
+                "due": activity.due,
+                "sectors": list(activity.sectors or []),
+                "state": current,
+            }
+        )
+    return rows
+
+
+def known_states(session: Session, plans: tuple[str, ...]) -> set[str]:
+    lifecycles = session.scalars(select(Plan.lifecycle).where(Plan.slug.in_(plans)) if plans else select(Plan.lifecycle)).all()
+    states = set(lifecycle_for(None).states)
+    for definition in lifecycles:
+        states |= set(lifecycle_for(definition).states)
+    return states
+
+
+def get_activity(session: Session, ident: str) -> tuple[Plan, Activity]:
+    slug, code = split_id(ident)
+    plan = find_plan(session, slug)
+    activity = session.execute(select(Activity).where(Activity.plan_id == plan.id, Activity.code == code)).scalar_one_or_none()
+    if activity is None:
+        raise NotFound(f"unknown activity {ident}: plan {slug} has no activity {code!r}")
+    return plan, activity
+
+
+def show_activity(session: Session, ident: str) -> dict:
+    plan, activity = get_activity(session, ident)
+    objective = session.get(Objective, activity.objective_id) if activity.objective_id else None
+    unit = session.get(Unit, activity.unit_id) if activity.unit_id else None
+    lifecycle = lifecycle_for(plan.lifecycle)
+    return {
+        "id": f"{plan.slug}:{activity.code}",
+        "plan": plan.slug,
+        "code": activity.code,
+        "title": activity.title,
+        "description": activity.description,
+        "objective": objective.code if objective else None,
+        "objective_title": objective.title if objective else None,
+        "unit": unit.key if unit else None,
+        "lead": activity.lead or (", ".join(unit.leads) if unit and unit.leads else None),
+        "contributors": list(activity.contributors or []),
+        "phase": activity.phase,
+        "schedule": list(activity.schedule or []),
+        "start": activity.start,
+        "due": activity.due,
+        "sectors": list(activity.sectors or []),
+        "countries": list(activity.countries or []),
+        "cross_cutting": list(activity.cross_cutting or []),
+        "type": activity.activity_type,
+        "expected_result": activity.expected_result,
+        "state": activity.state,
+        "version": activity.version,
+        "allowed": lifecycle.allowed(activity.state),
+        "in_source": activity.in_source,
+        "notes": activity.notes,
+    }
+
+
+def history(session: Session, ident: str) -> list[dict]:
+    """Every move of one activity, oldest first, with who, when and why."""
+    _, activity = get_activity(session, ident)
+    events = session.scalars(
+        select(TransitionEvent)
+        .where(TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition")
+        .order_by(TransitionEvent.id)
+    )
+    return [
+        {
+            "event": event.id,
+            "trigger": event.trigger,
+            "from": event.from_state,
+            "to": event.to_state,
+            "actor": event.actor,
+            "at": event.at,
+            "recorded_at": event.recorded_at,
+            "reason": event.reason,
+            "ref": event.ref,
+        }
+        for event in events
+    ]
+
+
+def list_units(session: Session, slug: str) -> list[dict]:
+    plan = find_plan(session, slug)
+    lines: dict[int, list[dict]] = {}
+    for line in session.scalars(select(BudgetLine).where(BudgetLine.plan_id == plan.id).order_by(BudgetLine.id)):
+        lines.setdefault(line.unit_id, []).append(
+            {
+                "period": line.period,
+                "currency": line.currency,
+                "budget": json_amount(line.budget_minor),
+                "received": json_amount(line.received_minor),
+                "declared_gap": json_amount(line.declared_gap_minor),
+            }
+        )
+    return [
+        {
+            "id": f"{plan.slug}:{unit.key}",
+            "key": unit.key,
+            "name": unit.name,
+            "kind": unit.kind,
+            "leads": list(unit.leads or []),
+            "budgets": lines.get(unit.id, []),
+        }
+        for unit in session.scalars(select(Unit).where(Unit.plan_id == plan.id).order_by(Unit.id))
+    ]
+
+
+def list_indicators(session: Session, slug: str) -> list[dict]:
+    plan = find_plan(session, slug)
+    latest = {}
+    for indicator_id, value, at in session.execute(
+        select(Measurement.indicator_id, Measurement.value, Measurement.at)
+        .join(Indicator)
+        .where(Indicator.plan_id == plan.id)
+        .order_by(Measurement.at, Measurement.id)
+    ):
+        latest[indicator_id] = (value, at)
+    return [
+        {
+            "id": f"{plan.slug}:{ind.code}",
+            "code": ind.code,
+            "name": ind.name,
+            "of": ind.of,
+            "measure": ind.measure,
+            "direction": ind.direction,
+            "baseline": ind.baseline_value,
+            "baseline_date": ind.baseline_date,
+            "targets": list(ind.targets or []),
+            "latest": latest.get(ind.id, (None, None))[0],
+            "latest_at": latest.get(ind.id, (None, None))[1],
+        }
+        for ind in session.scalars(select(Indicator).where(Indicator.plan_id == plan.id).order_by(Indicator.id))
+    ]
+
+
+def require_known_states(session: Session, states: tuple[str, ...], plans: tuple[str, ...]) -> None:
+    unknown = [s for s in states if s not in known_states(session, plans)]
+    if unknown:
+        raise BadInput(f"unknown state {unknown[0]!r}; states are {', '.join(sorted(known_states(session, plans)))}")

@@ -1,0 +1,362 @@
+"""The operations that change a plan, each one transaction: move, measure, fund, load.
+
+Services validate everything before writing, raise cpflow's own errors, and never print;
+the CLI renders what they return.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from cpflow import audit
+from cpflow.audit import Fact
+from cpflow.db import Database
+from cpflow.errors import BadInput, ConflictError, GuardVeto, NotFound, PlanFileError
+from cpflow.failpoints import failpoint
+from cpflow.lifecycle import lifecycle_for
+from cpflow.loading import LoadResult, load_plan
+from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
+from cpflow.money import json_amount, to_minor
+from cpflow.workflows import read_plan_file
+
+
+def today() -> dt.date:
+    return dt.date.today()
+
+
+def split_id(ident: str, what: str = "activity") -> tuple[str, str]:
+    """'plan:code' -> ('plan', 'code'); BadInput for anything else."""
+    plan, sep, code = (ident or "").partition(":")
+    if not sep or not plan.strip() or not code.strip():
+        raise BadInput(f"{ident!r}: expected PLAN:CODE for the {what}, e.g. cpms-wg-2022-2025:2.11")
+    return plan.strip(), code.strip()
+
+
+def require_actor(actor: str | None) -> str:
+    actor = (actor or "").strip()
+    if not actor:
+        raise BadInput("an actor is required: pass --by WHO or set CPFLOW_USER")
+    if len(actor) > 200:
+        raise BadInput("--by: an actor name is at most 200 characters")
+    return actor
+
+
+def check_date(subject: str, at: dt.date | None, *, now: dt.date) -> dt.date:
+    at = at or now
+    if at > now:
+        raise BadInput(f"{subject}: {at} is in the future (today is {now}); record facts when they have happened")
+    return at
+
+
+def find_plan(session: Session, slug: str) -> Plan:
+    plan = session.execute(select(Plan).where(Plan.slug == slug)).scalar_one_or_none()
+    if plan is None:
+        known = session.scalars(select(Plan.slug).order_by(Plan.slug)).all()
+        hint = f"; plans are {', '.join(known)}" if known else "; no plan is loaded yet (cpflow load FILE)"
+        raise NotFound(f"unknown plan {slug!r}{hint}")
+    return plan
+
+
+# --- moves ------------------------------------------------------------------------------
+
+
+@dataclass
+class MoveResult:
+    id: str
+    trigger: str
+    source: str
+    dest: str
+    actor: str
+    at: dt.date
+    event_id: int
+    version: int
+    warnings: list[str] = field(default_factory=list)
+
+
+def activity_view(plan: Plan, activity: Activity) -> dict:
+    """The read-only mapping plugins and renderers see for one activity."""
+    return {
+        "id": f"{plan.slug}:{activity.code}",
+        "plan": plan.slug,
+        "code": activity.code,
+        "title": activity.title,
+        "state": activity.state,
+        "version": activity.version,
+        "lead": activity.lead,
+        "sectors": list(activity.sectors or []),
+        "unit": activity.unit_id,
+        "objective": activity.objective_id,
+        "phase": activity.phase,
+        "due": activity.due,
+    }
+
+
+def move(
+    db: Database,
+    ident: str,
+    trigger: str,
+    *,
+    actor: str | None,
+    at: dt.date | None = None,
+    reason: str | None = None,
+    ref: str | None = None,
+    expected_version: int | None = None,
+    now: dt.date | None = None,
+    plugins=None,
+) -> MoveResult:
+    """Apply one lifecycle move to `plan:code`: row update, event, hash chain, all or nothing."""
+    slug, code = split_id(ident)
+    actor = require_actor(actor)
+    reason = (reason or "").strip() or None
+    ref = (ref or "").strip() or None
+    at = check_date(ident, at, now=now or today())
+    if plugins is None:
+        from cpflow.plugins.manager import get_plugins
+
+        plugins = get_plugins()
+
+    def work(session: Session) -> MoveResult:
+        plan = find_plan(session, slug)
+        activity = session.execute(
+            select(Activity).where(Activity.plan_id == plan.id, Activity.code == code).with_for_update()
+        ).scalar_one_or_none()
+        if activity is None:
+            raise NotFound(f"unknown activity {ident}: plan {slug} has no activity {code!r}")
+        lifecycle = lifecycle_for(plan.lifecycle)
+        dest = lifecycle.destination(ident, activity.state, trigger)
+        rule = lifecycle.rules[trigger]
+        if rule.reason_required and not reason:
+            raise BadInput(f"{ident}: {trigger} needs a reason (--reason TEXT); nothing was written")
+        if plan.people and rule.roles:
+            _check_roles(ident, trigger, actor, plan.people, rule.roles)
+        if expected_version is not None and activity.version != expected_version:
+            raise ConflictError(
+                f"{ident} changed since you read it (version {expected_version}, now {activity.version}, "
+                f"state {activity.state}); nothing was written — read it again and retry"
+            )
+        if at < plan.start:
+            raise BadInput(f"{ident}: {at} is before the plan starts ({plan.start})")
+        last = session.execute(
+            select(func.max(TransitionEvent.at)).where(
+                TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition"
+            )
+        ).scalar()
+        if last is not None and at < last:
+            raise BadInput(f"{ident}: {at} is before its last move on {last}; moves are recorded in date order")
+        view = activity_view(plan, activity)
+        vetoes = _guard_reasons(plugins, view, trigger, activity.state, dest, actor, at, reason, ref)
+        if vetoes:
+            raise GuardVeto(f"{ident}: {trigger} refused: " + "; ".join(vetoes))
+        updated = session.execute(
+            update(Activity)
+            .where(Activity.id == activity.id, Activity.version == activity.version)
+            .values(state=dest, version=activity.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        if updated.rowcount != 1:
+            raise ConflictError(f"{ident} changed while this move was being made; nothing was written — retry")
+        failpoint("move:after-update")
+        (event_id,) = audit.append(
+            session,
+            [Fact("transition", actor, at, plan_id=plan.id, activity_id=activity.id, trigger=trigger,
+                  from_state=activity.state, to_state=dest, reason=reason, ref=ref)],
+        )  # fmt: skip
+        warnings = []
+        if rule.ref_recommended and not ref:
+            warnings.append(f"{ident}: no --ref given; a reference (minutes, decision id) is recommended for {trigger}")
+        return MoveResult(ident, trigger, activity.state, dest, actor, at, event_id, activity.version + 1, warnings)
+
+    result = db.write(work)
+    try:
+        plugins.hook.after_transition(
+            activity={"id": ident, "plan": slug, "code": code}, trigger=trigger, source=result.source,
+            dest=result.dest, actor=actor, at=at, reason=reason, ref=ref, event_id=result.event_id,
+        )  # fmt: skip
+    except Exception as exc:  # noqa: BLE001 (the move is committed; a plugin cannot undo it)
+        result.warnings.append(f"a plugin's after_transition hook failed: {type(exc).__name__}: {exc}")
+    return result
+
+
+def _check_roles(ident: str, trigger: str, actor: str, people: list[dict], roles: Sequence[str]) -> None:
+    held = {role for person in people if person.get("name", "").casefold() == actor.casefold() for role in person.get("roles", [])}
+    if not held & set(roles):
+        who = [p["name"] for p in people if set(p.get("roles", [])) & set(roles)]
+        raise BadInput(
+            f"{ident}: {actor!r} may not {trigger} in this plan; it needs the role {' or '.join(roles)}"
+            + (f" (held by {', '.join(who)})" if who else "")
+        )
+
+
+def _guard_reasons(plugins, view, trigger, source, dest, actor, at, reason, ref) -> list[str]:
+    results = plugins.hook.guard_transition(
+        activity=view, trigger=trigger, source=source, dest=dest, actor=actor, at=at, reason=reason, ref=ref
+    )
+    reasons = []
+    for result in results:
+        if not result:
+            continue
+        reasons.extend([result] if isinstance(result, str) else [str(r) for r in result])
+    return reasons
+
+
+# --- loading --------------------------------------------------------------------------
+
+
+def load_files(db: Database, paths: Sequence[str | Path], *, actor: str | None, now: dt.date | None = None) -> list[LoadResult]:
+    """Validate every file first, then load them all in one transaction (all or nothing)."""
+    actor = require_actor(actor)
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            loaded.append(read_plan_file(path))
+        except PlanFileError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise PlanFileError(", ".join(str(p) for p in paths), problems)
+    slugs = [plan.spec.plan.slug for plan in loaded]
+    duplicated = sorted({s for s in slugs if slugs.count(s) > 1})
+    if duplicated:
+        raise BadInput(f"two files define the plan {duplicated[0]!r}; load one of them")
+    db.ensure_schema()
+    day = now or today()
+    return db.write(lambda session: [load_plan(session, plan, actor=actor, today=day) for plan in loaded])
+
+
+# --- measurements and funding ---------------------------------------------------------------
+
+
+@dataclass
+class MeasureResult:
+    id: str
+    value: float
+    at: dt.date
+    period: str | None
+    event_id: int
+
+
+def measure(
+    db: Database,
+    ident: str,
+    value: str | float,
+    *,
+    actor: str | None,
+    at: dt.date | None = None,
+    period: str | None = None,
+    source: str | None = None,
+    now: dt.date | None = None,
+) -> MeasureResult:
+    """Record an indicator value as a `measurement` event and row."""
+    slug, code = split_id(ident, "indicator")
+    actor = require_actor(actor)
+    at = check_date(ident, at, now=now or today())
+    number = _parse_value(ident, value)
+
+    def work(session: Session) -> MeasureResult:
+        plan = find_plan(session, slug)
+        indicator = session.execute(
+            select(Indicator).where(Indicator.plan_id == plan.id, Indicator.code == code)
+        ).scalar_one_or_none()
+        if indicator is None:
+            known = session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)).all()
+            hint = f"; indicators are {', '.join(known)}" if known else "; the plan declares no indicators"
+            raise NotFound(f"unknown indicator {ident}{hint}")
+        _check_period(session, plan, period, ident)
+        (event_id,) = audit.append(
+            session,
+            [Fact("measurement", actor, at, plan_id=plan.id, reason=None, ref=source,
+                  data={"indicator": code, "value": number, "period": period})],
+        )  # fmt: skip
+        session.add(Measurement(indicator_id=indicator.id, value=number, at=at, period=period, source=source, actor=actor, event_id=event_id))
+        return MeasureResult(ident, number, at, period, event_id)
+
+    return db.write(work)
+
+
+def _parse_value(ident: str, value: str | float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadInput(f"{ident}: expected a number for the value, got {value!r}") from None
+    if number != number or number in (float("inf"), float("-inf")):
+        raise BadInput(f"{ident}: expected a finite number for the value, got {value!r}")
+    return number
+
+
+def _check_period(session: Session, plan: Plan, period: str | None, ident: str) -> None:
+    if period is None:
+        return
+    keys = [p.key for p in plan.periods]
+    if period not in keys:
+        hint = f"; periods are {', '.join(keys)}" if keys else "; the plan declares no periods"
+        raise NotFound(f"{ident}: unknown period {period!r}{hint}")
+
+
+@dataclass
+class FundResult:
+    id: str
+    period: str
+    budget: int | float | None
+    received: int | float | None
+    event_id: int
+
+
+def fund(
+    db: Database,
+    ident: str,
+    *,
+    period: str,
+    received: Decimal | None = None,
+    budget: Decimal | None = None,
+    actor: str | None,
+    at: dt.date | None = None,
+    reason: str | None = None,
+    now: dt.date | None = None,
+) -> FundResult:
+    """Record the total received (and/or a revised budget) for a unit and period."""
+    slug, key = split_id(ident, "unit")
+    actor = require_actor(actor)
+    at = check_date(ident, at, now=now or today())
+    if received is None and budget is None:
+        raise BadInput(f"{ident}: give --received AMOUNT, --budget AMOUNT or both")
+
+    def work(session: Session) -> FundResult:
+        plan = find_plan(session, slug)
+        unit = session.execute(select(Unit).where(Unit.plan_id == plan.id, Unit.key == key)).scalar_one_or_none()
+        if unit is None:
+            known = session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)).all()
+            hint = f"; units are {', '.join(known)}" if known else "; the plan declares no units"
+            raise NotFound(f"unknown unit {ident}{hint}")
+        _check_period(session, plan, period, ident)
+        line = session.execute(
+            select(BudgetLine).where(BudgetLine.unit_id == unit.id, BudgetLine.period == period)
+        ).scalar_one_or_none()
+        old = (line.budget_minor, line.received_minor) if line else (None, None)
+        new_budget = to_minor(budget) if budget is not None else old[0]
+        new_received = to_minor(received) if received is not None else old[1]
+        data = {
+            "unit": key, "period": period, "currency": line.currency if line else plan.currency,
+            "budget": [json_amount(old[0]), json_amount(new_budget)],
+            "received": [json_amount(old[1]), json_amount(new_received)],
+        }  # fmt: skip
+        (event_id,) = audit.append(session, [Fact("funding", actor, at, plan_id=plan.id, reason=(reason or "").strip() or None, data=data)])
+        if line is None:
+            session.add(BudgetLine(plan_id=plan.id, unit_id=unit.id, period=period, currency=plan.currency,
+                                   budget_minor=new_budget, received_minor=new_received))  # fmt: skip
+        else:
+            line.budget_minor, line.received_minor = new_budget, new_received
+        return FundResult(ident, period, json_amount(new_budget), json_amount(new_received), event_id)
+
+    return db.write(work)
+
+
+def objective_code(session: Session, objective_id: int | None) -> str | None:
+    if objective_id is None:
+        return None
+    return session.scalar(select(Objective.code).where(Objective.id == objective_id))
