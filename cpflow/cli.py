@@ -433,3 +433,8 @@ def _add_plugin_commands(get_plugins) -> None:
             from cpflow.plugins.manager import PluginFailure
 
             plugins.failures.append(PluginFailure(impl.plugin_name, f"register_commands failed: {exc}"))
+
+
+# --- commands defined in their own modules -------------------------------------------------
+# Each module adds its commands to `cli` when imported; keep their heavy imports inside the
+# command functions so `cpflow --help` stays fast.

@@ -1,0 +1,149 @@
+"""Shared fixtures: real databases (a SQLite file, and a fresh PostgreSQL schema when
+CPFLOW_TEST_PG_URL is set), real plan files, and the CLI run in-process."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import os
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from cpflow.cli import main
+from cpflow.db import Database
+
+REPO = Path(__file__).resolve().parents[1]
+WORKFLOWS = REPO / "workflows"
+PG_URL = os.environ.get("CPFLOW_TEST_PG_URL")
+BACKENDS = ["sqlite", pytest.param("postgresql", marks=pytest.mark.postgresql)]
+
+MINI_PLAN = """\
+plan:
+  slug: mini
+  title: Mini plan
+  start: 2022-01-01
+  end: 2025-12-31
+periods:
+  - {key: years-1-2, name: "Years 1-2", kind: phase, start: 2022-01-01, end: 2023-12-31}
+  - {key: years-3-4, name: "Years 3-4", kind: phase, start: 2024-01-01, end: 2025-12-31}
+units:
+  - {key: wg, name: Working group, kind: working_group, leads: [Lead agency]}
+objectives:
+  - code: "1"
+    title: First objective
+    unit: wg
+    activities:
+      - {code: "1.1", title: First action, phase: years-1-2, lead: Lead agency}
+      - {code: "1.2", title: Second action, phase: years-1-2}
+      - {code: "1.3", title: Later action, phase: years-3-4}
+"""
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "postgresql: runs against PostgreSQL (needs CPFLOW_TEST_PG_URL)")
+
+
+@contextlib.contextmanager
+def pg_schema_url():
+    """A URL pointing at a brand-new schema, dropped afterwards."""
+    schema = f"cpflow_t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    separator = "&" if "?" in PG_URL else "?"
+    try:
+        yield f"{PG_URL}{separator}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def db_url(request, tmp_path):
+    """An empty database URL: a SQLite file, then (if configured) a fresh PostgreSQL schema."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'cpflow.db'}"
+        return
+    if not PG_URL:
+        pytest.skip("PostgreSQL run: set CPFLOW_TEST_PG_URL to run it")
+    with pg_schema_url() as url:
+        yield url
+
+
+@pytest.fixture
+def db(db_url):
+    """An initialised, empty cpflow database."""
+    database = Database(db_url)
+    database.init()
+    yield database
+    database.dispose()
+
+
+@dataclass
+class Result:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+def run_cli(*args: str, db_url: str | None = None, env: dict | None = None) -> Result:
+    """Run `cpflow ARGS` in-process, as the console script would, capturing both streams."""
+    argv = [*(["--db", db_url] if db_url else []), *map(str, args)]
+    out, err = io.StringIO(), io.StringIO()
+    saved = {k: os.environ.get(k) for k in (env or {})}
+    os.environ.update(env or {})
+    try:
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main(argv)
+                code = 0
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    return Result(code, out.getvalue(), err.getvalue())
+
+
+@pytest.fixture
+def cpflow(db_url):
+    """Run the CLI against this test's database: cpflow("activities", "--format", "json")."""
+
+    def runner(*args: str, env: dict | None = None) -> Result:
+        return run_cli(*args, db_url=db_url, env=env)
+
+    return runner
+
+
+@pytest.fixture
+def mini_plan(tmp_path) -> Path:
+    path = tmp_path / "mini.yaml"
+    path.write_text(MINI_PLAN, encoding="utf-8")
+    return path
+
+
+@pytest.fixture
+def seeded(cpflow, tmp_path):
+    """The database with all five seed plans loaded; returns the CLI runner."""
+    result = cpflow("load", *sorted(str(p) for p in WORKFLOWS.glob("*.yaml")), "--by", "test")
+    assert result.exit_code == 0, result.output
+    return cpflow
+
+
+def copy_workflows(tmp_path: Path) -> Path:
+    target = tmp_path / "workflows"
+    shutil.copytree(WORKFLOWS, target)
+    return target
