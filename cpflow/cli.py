@@ -245,9 +245,10 @@ def units(c: Context, plan: str, fmt: str) -> None:
     with c.db.read() as session:
         rows = list_units(session, plan)
     if fmt == "table":
+        amount = lambda value: "unknown" if value is None else f"{value:,}"  # noqa: E731
         rows = [
-            {"id": r["id"], "name": r["name"], "leads": r["leads"],
-             "budgets": [f"{b['period']}: {b['budget']} / {b['received']}" for b in r["budgets"]]}
+            {"unit": r["key"], "leads": r["leads"],
+             "budget / received": [f"{b['period']}: {amount(b['budget'])} / {amount(b['received'])}" for b in r["budgets"]]}
             for r in rows
         ]  # fmt: skip
     emit(render(rows, fmt))
