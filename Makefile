@@ -3,6 +3,8 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Reinstall (a normal, non-editable install) whenever the package changes.
+SOURCES := $(shell find cpflow -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
 .PHONY: demo test bench install clean
 
@@ -10,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): $(BIN)/python pyproject.toml
+$(STAMP): $(BIN)/python pyproject.toml $(SOURCES)
 	$(BIN)/python -m pip install --quiet ".[test,postgres]"
 	touch $(STAMP)
 
