@@ -1,0 +1,77 @@
+"""Recording indicator values and funds: validated like moves, chained like moves."""
+
+import json
+
+import pytest
+
+from conftest import MINI_PLAN
+
+PLAN = MINI_PLAN + """\
+indicators:
+  - code: IND-1
+    name: Sectors with a child-protection indicator
+    of: "objective:1"
+    baseline: {value: 0, date: 2022-01-01}
+    targets: [{period: years-1-2, value: 4}]
+budgets:
+  - {unit: wg, period: years-1-2, budget: 100000, received: 20000}
+"""
+
+
+@pytest.fixture
+def loaded(cpflow, tmp_path):
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN, encoding="utf-8")
+    assert cpflow("load", str(path), "--by", "lead").exit_code == 0
+    return cpflow
+
+
+def event_count(cpflow) -> int:
+    return int(cpflow("audit", "verify").stdout.split()[1])
+
+
+def test_measurement_is_recorded_listed_and_chained(loaded):
+    before = event_count(loaded)
+    result = loaded("measure", "mini:IND-1", "2", "--at", "2023-06-30", "--by", "IM officer", "--period", "years-1-2", "--source", "survey")
+    assert result.exit_code == 0, result.output
+    rows = json.loads(loaded("indicators", "--plan", "mini", "--format", "json").stdout)
+    assert rows[0]["latest"] == 2 and rows[0]["latest_at"] == "2023-06-30"
+    assert rows[0]["baseline"] == 0 and rows[0]["targets"] == [{"period": "years-1-2", "value": 4}]
+    assert event_count(loaded) == before + 1
+    assert loaded("audit", "verify").exit_code == 0
+
+
+def test_funding_update_is_recorded_with_money_as_numbers(loaded):
+    result = loaded("fund", "mini:wg", "--period", "years-1-2", "--received", "45,500.50", "--by", "treasurer", "--at", "2023-01-31")
+    assert result.exit_code == 0, result.output
+    unit = json.loads(loaded("units", "--plan", "mini", "--format", "json").stdout)[0]
+    assert unit["budgets"] == [
+        {"period": "years-1-2", "currency": "USD", "budget": 100000, "received": 45500.5, "declared_gap": None}
+    ]
+    assert loaded("audit", "verify").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("measure", "mini:NOPE", "1", "--at", "2023-01-01", "--by", "x"), "unknown indicator mini:NOPE; indicators are IND-1"),
+        (("measure", "mini:IND-1", "many", "--at", "2023-01-01", "--by", "x"), "expected a number"),
+        (("measure", "mini:IND-1", "nan", "--at", "2023-01-01", "--by", "x"), "expected a finite number"),
+        (("measure", "mini:IND-1", "1", "--at", "2999-01-01", "--by", "x"), "in the future"),
+        (("measure", "mini:IND-1", "1", "--at", "2023-01-01", "--by", "x", "--period", "Q9"), "unknown period 'Q9'"),
+        (("measure", "mini:IND-1", "1", "--at", "2023-01-01"), "an actor is required"),
+        (("fund", "mini:nope", "--period", "years-1-2", "--received", "1", "--by", "x"), "unknown unit mini:nope; units are wg"),
+        (("fund", "mini:wg", "--period", "years-1-2", "--received", "-5", "--by", "x"), "cannot be negative"),
+        (("fund", "mini:wg", "--period", "years-1-2", "--received", "1.585,000", "--by", "x"), "expected an amount"),
+        (("fund", "mini:wg", "--period", "years-1-2", "--by", "x"), "give --received AMOUNT, --budget AMOUNT or both"),
+        (("fund", "mini:wg", "--period", "years-1-2", "--received", "5", "--by", "x", "--at", "2999-01-01"), "in the future"),
+        (("fund", "ghost:wg", "--period", "years-1-2", "--received", "5", "--by", "x"), "unknown plan 'ghost'"),
+    ],
+)
+def test_bad_measurements_and_funding_are_refused_and_write_nothing(loaded, args, message):
+    before = event_count(loaded)
+    result = loaded(*args)
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr
+    assert "Traceback" not in result.output
+    assert event_count(loaded) == before
