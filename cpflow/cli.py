@@ -386,7 +386,8 @@ def main(argv: list[str] | None = None) -> None:
     try:
         from cpflow.plugins.manager import get_plugins
 
-        _add_plugin_commands(get_plugins)
+        selection = _plugin_selection(args)
+        _add_plugin_commands(lambda: get_plugins(selection))
         code = cli.main(args=args, prog_name="cpflow", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except CpflowError as exc:
@@ -419,23 +420,40 @@ _plugin_commands_added = False
 
 
 def _add_plugin_commands(get_plugins) -> None:
-    """Let plugins add commands; a failing plugin is reported by `cpflow plugins`, not fatal."""
+    """Let plugins add commands. A plugin that fails, or names a command that is taken,
+    is reported by `cpflow plugins` and skipped; it never takes the CLI down."""
     global _plugin_commands_added
     if _plugin_commands_added:
         return
     _plugin_commands_added = True
-    plugins = get_plugins()
-    if not plugins.manager.hook.register_commands.get_hookimpls():
-        return
-    for impl in plugins.manager.hook.register_commands.get_hookimpls():
-        try:
-            impl.function(cli=cli)
-        except Exception as exc:  # noqa: BLE001
-            from cpflow.plugins.manager import PluginFailure
+    from cpflow.plugins.manager import PluginFailure
 
+    plugins = get_plugins()
+    for impl in plugins.manager.hook.register_commands.get_hookimpls():
+        staging = click.Group()
+        try:
+            impl.function(cli=staging)
+        except Exception as exc:  # noqa: BLE001
             plugins.failures.append(PluginFailure(impl.plugin_name, f"register_commands failed: {exc}"))
+            continue
+        for name, command in staging.commands.items():
+            if name in cli.commands:
+                plugins.failures.append(PluginFailure(impl.plugin_name, f"command {name!r} is already taken; skipped"))
+            else:
+                cli.add_command(command, name)
+
+
+def _plugin_selection(args: list[str]) -> str | None:
+    """The --plugins value, read before parsing so plugin commands honour it."""
+    for i, arg in enumerate(args):
+        if arg == "--plugins" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--plugins="):
+            return arg.split("=", 1)[1]
+    return None
 
 
 # --- commands defined in their own modules -------------------------------------------------
 # Each module adds its commands to `cli` when imported; keep their heavy imports inside the
 # command functions so `cpflow --help` stays fast.
+import cpflow.cli_rules  # noqa: E402,F401

@@ -33,10 +33,14 @@ def last_moves(as_of: dt.date):
     return select(ranked.c.activity_id, ranked.c.to_state, ranked.c.at).where(ranked.c.rn == 1).subquery("last_move")
 
 
+def state_after(last) -> ColumnElement:
+    """The as-of state given the `last_moves` subquery joined on the activity."""
+    return func.coalesce(last.c.to_state, Activity.initial_state)
+
+
 def with_state(query: Select, as_of: dt.date | None) -> tuple[Select, ColumnElement]:
     """Add the as-of state to a query over Activity; returns (query, state column)."""
     if as_of is None:
         return query, Activity.state
     last = last_moves(as_of)
-    state = func.coalesce(last.c.to_state, Activity.initial_state)
-    return query.outerjoin(last, and_(last.c.activity_id == Activity.id)), state
+    return query.outerjoin(last, and_(last.c.activity_id == Activity.id)), state_after(last)

@@ -1,0 +1,332 @@
+"""A plan's tables as pandas DataFrames, as of a date: what rules and reports read.
+
+`load_frames(session, plans=..., as_of=...)` runs one set-based SQL select per table
+(`pandas.read_sql` on SQLAlchemy Core) and never loops over ORM objects. Every activity
+state is replayed from the event log through `cpflow.state.last_moves`, the one place
+that computes state on a date; budget lines replay `funding` events the same way.
+
+Dates are pandas `datetime64` columns (NaT when absent); lists are Python lists (never
+NaN); frames are sorted deterministically. `as_of=None` means today. Only plans that
+have started by `as_of` appear (an activity exists from its plan's start).
+
+Frames and columns:
+
+plans        id (slug), slug, title, owner, framework, start, end, currency, sectors,
+             countries, cross_cutting, records_expected_results, rules (the plan file's
+             `rules:` mapping)
+periods      plan, key, name, kind, start, end
+units        plan, key, id ("plan:key"), name, kind, outcome, leads (list), members (list)
+outcomes     plan, key, title
+objectives   plan, code, id ("plan:code"), title, description, outcome (key), unit
+             (key), targets (list of {period, text}), expected_results (list)
+activities   id ("plan:code"), plan, code, title, objective (code), objective_title,
+             unit (key), lead (the activity's lead, else its unit's leads joined with
+             ", ", else None), own_lead (the activity's lead only), contributors (list),
+             phase (period key), phase_name, phase_end, start, due, sectors (list),
+             countries (list), cross_cutting (list), type, expected_result,
+             has_expected_result (the activity or its objective states one), checklist
+             (list of item codes), initial_state, state (as of the date), last_event_at
+             (its last move on or before the date, NaT before its first move), in_source
+events       event, plan, activity ("plan:code"), trigger, from, to, actor, at,
+             recorded_at, reason, ref — transition events with at <= as_of, in log order
+indicators   plan, code, id ("plan:code"), name, measure, of ("plan", "outcome:KEY",
+             "objective:CODE", "activity:CODE"), direction, baseline_value (float),
+             baseline_date, targets (list of {period, value})
+measurements plan, indicator (code), value (float), at, period, source, actor — at <= as_of
+budgets      plan, unit (key), id ("plan:unit"), period, period_start, period_end,
+             currency, budget, received, declared_gap (Decimal currency units or None),
+             budget_minor, received_minor, declared_gap_minor (nullable Int64 cents, for
+             exact vectorised arithmetic); the latest `funding` event on or before the
+             date wins over the plan file's figures
+checklist    plan, checklist (key), checklist_title, code, category, text
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Collection
+from dataclasses import dataclass, fields
+from decimal import Decimal
+
+import pandas as pd
+from sqlalchemy import and_, func, literal, select
+from sqlalchemy.orm import Session, aliased
+
+from cpflow.errors import NotFound
+from cpflow.models import (
+    Activity,
+    BudgetLine,
+    ChecklistItem,
+    Indicator,
+    Measurement,
+    Objective,
+    Outcome,
+    Period,
+    Plan,
+    TransitionEvent,
+    Unit,
+)
+from cpflow.money import MINOR_PER_UNIT
+from cpflow.state import last_moves, state_after
+
+
+@dataclass
+class Frames:
+    """The tables of the selected plans as of one date."""
+
+    as_of: dt.date
+    plans: pd.DataFrame
+    periods: pd.DataFrame
+    units: pd.DataFrame
+    outcomes: pd.DataFrame
+    objectives: pd.DataFrame
+    activities: pd.DataFrame
+    events: pd.DataFrame
+    indicators: pd.DataFrame
+    measurements: pd.DataFrame
+    budgets: pd.DataFrame
+    checklist: pd.DataFrame
+
+    def tables(self) -> dict[str, pd.DataFrame]:
+        """Every frame by name (the `as_of` field left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if f.name != "as_of"}
+
+    def subset(self, plans: Collection[str]) -> Frames:
+        """The same frames restricted to some plans (by slug)."""
+        wanted = set(plans)
+        return Frames(self.as_of, **{
+            name: frame[frame["slug" if name == "plans" else "plan"].isin(wanted)].reset_index(drop=True)
+            for name, frame in self.tables().items()
+        })  # fmt: skip
+
+
+def load_frames(session: Session, *, plans: tuple[str, ...] = (), as_of: dt.date | None = None) -> Frames:
+    """Load the plans' tables (all plans when `plans` is empty) as of `as_of` (default today)."""
+    as_of = as_of or dt.date.today()
+    conn = session.connection()
+    _require_plans(session, plans)
+    started = Plan.start <= as_of
+    if plans:
+        started = and_(started, Plan.slug.in_(plans))
+
+    plan_frame = _read(conn, select(
+        Plan.slug.label("id"), Plan.slug, Plan.title, Plan.owner, Plan.framework, Plan.start, Plan.end,
+        Plan.currency, Plan.sectors, Plan.countries, Plan.cross_cutting, Plan.records_expected_results, Plan.rules,
+    ).where(started).order_by(Plan.slug), dates=("start", "end"), lists=("sectors", "countries", "cross_cutting"))  # fmt: skip
+    plan_frame["rules"] = _dicts(plan_frame["rules"])
+    plan_frame["records_expected_results"] = plan_frame["records_expected_results"].astype(bool)
+
+    periods = _read(conn, select(
+        Plan.slug.label("plan"), Period.key, Period.name, Period.kind, Period.start, Period.end,
+    ).join(Plan, Plan.id == Period.plan_id).where(started).order_by(Plan.slug, Period.start, Period.key),
+        dates=("start", "end"))  # fmt: skip
+
+    units = _read(conn, select(
+        Plan.slug.label("plan"), Unit.key, Unit.name, Unit.kind, Unit.outcome, Unit.leads, Unit.members,
+    ).join(Plan, Plan.id == Unit.plan_id).where(started).order_by(Plan.slug, Unit.id), lists=("leads", "members"))  # fmt: skip
+    units.insert(2, "id", units["plan"] + ":" + units["key"])
+
+    outcomes = _read(conn, select(Plan.slug.label("plan"), Outcome.key, Outcome.title)
+                     .join(Plan, Plan.id == Outcome.plan_id).where(started).order_by(Plan.slug, Outcome.id))  # fmt: skip
+
+    objective_unit = aliased(Unit)
+    objectives = _read(conn, select(
+        Plan.slug.label("plan"), Objective.code, Objective.title, Objective.description,
+        Outcome.key.label("outcome"), objective_unit.key.label("unit"), Objective.targets, Objective.expected_results,
+    ).join(Plan, Plan.id == Objective.plan_id)
+        .outerjoin(Outcome, Outcome.id == Objective.outcome_id)
+        .outerjoin(objective_unit, objective_unit.id == Objective.unit_id)
+        .where(started).order_by(Plan.slug, Objective.position, Objective.id),
+        lists=("targets", "expected_results"))  # fmt: skip
+    objectives.insert(2, "id", objectives["plan"] + ":" + objectives["code"])
+
+    activities = _activities(conn, started, as_of, units, objectives)
+    events = _events(conn, started, as_of)
+
+    indicators = _read(conn, select(
+        Plan.slug.label("plan"), Indicator.code, Indicator.name, Indicator.measure, Indicator.of, Indicator.direction,
+        Indicator.baseline_value, Indicator.baseline_date, Indicator.targets,
+    ).join(Plan, Plan.id == Indicator.plan_id).where(started).order_by(Plan.slug, Indicator.id),
+        dates=("baseline_date",), lists=("targets",))  # fmt: skip
+    indicators.insert(2, "id", indicators["plan"] + ":" + indicators["code"])
+    indicators["baseline_value"] = indicators["baseline_value"].astype(float)
+
+    measurements = _read(conn, select(
+        Plan.slug.label("plan"), Indicator.code.label("indicator"), Measurement.value, Measurement.at,
+        Measurement.period, Measurement.source, Measurement.actor,
+    ).join(Indicator, Indicator.id == Measurement.indicator_id).join(Plan, Plan.id == Indicator.plan_id)
+        .where(started, Measurement.at <= as_of).order_by(Plan.slug, Indicator.code, Measurement.at, Measurement.id),
+        dates=("at",))  # fmt: skip
+    measurements["value"] = measurements["value"].astype(float)
+
+    budgets = _budgets(conn, started, as_of)
+
+    checklist = _read(conn, select(
+        Plan.slug.label("plan"), ChecklistItem.checklist, ChecklistItem.checklist_title, ChecklistItem.code,
+        ChecklistItem.category, ChecklistItem.text,
+    ).join(Plan, Plan.id == ChecklistItem.plan_id).where(started)
+        .order_by(Plan.slug, ChecklistItem.checklist, ChecklistItem.position, ChecklistItem.id))  # fmt: skip
+
+    return Frames(as_of, plan_frame, periods, units, outcomes, objectives, activities, events, indicators,
+                  measurements, budgets, checklist)  # fmt: skip
+
+
+def _require_plans(session: Session, plans: tuple[str, ...]) -> None:
+    if not plans:
+        return
+    known = set(session.scalars(select(Plan.slug)).all())
+    missing = [slug for slug in plans if slug not in known]
+    if missing:
+        hint = f"; plans are {', '.join(sorted(known))}" if known else "; no plan is loaded yet (cpflow load FILE)"
+        raise NotFound(f"unknown plan {missing[0]!r}{hint}")
+
+
+def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: pd.DataFrame) -> pd.DataFrame:
+    last = last_moves(as_of)
+    unit = aliased(Unit)
+    query = (
+        select(
+            Plan.slug.label("plan"), Activity.code, Activity.title, Objective.code.label("objective"),
+            Objective.title.label("objective_title"), unit.key.label("unit"), Activity.lead.label("own_lead"),
+            Activity.contributors, Activity.phase, Period.name.label("phase_name"), Period.end.label("phase_end"),
+            Activity.start, Activity.due, Activity.sectors, Activity.countries, Activity.cross_cutting,
+            Activity.activity_type.label("type"), Activity.expected_result, Activity.checklist, Activity.initial_state,
+            state_after(last).label("state"),
+            last.c.at.label("last_event_at"), Activity.in_source,
+        )
+        .join(Plan, Plan.id == Activity.plan_id)
+        .outerjoin(Objective, Objective.id == Activity.objective_id)
+        .outerjoin(unit, unit.id == Activity.unit_id)
+        .outerjoin(Period, and_(Period.plan_id == Activity.plan_id, Period.key == Activity.phase))
+        .outerjoin(last, last.c.activity_id == Activity.id)
+        .where(started)
+        .order_by(Plan.slug, Activity.position, Activity.id)
+    )  # fmt: skip
+    frame = _read(conn, query, dates=("phase_end", "start", "due", "last_event_at"),
+                  lists=("contributors", "sectors", "countries", "cross_cutting", "checklist"))  # fmt: skip
+    frame.insert(0, "id", frame["plan"] + ":" + frame["code"])
+    frame["in_source"] = frame["in_source"].astype(bool)
+
+    unit_leads = units.assign(unit_lead=units["leads"].str.join(", ").replace("", None))[["plan", "key", "unit_lead"]]
+    frame = frame.merge(unit_leads, how="left", left_on=["plan", "unit"], right_on=["plan", "key"]).drop(columns="key")
+    own = frame["own_lead"].where(frame["own_lead"].fillna("").str.strip() != "")
+    frame.insert(frame.columns.get_loc("own_lead"), "lead", own.fillna(frame["unit_lead"]).astype(object))
+    frame = frame.drop(columns="unit_lead")
+    frame["lead"] = frame["lead"].where(frame["lead"].notna(), None)
+
+    stated = objectives.assign(objective_results=objectives["expected_results"].str.len() > 0)
+    frame = frame.merge(stated[["plan", "code", "objective_results"]].rename(columns={"code": "objective"}),
+                        how="left", on=["plan", "objective"])  # fmt: skip
+    own_result = frame["expected_result"].fillna("").str.strip() != ""
+    has = own_result | frame["objective_results"].fillna(False).astype(bool)
+    frame.insert(frame.columns.get_loc("expected_result") + 1, "has_expected_result", has.astype(bool))
+    return frame.drop(columns="objective_results")
+
+
+def _events(conn, started, as_of: dt.date) -> pd.DataFrame:
+    query = (
+        select(
+            TransitionEvent.id.label("event"), Plan.slug.label("plan"),
+            (Plan.slug + literal(":") + Activity.code).label("activity"), TransitionEvent.trigger,
+            TransitionEvent.from_state.label("from"), TransitionEvent.to_state.label("to"), TransitionEvent.actor,
+            TransitionEvent.at, TransitionEvent.recorded_at, TransitionEvent.reason, TransitionEvent.ref,
+        )
+        .join(Activity, Activity.id == TransitionEvent.activity_id)
+        .join(Plan, Plan.id == Activity.plan_id)
+        .where(started, TransitionEvent.kind == "transition", TransitionEvent.at <= as_of)
+        .order_by(TransitionEvent.id)
+    )  # fmt: skip
+    frame = _read(conn, query, dates=("at",))
+    frame["event"] = frame["event"].astype("int64")
+    return frame
+
+
+def _budgets(conn, started, as_of: dt.date) -> pd.DataFrame:
+    query = (
+        select(
+            Plan.slug.label("plan"), Unit.key.label("unit"), BudgetLine.period, Period.start.label("period_start"),
+            Period.end.label("period_end"), BudgetLine.currency, BudgetLine.budget_minor, BudgetLine.received_minor,
+            BudgetLine.declared_gap_minor,
+        )
+        .join(Plan, Plan.id == BudgetLine.plan_id)
+        .join(Unit, Unit.id == BudgetLine.unit_id)
+        .outerjoin(Period, and_(Period.plan_id == BudgetLine.plan_id, Period.key == BudgetLine.period))
+        .where(started)
+        .order_by(Plan.slug, BudgetLine.id)
+    )  # fmt: skip
+    frame = _read(conn, query, dates=("period_start", "period_end"))
+    for column in ("budget_minor", "received_minor", "declared_gap_minor"):
+        frame[column] = frame[column].astype("Int64")
+    frame = _replay_funding(conn, started, as_of, frame)
+    frame.insert(2, "id", frame["plan"] + ":" + frame["unit"])
+    for column in ("budget", "received", "declared_gap"):
+        frame.insert(frame.columns.get_loc("currency") + 1 + ("budget", "received", "declared_gap").index(column),
+                     column, _decimals(frame[f"{column}_minor"]))  # fmt: skip
+    return frame
+
+
+def _replay_funding(conn, started, as_of: dt.date, lines: pd.DataFrame) -> pd.DataFrame:
+    """Budget and received as of the date: the latest funding event on or before it, else
+    the figures before the first later event, else the line as stored."""
+    query = (
+        select(Plan.slug.label("plan"), TransitionEvent.id, TransitionEvent.at, TransitionEvent.data)
+        .join(Plan, Plan.id == TransitionEvent.plan_id)
+        .where(started, TransitionEvent.kind == "funding")
+        .order_by(TransitionEvent.id)
+    )
+    events = pd.read_sql(query, conn)
+    if events.empty:
+        return lines
+    data = pd.json_normalize([json.loads(text) for text in events["data"]])
+    events = pd.concat([events[["plan", "id", "at"]], data[["unit", "period"]]], axis=1)
+    events["at"] = pd.to_datetime(events["at"])
+    for field in ("budget", "received"):
+        pair = pd.DataFrame(data[field].tolist(), columns=["old", "new"])
+        events[f"{field}_old"], events[f"{field}_new"] = _to_minor(pair["old"]), _to_minor(pair["new"])
+    keys = ["plan", "unit", "period"]
+    on_time = events["at"] <= pd.Timestamp(as_of)
+    latest = events[on_time].drop_duplicates(keys, keep="last")[[*keys, "budget_new", "received_new"]]
+    later = events[~on_time].drop_duplicates(keys, keep="first")[[*keys, "budget_old", "received_old"]]
+    merged = lines.merge(latest, how="left", on=keys, indicator="has_latest").merge(
+        later, how="left", on=keys, indicator="has_later")
+    has_latest = merged["has_latest"] == "both"
+    has_later = (merged["has_later"] == "both") & ~has_latest
+    for field in ("budget", "received"):
+        column = merged[f"{field}_minor"].where(~has_latest, merged[f"{field}_new"])
+        merged[f"{field}_minor"] = column.where(~has_later, merged[f"{field}_old"]).astype("Int64")
+    # A line that a later funding event created did not exist yet on the date.
+    absent = has_later & merged["budget_old"].isna() & merged["received_old"].isna()
+    merged = merged[~absent]
+    extra = ["budget_new", "received_new", "budget_old", "received_old", "has_latest", "has_later"]
+    return merged.drop(columns=extra).reset_index(drop=True)
+
+
+def _to_minor(amounts: pd.Series) -> pd.Series:
+    """JSON currency amounts (int, float or None) as nullable Int64 cents."""
+    return (pd.to_numeric(amounts).astype("Float64") * MINOR_PER_UNIT).round().astype("Int64")
+
+
+def _decimals(minor: pd.Series) -> pd.Series:
+    """Nullable cents as Decimal currency units (None where absent)."""
+    return pd.Series(
+        [None if pd.isna(v) else Decimal(int(v)) / MINOR_PER_UNIT for v in minor], index=minor.index, dtype=object
+    )
+
+
+def _read(conn, query, *, dates: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> pd.DataFrame:
+    frame = pd.read_sql(query, conn)
+    for column in dates:
+        frame[column] = pd.to_datetime(frame[column])
+    for column in lists:
+        frame[column] = _lists(frame[column])
+    return frame
+
+
+def _lists(column: pd.Series) -> pd.Series:
+    """JSON list cells with None replaced by an empty list."""
+    return pd.Series([value if isinstance(value, list) else [] for value in column], index=column.index, dtype=object)
+
+
+def _dicts(column: pd.Series) -> pd.Series:
+    return pd.Series([value if isinstance(value, dict) else {} for value in column], index=column.index, dtype=object)

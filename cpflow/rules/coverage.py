@@ -1,0 +1,96 @@
+"""Coverage rules (C): every prioritised sector, cross-cutting theme, prioritised country
+and checklist item of a plan is carried by at least one live (not dropped) activity.
+Names are compared without regard to case."""
+
+from __future__ import annotations
+
+from cpflow.plugins import hookimpl
+from cpflow.rules.base import Rule, findings
+
+
+def _uncovered(ctx, column: str):
+    """(plan, value) pairs the plan lists in `column` that no live activity carries."""
+    import pandas as pd
+
+    wanted = ctx.plans[["slug", column]].rename(columns={"slug": "plan"}).explode(column).dropna(subset=[column])
+    wanted = wanted.assign(folded=wanted[column].astype(str).str.strip().str.casefold())
+    acts = ctx.activities
+    carried = acts.loc[acts["state"] != "dropped", ["plan", column]].explode(column).dropna(subset=[column])
+    carried = carried.assign(folded=carried[column].astype(str).str.strip().str.casefold())
+    have = pd.MultiIndex.from_frame(carried[["plan", "folded"]].astype(object))
+    return wanted[~pd.MultiIndex.from_frame(wanted[["plan", "folded"]].astype(object)).isin(have)].reset_index(drop=True)
+
+
+class SectorNotCovered(Rule):
+    code = "C501"
+    title = "Prioritised sector with no live activity"
+    severity = "warning"
+    pack = "coverage"
+    description = "A sector the plan prioritises (`plan.sectors`) that no activity, other than dropped ones, is tagged with."
+
+    def check(self, ctx):
+        rows = _uncovered(ctx, "sectors")
+        message = rows["plan"] + ": prioritised sector '" + rows["sectors"] + "' has no live activity"
+        return findings(rows, message, subject="plan", data={"sector": "sectors"})
+
+
+class ThemeNotCarried(Rule):
+    code = "C502"
+    title = "Cross-cutting theme carried by no activity"
+    severity = "info"
+    pack = "coverage"
+    description = (
+        "A cross-cutting theme of the plan (`plan.cross_cutting`, e.g. Gender, AAP, PSEA, AGD) that no "
+        "live activity carries."
+    )
+
+    def check(self, ctx):
+        rows = _uncovered(ctx, "cross_cutting")
+        message = rows["plan"] + ": cross-cutting theme '" + rows["cross_cutting"] + "' is carried by no activity"
+        return findings(rows, message, subject="plan", data={"theme": "cross_cutting"})
+
+
+class ChecklistItemUnlinked(Rule):
+    code = "C503"
+    title = "Checklist item linked to no activity"
+    severity = "warning"
+    pack = "coverage"
+    description = (
+        "An item of one of the plan's checklists (such as an Annex 1 common action) that no live "
+        "activity lists in its `checklist`."
+    )
+
+    def check(self, ctx):
+        import pandas as pd
+
+        acts = ctx.activities
+        linked = acts.loc[acts["state"] != "dropped", ["plan", "checklist"]].explode("checklist").dropna(subset=["checklist"])
+        items = ctx.checklist
+        have = pd.MultiIndex.from_frame(linked[["plan", "checklist"]].astype(object))
+        rows = items[~pd.MultiIndex.from_frame(items[["plan", "code"]].astype(object)).isin(have)]
+        rows = rows.assign(id=rows["plan"] + ":" + rows["code"])
+        message = (rows["id"] + " (" + rows["checklist_title"].str.slice(0, 50) + ": "
+                   + rows["text"].str.slice(0, 80) + ") is linked to no activity")  # fmt: skip
+        return findings(rows, message, data=["checklist", "category"])
+
+
+class CountryNotCovered(Rule):
+    code = "C504"
+    title = "Prioritised country with no live activity"
+    severity = "warning"
+    pack = "coverage"
+    description = "A country the plan prioritises (`plan.countries`) that no activity, other than dropped ones, is tagged with."
+
+    def check(self, ctx):
+        rows = _uncovered(ctx, "countries")
+        message = rows["plan"] + ": prioritised country '" + rows["countries"] + "' has no live activity"
+        return findings(rows, message, subject="plan", data={"country": "countries"})
+
+
+RULES = (SectorNotCovered(), ThemeNotCarried(), ChecklistItemUnlinked(), CountryNotCovered())
+
+
+@hookimpl
+def register_rules(register):
+    for rule in RULES:
+        register(rule)

@@ -1,0 +1,316 @@
+"""The rule registry and the engine that runs the selected rules into a `CheckReport`.
+
+Rules come from plugins (`register_rules` hook), built-in packs first. The engine loads
+the frames once, works out for each plan which rules run with which settings (command
+line over the plan's `rules:` section over the rule's defaults), runs each rule once per
+group of plans that share those settings, and turns what the rules return into sorted
+`Finding`s. A rule that raises becomes one `E001` error finding naming the rule and the
+exception (about the first plan it was checking; `data.plans` lists them all); every other
+rule still runs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from cpflow.errors import BadInput
+from cpflow.rules.base import SEVERITIES, SEVERITY_RANK, Finding, Rule
+from cpflow.rules.selection import resolve, split_codes, unknown_entries
+
+FAIL_ON = ("error", "warning", "info", "never")
+
+
+@dataclass
+class RuleRegistry:
+    """Every registered rule by code, the plugin each came from, and registration problems."""
+
+    rules: dict[str, Rule] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (plugin name, what went wrong)
+
+    def get(self, code: str) -> Rule:
+        rule = self.rules.get(code.strip().upper())
+        if rule is None:
+            raise BadInput(f"unknown rule {code!r}; `cpflow rules` lists the {len(self.rules)} known rules")
+        return rule
+
+    def codes_of(self, plugin: str) -> list[str]:
+        return sorted(code for code, source in self.sources.items() if source == plugin)
+
+
+def build_registry(plugins) -> RuleRegistry:
+    """Call every plugin's `register_rules`; a duplicate code or a bad rule is skipped and
+    recorded, and a plugin whose hook raises loses only its own rules."""
+    registry = RuleRegistry()
+    for impl in plugins.manager.hook.register_rules.get_hookimpls():
+        name = impl.plugin_name
+        pending: list[Rule] = []
+
+        def register(rule, _pending=pending, _name=name):
+            if isinstance(rule, type) and issubclass(rule, Rule):
+                rule = rule()
+            if not isinstance(rule, Rule):
+                registry.problems.append((_name, f"register() got {rule!r}, not a cpflow.rules.Rule"))
+                return
+            _pending.append(rule)
+
+        try:
+            impl.function(register=register)
+        except Exception as exc:  # noqa: BLE001 (a broken plugin loses its own rules only)
+            registry.problems.append((name, f"register_rules failed: {type(exc).__name__}: {exc}"))
+            continue
+        for rule in pending:
+            problems = rule.problems()
+            if problems:
+                registry.problems.append((name, f"rule {getattr(rule, 'code', '?')!r} skipped: {'; '.join(problems)}"))
+            elif rule.code in registry.rules:
+                registry.problems.append(
+                    (name, f"rule {rule.code} skipped: the code is already registered by {registry.sources[rule.code]}")
+                )
+            else:
+                registry.rules[rule.code] = rule
+                registry.sources[rule.code] = name
+    registry.rules = dict(sorted(registry.rules.items()))
+    return registry
+
+
+@dataclass
+class CheckReport:
+    """What a check found, before any rendering: findings sorted by (plan, subject, code)."""
+
+    as_of: dt.date
+    plans: list[str]
+    rules: list[str]
+    findings: list[Finding]
+    counts: dict[str, int]
+    packs: dict[str, int]
+    notes: list[str] = field(default_factory=list)
+
+    def fails(self, fail_on: str) -> bool:
+        """True when some finding is at least as severe as `fail_on` (never for `never`)."""
+        if fail_on == "never":
+            return False
+        floor = SEVERITY_RANK[fail_on]
+        return any(SEVERITY_RANK[f.severity] >= floor for f in self.findings)
+
+    def rows(self) -> list[dict]:
+        return [finding.as_dict() for finding in self.findings]
+
+    def summary(self) -> str:
+        parts = ", ".join(f"{self.counts[s]} {s}" for s in SEVERITIES)
+        return (f"{_count(len(self.findings), 'finding')} ({parts}) from {_count(len(self.rules), 'rule')} "
+                f"in {_count(len(self.plans), 'plan')} as of {self.as_of}")  # fmt: skip
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}{'' if number == 1 else 's'}"
+
+
+def parse_settings(values: Sequence[str]) -> dict[str, dict[str, str]]:
+    """`["F301.threshold=0.9", "T103.days=30"]` -> `{"F301": {"threshold": "0.9"}, ...}`."""
+    settings: dict[str, dict[str, str]] = {}
+    for text in values:
+        target, sep, value = text.partition("=")
+        code, dot, key = target.partition(".")
+        if not sep or not dot or not code.strip() or not key.strip():
+            raise BadInput(f"--set {text!r}: expected CODE.SETTING=VALUE, e.g. F301.threshold=0.9")
+        settings.setdefault(code.strip().upper(), {})[key.strip()] = value.strip()
+    return settings
+
+
+def run_checks(
+    session,
+    *,
+    plans: Sequence[str] = (),
+    as_of: dt.date | None = None,
+    select: Sequence[str] = (),
+    ignore: Sequence[str] = (),
+    settings: Mapping[str, Mapping[str, Any]] | None = None,
+    severities: Mapping[str, str] | None = None,
+    plugins=None,
+    debug: bool = False,
+) -> CheckReport:
+    """Run the selected rules on the plans (all when empty) as of a date (default today).
+
+    `select`/`ignore` take codes or prefixes (`"T,F3"` is split); `settings` maps a code to
+    `{setting: value}` and may carry `severity`; `severities` maps a code to a severity.
+    Bad input (unknown code, bad value, unknown plan) raises BadInput before any rule runs.
+    """
+    from cpflow.frames import load_frames
+
+    if plugins is None:
+        from cpflow.plugins.manager import get_plugins
+
+        plugins = get_plugins()
+    registry = plugins.rules
+    select, ignore = split_codes(select), split_codes(ignore)
+    bad = unknown_entries(select + ignore, registry.rules)
+    if bad:
+        raise BadInput(f"unknown rule code or prefix {bad[0]!r}; `cpflow rules` lists the known rules")
+    cli_config, cli_severity = _cli_settings(registry, settings or {}, severities or {})
+    as_of = as_of or dt.date.today()
+    frames = load_frames(session, plans=tuple(plans), as_of=as_of)
+    notes = [f"plan {slug} starts after {as_of}; nothing to check" for slug in plans
+             if slug not in set(frames.plans["slug"])]  # fmt: skip
+
+    groups: dict[str, tuple[list[str], dict]] = {}
+    for slug, spec in zip(frames.plans["slug"], frames.plans["rules"], strict=True):
+        effective = _effective(registry, slug, spec, select, ignore, cli_config, cli_severity, notes)
+        key = json.dumps(effective, sort_keys=True, default=str)
+        groups.setdefault(key, ([], effective))[0].append(slug)
+
+    found: list[Finding] = []
+    selected: set[str] = set()
+    for group_plans, effective in groups.values():
+        group_frames = frames if len(groups) == 1 else frames.subset(group_plans)
+        for code in effective["codes"]:
+            selected.add(code)
+            rule = registry.rules[code]
+            found += _run_rule(rule, group_frames, effective["config"][code], effective["severity"].get(code),
+                               group_plans, debug)  # fmt: skip
+    found = sorted(_one_crash_per_rule(found), key=Finding.sort_key)
+    counts = {severity: 0 for severity in SEVERITIES}
+    packs: dict[str, int] = {}
+    for finding in found:
+        counts[finding.severity] += 1
+        pack = registry.rules[finding.code].pack if finding.code in registry.rules else "engine"
+        packs[pack or "other"] = packs.get(pack or "other", 0) + 1
+    return CheckReport(as_of, list(frames.plans["slug"]), sorted(selected), found, counts, dict(sorted(packs.items())), notes)
+
+
+def _cli_settings(registry: RuleRegistry, settings, severities) -> tuple[dict, dict]:
+    config, severity = {}, {}
+    for code, values in settings.items():
+        rule = registry.get(code)
+        values = dict(values)
+        if "severity" in values:
+            severity[rule.code] = values.pop("severity")
+        try:
+            rule.configure(values)
+        except ValueError as exc:
+            raise BadInput(f"--set {exc}") from None
+        config[rule.code] = values
+    for code, level in severities.items():
+        severity[registry.get(code).code] = level
+    for code, level in severity.items():
+        if level not in SEVERITIES:
+            raise BadInput(f"{code}.severity: expected one of {', '.join(SEVERITIES)}, got {level!r}")
+    return config, severity
+
+
+def _effective(registry, slug, spec, select, ignore, cli_config, cli_severity, notes) -> dict:
+    """The codes, severities and validated settings that apply to one plan."""
+    spec = spec or {}
+    plan_select, plan_ignore = split_codes(spec.get("select") or []), split_codes(spec.get("ignore") or [])
+    for entry in unknown_entries(plan_select + plan_ignore, registry.rules):
+        notes.append(f"plan {slug}: rules: unknown rule code or prefix {entry!r} ignored (plugin not installed?)")
+    known = set(registry.rules)
+    plan_select = [e for e in plan_select if not unknown_entries([e], known)]
+    plan_ignore = [e for e in plan_ignore if not unknown_entries([e], known)]
+    codes = resolve(registry.rules, select=select, ignore=ignore, plan_select=plan_select, plan_ignore=plan_ignore)
+    severity = {}
+    for code, level in (spec.get("severity") or {}).items():
+        if code.upper() in known:
+            severity[code.upper()] = level
+        else:
+            notes.append(f"plan {slug}: rules.severity: unknown rule {code!r} ignored")
+    severity.update(cli_severity)
+    plan_config = {str(code).upper(): values for code, values in (spec.get("config") or {}).items()}
+    config = {}
+    for code in codes:
+        rule = registry.rules[code]
+        try:
+            rule.configure(plan_config.get(code))
+        except ValueError as exc:
+            raise BadInput(f"plan {slug}: rules.config: {exc}") from None
+        config[code] = rule.configure({**(plan_config.get(code) or {}), **cli_config.get(code, {})})
+    for code in sorted(set(plan_config) - known):
+        notes.append(f"plan {slug}: rules.config: unknown rule {code!r} ignored")
+    return {"codes": codes, "severity": {c: s for c, s in severity.items() if c in codes}, "config": config}
+
+
+def _run_rule(rule: Rule, frames, config: dict, severity: str | None, plans: list[str], debug: bool) -> list[Finding]:
+    from cpflow.rules.context import Context
+
+    try:
+        result = rule.check(Context(frames.as_of, frames, config))
+        return _to_findings(rule, result, severity, set(plans))
+    except Exception as exc:  # noqa: BLE001 (one broken rule never stops the others)
+        error = f"{type(exc).__name__}: {exc}"
+        data = {"rule": rule.code, "error": error, "plans": sorted(plans)}
+        if debug:
+            data["traceback"] = traceback.format_exc()
+        first = min(plans)
+        return [Finding("E001", "error", first, first, f"rule {rule.code} ({rule.title}) failed: {error}", data)]
+
+
+def _one_crash_per_rule(found: list[Finding]) -> list[Finding]:
+    """Merge the E001 findings of a rule that failed for several groups of plans."""
+    crashes: dict[str, Finding] = {}
+    kept = []
+    for finding in found:
+        if finding.code != "E001":
+            kept.append(finding)
+            continue
+        first = crashes.get(finding.data["rule"])
+        if first is None:
+            crashes[finding.data["rule"]] = finding
+        else:
+            first.data["plans"] = sorted({*first.data["plans"], *finding.data["plans"]})
+    return kept + [
+        Finding("E001", "error", min(f.data["plans"]), min(f.data["plans"]), f.message, f.data) for f in crashes.values()
+    ]
+
+
+def _to_findings(rule: Rule, result, severity: str | None, plans: set[str]) -> list[Finding]:
+    """The rule's DataFrame (or Finding objects) as Findings with code and severity set."""
+    if result is None:
+        return []
+    if not hasattr(result, "columns"):
+        return [_finalise(rule, f, severity) for f in result if f.plan in plans]
+    columns = [c for c in result.columns if c.startswith("data.")]
+    missing = {"subject", "plan", "message"} - set(result.columns)
+    if missing:
+        raise ValueError(f"the findings frame has no {', '.join(sorted(missing))} column")
+    records = result.to_dict("records")
+    out = []
+    for record in records:
+        if record["plan"] not in plans:
+            continue
+        own = record.get("severity")
+        level = severity or (own if isinstance(own, str) and own in SEVERITIES else rule.severity)
+        data = {c[5:]: _plain(record[c]) for c in columns}
+        out.append(Finding(rule.code, level, str(record["subject"]), str(record["plan"]), str(record["message"]), data))
+    return out
+
+
+def _finalise(rule: Rule, finding: Finding, severity: str | None) -> Finding:
+    level = severity or (finding.severity if finding.severity in SEVERITIES else rule.severity)
+    return Finding(rule.code, level, finding.subject, finding.plan, finding.message, dict(finding.data))
+
+
+def _plain(value: Any) -> Any:
+    """A DataFrame cell as a JSON-ready Python value (dates as ISO text, missing as None)."""
+    import numpy as np
+    import pandas as pd
+
+    if isinstance(value, (list, tuple, dict)):
+        return value
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date().isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.floating):
+        return float(value)
+    return value

@@ -1,0 +1,100 @@
+"""Governance rules (G): who is responsible, what result is expected, and whether the
+history shows the decisions (endorsement, a reason for dropping) the lifecycle asks for."""
+
+from __future__ import annotations
+
+from cpflow.plugins import hookimpl
+from cpflow.rules.base import Rule, findings
+
+
+def _not_dropped(acts):
+    return acts[acts["state"] != "dropped"]
+
+
+class NoLead(Rule):
+    code = "G401"
+    title = "Activity without a lead or responsible actor"
+    severity = "warning"
+    pack = "governance"
+    description = (
+        "A live or finished activity (not dropped) that names no lead, and whose unit names no "
+        "lead either: the unit's leads count as responsible for its activities."
+    )
+
+    def check(self, ctx):
+        acts = _not_dropped(ctx.activities)
+        rows = acts[acts["lead"].isna()]
+        message = rows["id"] + " names no lead or responsible actor" + rows["unit"].notna().map(
+            {True: " (and its unit names no lead)", False: ""})  # fmt: skip
+        return findings(rows, message, data=["unit", "objective", "state"])
+
+
+class NoExpectedResult(Rule):
+    code = "G402"
+    title = "Activity without an expected result"
+    severity = "info"
+    pack = "governance"
+    description = (
+        "In a plan that records expected results (`records_expected_results: true`, or any of "
+        "its activities states one), an activity (not dropped) with no expected result of its "
+        "own and none stated for its objective."
+    )
+
+    def check(self, ctx):
+        acts = ctx.activities
+        stating = acts.loc[acts["expected_result"].fillna("").str.strip() != "", "plan"]
+        recording = ctx.plans.loc[ctx.plans["records_expected_results"], "slug"]
+        acts = _not_dropped(acts)
+        rows = acts[acts["plan"].isin(set(stating) | set(recording)) & ~acts["has_expected_result"]]
+        return findings(rows, rows["id"] + " states no expected result", data=["objective", "state"])
+
+
+class NotEndorsed(Rule):
+    code = "G403"
+    title = "Started without endorsement"
+    severity = "warning"
+    pack = "governance"
+    description = (
+        "An activity in progress or completed whose history (up to the check date) holds no "
+        "endorsement: no move into `endorsed`, and it was not loaded as endorsed."
+    )
+
+    def check(self, ctx):
+        acts = ctx.activities
+        events = ctx.events
+        endorsed = set(events.loc[events["to"] == "endorsed", "activity"])
+        rows = acts[acts["state"].isin(("in_progress", "completed")) & ~acts["id"].isin(endorsed)
+                    & (acts["initial_state"] != "endorsed")]  # fmt: skip
+        message = rows["id"] + " is " + rows["state"] + " but its history has no endorsement"
+        return findings(rows, message, data=["state", "objective"])
+
+
+class DroppedWithoutReason(Rule):
+    code = "G404"
+    title = "Dropped without a reason"
+    severity = "warning"
+    pack = "governance"
+    description = (
+        "A dropped activity whose drop carries no reason, or that was loaded as dropped with no "
+        "recorded drop at all."
+    )
+
+    def check(self, ctx):
+        acts = ctx.activities
+        events = ctx.events
+        drops = events[events["to"] == "dropped"].drop_duplicates("activity", keep="last")
+        dropped = acts[acts["state"] == "dropped"].merge(
+            drops[["activity", "reason", "at"]], how="left", left_on="id", right_on="activity")
+        rows = dropped[dropped["reason"].fillna("").str.strip() == ""]
+        message = rows["id"] + rows["at"].isna().map(
+            {True: " is dropped with no recorded drop or reason", False: " was dropped without a reason"})  # fmt: skip
+        return findings(rows, message, data={"dropped_at": "at", "objective": "objective"})
+
+
+RULES = (NoLead(), NoExpectedResult(), NotEndorsed(), DroppedWithoutReason())
+
+
+@hookimpl
+def register_rules(register):
+    for rule in RULES:
+        register(rule)

@@ -1,0 +1,99 @@
+"""Timeline rules (T): phase deadlines, due dates, stale and never-started activities.
+
+All of them read the activities' state as of the check date.
+"""
+
+from __future__ import annotations
+
+from cpflow.plugins import hookimpl
+from cpflow.rules.base import FINAL_STATES, Option, Rule, findings, iso
+
+
+class PhaseNotCompleted(Rule):
+    code = "T101"
+    title = "Action not completed or dropped by the end of its phase"
+    severity = "warning"
+    pack = "timeline"
+    description = (
+        "An activity that belongs to a phase (such as the Years 1-2 prioritised actions of a "
+        "multi-year framework) and is still neither completed nor dropped once that phase has "
+        "ended. Each unfinished action is reported once; actions of phases that have not ended "
+        "yet are not. Completing or dropping it (dated on or before the check date) clears it."
+    )
+
+    def check(self, ctx):
+        acts = ctx.activities
+        late = acts[acts["phase_end"].notna() & (acts["phase_end"] < ctx.today) & ~acts["state"].isin(FINAL_STATES)]
+        phase = late["phase_name"].fillna(late["phase"])
+        message = (late["id"] + " is " + late["state"] + " on " + str(ctx.as_of) + "; " + phase + " ended "
+                   + iso(late["phase_end"]))  # fmt: skip
+        return findings(late, message, data=["state", "phase", "phase_end", "objective", "unit"])
+
+
+class PastDue(Rule):
+    code = "T102"
+    title = "Activity past its due date"
+    severity = "warning"
+    pack = "timeline"
+    description = (
+        "An activity whose own due date has passed and that is neither completed nor dropped. "
+        "Due dates that are simply the end of the activity's phase are left to T101."
+    )
+
+    def check(self, ctx):
+        acts = ctx.activities
+        own_due = acts["phase_end"].isna() | (acts["due"] != acts["phase_end"])
+        late = acts[own_due & acts["due"].notna() & (acts["due"] < ctx.today) & ~acts["state"].isin(FINAL_STATES)]
+        days = (ctx.today - late["due"]).dt.days
+        message = (late["id"] + " is " + late["state"] + " on " + str(ctx.as_of) + "; it was due on "
+                   + iso(late["due"]) + " (" + days.astype(str) + " days ago)")  # fmt: skip
+        return findings(late, message, data={"state": "state", "due": "due", "days_overdue": days, "objective": "objective"})
+
+
+class Stale(Rule):
+    code = "T103"
+    title = "In progress with no recorded move for a long time"
+    severity = "warning"
+    pack = "timeline"
+    description = (
+        "An activity in progress whose last recorded move (or, without one, its start date) is "
+        "more than `days` days before the check date: nobody has reported on it."
+    )
+    options = {"days": Option(90, "days without a move before an activity in progress is stale", minimum=1)}
+
+    def check(self, ctx):
+        acts = ctx.activities
+        since = acts["last_event_at"].fillna(acts["start"])
+        idle = (ctx.today - since).dt.days
+        stale = acts["state"].eq("in_progress") & (idle > ctx.config["days"])
+        rows = acts[stale]
+        message = (rows["id"] + " has been in progress with no recorded move since " + iso(since[stale])
+                   + " (" + idle[stale].astype(str) + " days)")  # fmt: skip
+        return findings(rows, message, data={"since": since[stale], "days": idle[stale], "objective": "objective"})
+
+
+class NotStarted(Rule):
+    code = "T104"
+    title = "Endorsed but not started long after its planned start"
+    severity = "info"
+    pack = "timeline"
+    description = "An activity still endorsed (not started) more than `days` days after its planned start date."
+    options = {"days": Option(60, "days after the planned start before an endorsed activity is flagged", minimum=0)}
+
+    def check(self, ctx):
+        acts = ctx.activities
+        waited = (ctx.today - acts["start"]).dt.days
+        waiting = acts["state"].eq("endorsed") & (waited > ctx.config["days"])
+        rows = acts[waiting]
+        message = (rows["id"] + " is endorsed but not started " + waited[waiting].astype(str)
+                   + " days after its planned start " + iso(rows["start"]))  # fmt: skip
+        return findings(rows, message, data={"start": "start", "days": waited[waiting], "objective": "objective"})
+
+
+RULES = (PhaseNotCompleted(), PastDue(), Stale(), NotStarted())
+
+
+@hookimpl
+def register_rules(register):
+    for rule in RULES:
+        register(rule)
