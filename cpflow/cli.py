@@ -457,3 +457,5 @@ def _plugin_selection(args: list[str]) -> str | None:
 # Each module adds its commands to `cli` when imported; keep their heavy imports inside the
 # command functions so `cpflow --help` stays fast.
 import cpflow.cli_rules  # noqa: E402,F401
+import cpflow.cli_reports  # noqa: E402,F401
+import cpflow.cli_io  # noqa: E402,F401

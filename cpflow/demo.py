@@ -67,9 +67,19 @@ ILLUSTRATIVE_MOVES: tuple[tuple[str, str, str, str | None, str | None], ...] = (
 # (unit, period, received, date, reason)
 ILLUSTRATIVE_FUNDING = (("alliance-2018-2020:wg3", "2018", "160000", "2018-09-30", "Further pledge received"),)
 
+# The governance review each demo pack is written for: (plan, as of, since the previous review).
+DEMO_REVIEWS: tuple[tuple[str, str, str | None], ...] = (
+    ("alliance-2018-2020", "2018-12-31", "2018-06-30"),
+    ("cp-swg-2025", "2025-06-30", "2025-03-31"),
+    ("cpms-wg-2022-2025", "2023-12-31", "2023-06-30"),
+    ("cpswg-refugee-2021", "2021-12-31", "2021-06-30"),
+    ("iraq-cpsc-2015-2016", "2015-12-31", "2015-09-30"),
+)
 
-def run_demo(out: Path, workflows_dir: Path, *, echo: Callable[[str], None]) -> list[Path]:
-    """Create `out` afresh, load every plan, record the illustrative history, write reports."""
+
+def run_demo(out: Path, workflows_dir: Path, *, echo: Callable[[str], None], with_packs: bool = True) -> list[Path]:
+    """Create `out` afresh, load every plan, record the illustrative history, write a
+    review pack per plan (unless `with_packs` is false)."""
     from cpflow.db import Database
     from cpflow.money import parse_amount
     from cpflow.plugins.manager import get_plugins
@@ -91,6 +101,8 @@ def run_demo(out: Path, workflows_dir: Path, *, echo: Callable[[str], None]) -> 
         for ident, period, received, at, reason in ILLUSTRATIVE_FUNDING:
             fund(db, ident, period=period, received=parse_amount(received), actor=ACTOR, at=dt.date.fromisoformat(at), reason=reason)
         written = [out / "cpflow.db", *_write_reports(db, out)]
+        if with_packs:
+            written += _write_packs(db, out, [result.slug for result in results])
     finally:
         db.dispose()
     echo("wrote:")
@@ -118,3 +130,23 @@ def _write_reports(db, out: Path) -> list[Path]:
     csv_path.write_text(render_csv(rows, ACTIVITY_COLUMNS), encoding="utf-8")
     json_path.write_text(render_json(rows) + "\n", encoding="utf-8")
     return [csv_path, json_path]
+
+
+def _write_packs(db, out: Path, slugs: list[str]) -> list[Path]:
+    """A governance-review pack per loaded plan, as of its demo review date (else its end)."""
+    from cpflow.plugins.manager import get_plugins
+    from cpflow.reports.build import ReportOptions
+    from cpflow.reports.pack import write_pack
+    from cpflow.services import find_plan
+
+    reviews = {slug: (as_of, since) for slug, as_of, since in DEMO_REVIEWS}
+    written = []
+    for slug in sorted(slugs):
+        if slug in reviews:
+            as_of, since = (dt.date.fromisoformat(d) if d else None for d in reviews[slug])
+        else:
+            with db.read() as session:
+                as_of, since = find_plan(session, slug).end, None
+        options = ReportOptions(as_of=as_of, plans=(slug,), since=since)
+        written += write_pack(db, options, out / "packs" / slug, get_plugins())
+    return written

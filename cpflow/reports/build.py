@@ -1,0 +1,113 @@
+"""Build reports from a database: one read transaction (a consistent snapshot) per call,
+the options every report shares, and the facts about the build (`about`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from cpflow.errors import BadInput
+
+
+@dataclass(frozen=True)
+class ReportOptions:
+    """What a report is about: plans (all when empty), the date, the review it follows,
+    and the rule selection (as for `cpflow check`)."""
+
+    as_of: dt.date
+    plans: tuple[str, ...] = ()
+    since: dt.date | None = None
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    settings: dict = field(default_factory=dict)
+    severities: dict = field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.since is not None and self.since >= self.as_of:
+            raise BadInput(f"--since {self.since} must be before --as-of {self.as_of}")
+
+    def selection(self) -> dict:
+        return {
+            "select": list(self.select), "ignore": list(self.ignore),
+            "settings": {code: dict(sorted(v.items())) for code, v in sorted(self.settings.items())},
+            "severities": dict(sorted(self.severities.items())),
+        }  # fmt: skip
+
+
+def utc_today() -> dt.date:
+    """The default as-of date: today in UTC, whatever the machine's time zone."""
+    return dt.datetime.now(dt.UTC).date()
+
+
+def _version() -> str:
+    from cpflow import __version__
+
+    return __version__
+
+
+def _checks(session, options: ReportOptions, plugins):
+    """A function date -> findings DataFrame, for the change log of the progress report."""
+    import pandas as pd
+
+    from cpflow.rules.engine import run_checks
+
+    def findings(on: dt.date) -> pd.DataFrame:
+        check = run_checks(session, plans=options.plans, as_of=on, select=options.select, ignore=options.ignore,
+                           settings=options.settings, severities=options.severities, plugins=plugins)  # fmt: skip
+        return pd.DataFrame(check.rows(), columns=["code", "severity", "subject", "plan", "message", "data"])
+
+    return findings
+
+
+def progress_in(session, options: ReportOptions, plugins):
+    from cpflow.reports.progress import build_progress
+
+    report = build_progress(session, plans=options.plans, as_of=options.as_of, since=options.since, plugins=plugins,
+                            checks=_checks(session, options, plugins))  # fmt: skip
+    report.about = {"cpflow": _version(), **options.selection()}
+    return report
+
+
+def compliance_in(session, options: ReportOptions, plugins):
+    from cpflow.reports.compliance import build_compliance
+
+    report = build_compliance(session, plans=options.plans, as_of=options.as_of, select=options.select,
+                              ignore=options.ignore, settings=options.settings, severities=options.severities,
+                              plugins=plugins)  # fmt: skip
+    report.about = {"cpflow": _version(), **report.about}
+    return report
+
+
+def _require_started(session, options: ReportOptions) -> None:
+    """Refuse a date before every selected plan started: there is nothing to report."""
+    from sqlalchemy import select
+
+    from cpflow.models import Plan
+    from cpflow.services import find_plan
+
+    for slug in options.plans:
+        find_plan(session, slug)
+    query = select(Plan.slug, Plan.start).order_by(Plan.start, Plan.slug)
+    if options.plans:
+        query = query.where(Plan.slug.in_(options.plans))
+    plans = session.execute(query).all()
+    if not plans:
+        raise BadInput("no plan is loaded yet (cpflow load FILE)")
+    if all(start > options.as_of for _, start in plans):
+        raise BadInput(f"no plan has started by {options.as_of}: the first, {plans[0][0]}, starts on {plans[0][1]}")
+
+
+def build_reports(db, kinds: tuple[str, ...], options: ReportOptions, plugins=None) -> tuple[list, tuple[int, str]]:
+    """The reports of the given kinds ('progress', 'compliance') and the event-log head
+    (events, hash) they were read at, all from one snapshot."""
+    from cpflow.audit import head
+
+    if plugins is None:
+        from cpflow.plugins.manager import get_plugins
+
+        plugins = get_plugins()
+    builders = {"progress": progress_in, "compliance": compliance_in}
+    with db.read() as session:
+        _require_started(session, options)
+        reports = [builders[kind](session, options, plugins) for kind in kinds]
+        return reports, head(session)

@@ -1,0 +1,75 @@
+"""One self-contained HTML file: Jinja2 with autoescaping, styles inline, charts as
+inline SVG, and a Content-Security-Policy that forbids every request and every script,
+so nothing in the page can reach the network or run."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from cpflow.reports import cells, svg
+from cpflow.reports.model import Report, Section, rag_colour
+
+DETAIL_ROWS = 500  # full listings beyond this are left to the xlsx and CSV files
+NUMERIC = ("int", "number", "pct", "money")
+
+
+@dataclass(frozen=True)
+class Cell:
+    text: str
+    css: str
+
+
+@dataclass(frozen=True)
+class View:
+    section: Section
+    anchor: str
+    headers: list[tuple[str, str]]
+    rows: list[list[Cell]]
+    chart: str | None
+    hidden_rows: int
+
+
+@functools.cache
+def environment():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    return Environment(
+        loader=PackageLoader("cpflow.reports", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def _css(kind: str, colour: str | None) -> str:
+    classes = ["num"] if kind in NUMERIC else []
+    if colour:
+        classes.append(f"rag-{colour}")
+    return " ".join(classes)
+
+
+def view(report: Report, section: Section) -> View:
+    limit = DETAIL_ROWS if section.detail else None
+    rows = []
+    for row in cells.rows(section, limit=limit):
+        rows.append([
+            Cell(cells.display(value, column.kind), _css(column.kind, rag_colour(column.rag, value)))
+            for value, column in zip(row, section.columns)
+        ])  # fmt: skip
+    headers = [(c.label, "num" if c.kind in NUMERIC else "") for c in section.columns]
+    hidden = max(len(section.table) - DETAIL_ROWS, 0) if section.detail else 0
+    return View(section, f"{report.kind}-{section.key}", headers, rows, svg.render(section), hidden)
+
+
+def render(reports: Sequence[Report]) -> str:
+    """The HTML page for one or more reports (a pack holds progress and compliance)."""
+    first = reports[0]
+    title = first.title if len(reports) == 1 else f"Governance review, {first.period_text}"
+    parts = [(report, [view(report, s) for s in report.sections]) for report in reports]
+    return environment().get_template("report.html.j2").render(
+        title=title, first=first, parts=parts, figure_text=cells.figure_text, rag_colour=rag_colour
+    )

@@ -1,0 +1,303 @@
+"""The xlsx form of a report, with xlsxwriter: a Summary sheet first (figures, plans,
+an index of sheets and the native charts), then one sheet per view, then the data the
+charts draw.
+
+Every sheet is written row by row in `constant_memory` mode, so a 100k-row listing
+costs little memory. Text goes through `write_string` only, so no cell is ever a
+formula; numbers, dates and money are real numbers with formats. The creation date is
+the as-of date, so the same report gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from cpflow.reports import cells
+from cpflow.reports.model import RAG_COLOURS, RAG_SCALES, Report, Section
+from cpflow.reports.svg import colour
+
+MAX_WIDTH = 60
+DATE_FORMAT = "yyyy-mm-dd"
+_BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\']")
+
+
+class _Formats:
+    """The workbook's formats, created once each in a fixed order."""
+
+    def __init__(self, workbook):
+        self.workbook = workbook
+        self.header = workbook.add_format({"bold": True, "bg_color": "#DCE6F0", "border": 1, "text_wrap": True, "valign": "top"})
+        self.title = workbook.add_format({"bold": True, "font_size": 14})
+        self.bold = workbook.add_format({"bold": True})
+        self.muted = workbook.add_format({"font_color": "#52606D"})
+        self.date = workbook.add_format({"num_format": DATE_FORMAT})
+        self.pct = workbook.add_format({"num_format": "0.0%"})
+        self.int = workbook.add_format({"num_format": "#,##0"})
+        self.number = workbook.add_format({"num_format": "#,##0.##"})
+        self.rag = {name: workbook.add_format({"bg_color": fill, "font_color": ink}) for name, (fill, ink) in RAG_COLOURS.items()}
+        self._money: dict[str | None, object] = {}
+
+    def money(self, currency: str | None):
+        key = currency if currency and re.fullmatch(r"[A-Z]{3}", currency) else None
+        if key not in self._money:
+            pattern = f"[${key}] #,##0.00" if key else "#,##0.00"
+            self._money[key] = self.workbook.add_format({"num_format": pattern})
+        return self._money[key]
+
+
+def sheet_names(titles: list[str]) -> list[str]:
+    """Valid, unique Excel sheet names (31 characters, no []:*?/\\ or quotes)."""
+    taken = {"summary", "chart data"}
+    names = []
+    for title in titles:
+        base = " ".join(_BAD_SHEET_CHARS.sub(" ", title).split())[:31] or "Sheet"
+        name, n = base, 2
+        while name.casefold() in taken:
+            suffix = f" {n}"
+            name, n = base[: 31 - len(suffix)] + suffix, n + 1
+        taken.add(name.casefold())
+        names.append(name)
+    return names
+
+
+def _width(section: Section, key: str, kind: str) -> float:
+    if kind == "date":
+        return 11
+    if kind in ("money",):
+        return 16
+    series = section.table[key]
+    longest = 0
+    if len(series) and kind == "text":
+        text = series.map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v).dropna().astype(str)
+        longest = int(text.str.len().max()) if len(text) else 0
+    elif len(series):
+        longest = 12
+    label = section.label(key)
+    return float(min(max(longest, len(label), 6) + 2, MAX_WIDTH))
+
+
+def _writers(ws, fmt: _Formats, section: Section) -> list[Callable]:
+    def text(row, col, value, _currency):
+        ws.write_string(row, col, value)
+
+    def number(style):
+        return lambda row, col, value, _currency: ws.write_number(row, col, value, style)
+
+    def date(row, col, value, _currency):
+        ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt.date)
+
+    def money(row, col, value, currency):
+        ws.write_number(row, col, cells.money_float(value), fmt.money(currency))
+
+    by_kind = {"text": text, "int": number(fmt.int), "number": number(fmt.number), "pct": number(fmt.pct), "date": date, "money": money}
+    return [by_kind[c.kind] for c in section.columns]
+
+
+def _rag(ws, fmt: _Formats, section: Section, last_row: int) -> None:
+    if last_row < 1:
+        return
+    for col, column in enumerate(section.columns):
+        if column.rag is None:
+            continue
+        scale = RAG_SCALES[column.rag]
+        area = (1, col, last_row, col)
+        if isinstance(scale, dict):
+            for value, name in scale.items():
+                ws.conditional_format(*area, {"type": "cell", "criteria": "==", "value": f'"{value}"', "format": fmt.rag[name]})
+            continue
+        cell = f"{_column_letter(col)}2"
+        upper = None
+        for bound, name in scale:
+            test = [f"ISNUMBER({cell})"]
+            if bound != float("-inf"):
+                test.append(f"{cell}>={bound}")
+            if upper is not None:
+                test.append(f"{cell}<{upper}")
+            ws.conditional_format(*area, {"type": "formula", "criteria": f"=AND({','.join(test)})", "format": fmt.rag[name]})
+            upper = bound
+
+
+def _column_letter(col: int) -> str:
+    letters = ""
+    col += 1
+    while col:
+        col, rem = divmod(col - 1, 26)
+        letters = chr(65 + rem) + letters
+    return letters
+
+
+def _print_setup(ws) -> None:
+    """Printed on A4 landscape, one page wide."""
+    ws.set_paper(9)
+    ws.set_landscape()
+    ws.fit_to_pages(1, 0)
+
+
+def write_section(workbook, fmt: _Formats, name: str, section: Section) -> None:
+    ws = workbook.add_worksheet(name)
+    _print_setup(ws)
+    ws.repeat_rows(0)
+    for col, column in enumerate(section.columns):
+        ws.set_column(col, col, _width(section, column.key, column.kind))
+    for col, column in enumerate(section.columns):
+        ws.write_string(0, col, column.label, fmt.header)
+    ws.freeze_panes(1, 0)
+    writers = _writers(ws, fmt, section)
+    currencies = cells.currencies(section) or [None] * len(section.table)
+    row_index = 0
+    for row_index, (values, currency) in enumerate(zip(cells.rows(section), currencies), start=1):
+        for col, value in enumerate(values):
+            if value is not None:
+                writers[col](row_index, col, value, currency)
+    ws.autofilter(0, 0, max(row_index, 1), len(section.columns) - 1)
+    _rag(ws, fmt, section, row_index)
+
+
+def _chart_blocks(workbook, fmt: _Formats, sections: list[Section]) -> dict[str, tuple[int, int]]:
+    """Write each chart's data on the 'Chart data' sheet, one block under another;
+    returns section key -> (first data row, last data row)."""
+    charted = [s for s in sections if s.chart is not None and not s.chart_data.empty]
+    if not charted:
+        return {}
+    ws = workbook.add_worksheet("Chart data")
+    ws.set_column(0, 0, 40)
+    ws.set_column(1, 8, 14)
+    blocks, row = {}, 0
+    for section in charted:
+        chart, data = section.chart, section.chart_data
+        ws.write_string(row, 0, chart.title, fmt.bold)
+        for i, key in enumerate(chart.series, start=1):
+            ws.write_string(row, i, key.replace("_", " "), fmt.header)
+        category_kind = "date" if chart.kind == "line" else "text"
+        categories = cells.column_values(data[chart.category], category_kind)
+        series = [cells.column_values(data[key], "number") for key in chart.series]
+        first = row + 1
+        for offset, category in enumerate(categories):
+            r = first + offset
+            if category_kind == "date":
+                ws.write_datetime(r, 0, dt.datetime.combine(category, dt.time()), fmt.date)
+            else:
+                ws.write_string(r, 0, "" if category is None else str(category))
+            for i, values in enumerate(series, start=1):
+                if values[offset] is not None:
+                    ws.write_number(r, i, values[offset], fmt.pct if chart.value_kind == "pct" else fmt.number)
+        blocks[section.key] = (first, first + len(categories) - 1)
+        row = first + len(categories) + 1
+    return blocks
+
+
+def _literal(text: str) -> str:
+    """Chart text xlsxwriter will not read as a cell reference (it does for a leading =)."""
+    return " " + text if text.startswith("=") else text
+
+
+def _chart(workbook, section: Section, rows: tuple[int, int]):
+    spec = section.chart
+    kind = {"stacked_bar": {"type": "bar", "subtype": "stacked"}, "bar": {"type": "bar"}, "line": {"type": "line"}}[spec.kind]
+    chart = workbook.add_chart(kind)
+    first, last = rows
+    for i, key in enumerate(spec.series, start=1):
+        label = section.label(key) if spec.data is None else key.replace("_", " ")
+        fill = colour(key, i - 1)
+        style = {"line": {"color": fill, "width": 2}} if spec.kind == "line" else {"fill": {"color": fill}, "gap": 40}
+        chart.add_series({
+            "name": _literal(label),
+            "categories": ["Chart data", first, 0, last, 0],
+            "values": ["Chart data", first, i, last, i],
+            **style,
+        })  # fmt: skip
+    chart.set_title({"name": _literal(spec.title), "name_font": {"size": 12}})
+    value_axis = {"num_format": "0%" if spec.value_kind == "pct" else "#,##0", "major_gridlines": {"visible": True}}
+    if spec.kind == "line":
+        chart.set_x_axis({"date_axis": True, "num_format": "yyyy-mm", "major_unit": 3, "major_unit_type": "months"})
+        chart.set_y_axis({**value_axis, "min": 0})
+    else:
+        chart.set_y_axis({"reverse": True})
+        chart.set_x_axis({**value_axis, "min": 0})
+    if len(spec.series) == 1:
+        chart.set_legend({"none": True})
+    else:
+        chart.set_legend({"position": "bottom"})
+    height = 300 if spec.kind == "line" else max(260, 90 + 18 * (last - first + 1))
+    chart.set_size({"width": 640, "height": height})
+    return chart, height
+
+
+def write_summary(workbook, fmt: _Formats, report: Report, names: list[str]) -> object:
+    ws = workbook.add_worksheet("Summary")
+    _print_setup(ws)
+    ws.set_column(0, 0, 42)
+    ws.set_column(1, 1, 14)
+    ws.set_column(2, 2, 48)
+    ws.set_column(3, 4, 11)
+    ws.write_string(0, 0, report.title, fmt.title)
+    ws.write_string(1, 0, f"State {report.period_text}. Plans: {', '.join(report.plans['slug'])}.", fmt.muted)
+    ws.write_string(2, 0, f"Built by cpflow {report.about.get('cpflow', '')}, replayed from the event log as of the date.", fmt.muted)
+    row = 4
+    for col, label in enumerate(("Figure", "Value", "Detail")):
+        ws.write_string(row, col, label, fmt.header)
+    for figure in report.figures:
+        row += 1
+        ws.write_string(row, 0, figure.label)
+        if figure.value is not None:
+            ws.write_number(row, 1, figure.value, fmt.pct if figure.kind == "pct" else fmt.int)
+        if figure.detail:
+            ws.write_string(row, 2, figure.detail, fmt.muted)
+    row += 2
+    for col, label in enumerate(("Plan", "Currency", "Title", "Start", "End")):
+        ws.write_string(row, col, label, fmt.header)
+    for plan in report.plans.itertuples(index=False):
+        row += 1
+        ws.write_string(row, 0, plan.slug)
+        ws.write_string(row, 1, plan.currency)
+        ws.write_string(row, 2, plan.title)
+        ws.write_datetime(row, 3, pd.Timestamp(plan.start).to_pydatetime(), fmt.date)
+        ws.write_datetime(row, 4, pd.Timestamp(plan.end).to_pydatetime(), fmt.date)
+    row += 2
+    for col, label in enumerate(("Sheet", "Rows", "About")):
+        ws.write_string(row, col, label, fmt.header)
+    for name, section in zip(names, report.sections):
+        row += 1
+        ws.write_string(row, 0, name)
+        ws.write_number(row, 1, len(section.table), fmt.int)
+        if section.note:
+            ws.write_string(row, 2, section.note, fmt.muted)
+    return ws, row
+
+
+def write(report: Report, path: Path) -> Path:
+    """Write the report as an xlsx workbook at `path`."""
+    import xlsxwriter
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    options = {
+        "constant_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False,
+        "default_date_format": DATE_FORMAT,
+    }  # fmt: skip
+    workbook = xlsxwriter.Workbook(str(path), options)
+    created = dt.datetime.combine(report.as_of, dt.time())
+    workbook.set_properties({
+        "title": report.title[:250], "subject": f"cpflow {report.kind} report, {report.period_text}",
+        "author": "cpflow", "company": "", "comments": "Built by cpflow from the event log.", "created": created,
+    })  # fmt: skip
+    fmt = _Formats(workbook)
+    names = sheet_names([s.title for s in report.sections])
+    summary, last_row = write_summary(workbook, fmt, report, names)
+    for name, section in zip(names, report.sections):
+        write_section(workbook, fmt, name, section)
+    blocks = _chart_blocks(workbook, fmt, report.sections)
+    y = 0
+    for section in report.sections:
+        if section.key in blocks:
+            chart, height = _chart(workbook, section, blocks[section.key])
+            summary.insert_chart(4, 6, chart, {"y_offset": y, "x_offset": 10, "object_position": 3})
+            y += height + 16
+    # Printed: the figures, tables and charts; long notes run past them and are left out.
+    summary.print_area(0, 0, max(last_row, 4 + y // 20 + 1), 16)
+    workbook.close()
+    return path

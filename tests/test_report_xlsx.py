@@ -1,0 +1,137 @@
+"""The xlsx reports read back with openpyxl: sheets, headers, numbers against the
+database, charts, conditional formats, and no formula made from user text."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+from collections import Counter
+
+import openpyxl
+import pytest
+from sqlalchemy import select
+from test_report_support import D, DDE, HYPERLINK, MALICIOUS, TABBED, review_db  # noqa: F401
+
+from cpflow.models import BudgetLine
+from cpflow.queries import list_activities
+from cpflow.reports.build import ReportOptions, build_reports
+from cpflow.reports.xlsx import sheet_names, write
+
+AS_OF = D("2023-12-31")
+
+
+@pytest.fixture
+def progress_book(review_db, tmp_path):
+    (report,), _ = build_reports(review_db, ("progress",), ReportOptions(as_of=AS_OF, since=D("2023-01-01")))
+    path = write(report, tmp_path / "progress.xlsx")
+    return openpyxl.load_workbook(path), path
+
+
+def header(ws) -> list[str]:
+    return [c.value for c in next(ws.iter_rows(min_row=1, max_row=1))]
+
+
+def records(ws) -> list[dict]:
+    names = header(ws)
+    return [dict(zip(names, row)) for row in ws.iter_rows(min_row=2, values_only=True)]
+
+
+def test_summary_comes_first_then_one_sheet_per_view(progress_book):
+    book, _ = progress_book
+    assert book.sheetnames[0] == "Summary"
+    for name in ("By objective", "By unit", "By lead", "By sector", "By phase", "Over time", "Overdue", "Stale",
+                 "Dropped", "Indicators", "Funding", "Funding totals", "Moves since the last review",
+                 "Activities added or edited", "Activities"):  # fmt: skip
+        assert name in book.sheetnames
+    summary = {row[0]: row[1] for row in book["Summary"].iter_rows(min_row=5, values_only=True) if row[0]}
+    assert summary["Activities"] == 6
+    assert summary["% of Years 1-2 actions completed"] == pytest.approx(1 / 3, abs=1e-4)
+
+
+def test_view_sheets_have_frozen_headers_autofilter_and_fitted_widths(progress_book):
+    book, _ = progress_book
+    ws = book["Activities"]
+    assert ws.freeze_panes == "A2"
+    assert ws.auto_filter.ref.startswith("A1:")
+    assert header(ws)[:3] == ["ID", "Title", "Objective"]
+    widths = {k: d.width for k, d in ws.column_dimensions.items() if d.width}
+    assert widths and all(6 <= w <= 62 for w in widths.values())
+    assert widths["A"] != widths["B"]
+
+
+def test_state_counts_by_objective_match_the_database(progress_book, review_db):
+    book, _ = progress_book
+    with review_db.read() as session:
+        rows = list_activities(session, plans=("review",), as_of=AS_OF)
+    expected = Counter((r["objective"], r["state"]) for r in rows)
+    for row in records(book["By objective"]):
+        for state in ("proposed", "endorsed", "in progress", "completed", "dropped"):
+            assert row[state] == expected[(row["Objective"], state.replace(" ", "_"))], (row, state)
+        assert row["Activities"] == sum(n for (objective, _), n in expected.items() if objective == row["Objective"])
+
+
+def test_money_is_numbers_with_a_currency_format_and_dates_are_dates(progress_book, review_db):
+    book, _ = progress_book
+    with review_db.read() as session:
+        lines = {(line.period, line.budget_minor, line.received_minor) for line in session.scalars(select(BudgetLine))}
+    ws = book["Funding"]
+    names = header(ws)
+    for row in ws.iter_rows(min_row=2):
+        cell = dict(zip(names, row))
+        assert isinstance(cell["Budget"].value, (int, float)) and "USD" in cell["Budget"].number_format
+        assert (cell["Period"].value, round(cell["Budget"].value * 100), round(cell["Received"].value * 100)) in lines
+        assert cell["Gap"].value == pytest.approx(cell["Budget"].value - cell["Received"].value)
+    wg = next(r for r in records(ws) if r["Unit"] == "wg")
+    assert (wg["Budget"], wg["Received"], wg["Gap"]) == (1000, 700, 300)  # funding replayed: 700 received by 2023
+    due = dict(zip(header(book["Overdue"]), next(book["Overdue"].iter_rows(min_row=2, max_row=2))))["Due"]
+    assert isinstance(due.value, dt.datetime) and due.number_format == "yyyy-mm-dd"
+
+
+def test_native_charts_and_rag_formats_exist(progress_book):
+    book, path = progress_book
+    with zipfile.ZipFile(path) as archive:
+        charts = [n for n in archive.namelist() if n.startswith("xl/charts/chart")]
+        xml = "".join(archive.read(n).decode() for n in charts)
+    assert len(charts) == 3
+    assert 'grouping val="stacked"' in xml and "<c:lineChart>" in xml and "<c:barChart>" in xml
+    assert len(book["Summary"]._charts) == 3
+    for sheet, column in (("Activities", "Status"), ("Funding", "Gap %"), ("Overdue", "Status")):
+        ws = book[sheet]
+        letter = openpyxl.utils.get_column_letter(header(ws).index(column) + 1)
+        ranges = [str(cf.sqref) for cf in ws.conditional_formatting]
+        assert any(r.startswith(letter) for r in ranges), (sheet, ranges)
+
+
+def test_no_cell_from_user_text_is_a_formula(progress_book):
+    book, path = progress_book
+    seen = set()
+    for ws in book.worksheets:
+        for row in ws.iter_rows():
+            for cell in row:
+                assert cell.data_type != "f", (ws.title, cell.coordinate, cell.value)
+                if isinstance(cell.value, str):
+                    seen.add(cell.value)
+    assert HYPERLINK in " ".join(seen) and DDE in seen and TABBED in seen
+    assert all(any(text in value for value in seen) for text in MALICIOUS)
+    with zipfile.ZipFile(path) as archive:
+        sheets = "".join(archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/sheet"))
+    assert "<f>" not in sheets
+
+
+def test_compliance_workbook_has_findings_counts_and_matrix(review_db, tmp_path):
+    (report,), _ = build_reports(review_db, ("compliance",), ReportOptions(as_of=AS_OF))
+    book = openpyxl.load_workbook(write(report, tmp_path / "compliance.xlsx"))
+    assert book.sheetnames[:5] == ["Summary", "Findings", "Findings by pack", "Findings by rule", "Rule × objective"]
+    findings = records(book["Findings"])
+    assert findings and {"error", "warning", "info"} >= {f["Severity"] for f in findings}
+    by_pack = records(book["Findings by pack"])
+    assert sum(r["Total"] for r in by_pack) == len(findings)
+    matrix = records(book["Rule × objective"])
+    assert sum(sum(v for k, v in r.items() if k != "Rule") for r in matrix) == len(findings)
+    assert any(k.startswith("objective ") for k in header(book["Rule × objective"]))
+
+
+def test_sheet_names_are_valid_and_unique():
+    names = sheet_names(["Summary", "a/b:c*d?[e]", "x" * 40, "x" * 40, "'quoted'", ""])
+    assert names[0] != "Summary" and len(set(n.casefold() for n in names)) == len(names)
+    assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\'") for n in names)
