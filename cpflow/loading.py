@@ -4,6 +4,11 @@ Keyed by plan slug and activity code (units, periods … by their keys). Loading
 file twice changes nothing and appends no event; a changed field becomes an `edit`
 event; a new activity a `create` event; an activity gone from the file is reported and
 kept, marked as no longer in the source.
+
+`partial=True` is for spreadsheet imports into an existing plan: the file holds some of
+the plan's activities, not all. The plan row is left alone, periods, units, objectives and
+the other keyed rows are only added (never edited), an existing activity changes only in
+the fields the import provides, and activities absent from the import are not reported.
 """
 
 from __future__ import annotations
@@ -57,8 +62,8 @@ class LoadResult:
         return self.created or bool(self.added or self.edited or self.missing or self.other_changes)
 
 
-def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.date) -> LoadResult:
-    """Upsert one validated plan inside the caller's write transaction."""
+def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.date, partial: bool = False) -> LoadResult:
+    """Upsert one validated plan inside the caller's write transaction (see `partial` above)."""
     spec = loaded.spec
     facts: list[Fact] = []
     plan_row = _plan_row(spec, loaded)
@@ -69,14 +74,14 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
         facts.append(Fact("create", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "file_sha256": loaded.sha256}))
     else:
         plan_id = plan.id
-        changes = _diff({k: getattr(plan, k) for k in plan_row}, plan_row)
+        changes = {} if partial else _diff({k: getattr(plan, k) for k in plan_row}, plan_row)
         if changes:
             session.execute(update(Plan).where(Plan.id == plan_id).values(**plan_row))
             facts.append(Fact("edit", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "changes": changes}))
             result.other_changes += 1
 
     def keyed(model, key: str, rows: list[dict]) -> dict[str, int]:
-        ids, new_facts = _upsert_keyed(session, model, plan_id, key, rows, actor, today)
+        ids, new_facts = _upsert_keyed(session, model, plan_id, key, rows, actor, today, insert_only=partial)
         facts.extend(new_facts)
         result.other_changes += len(new_facts)
         return ids
@@ -110,7 +115,7 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
     ])  # fmt: skip
 
     lifecycle = lifecycle_for(spec.lifecycle)
-    _load_activities(session, spec, plan_id, objectives, units, periods, lifecycle.initial, actor, today, facts, result)
+    _load_activities(session, spec, plan_id, objectives, units, periods, lifecycle.initial, actor, today, facts, result, partial)
     failpoint("load:before-events")
     result.events = len(audit.append(session, facts))
     failpoint("load:before-commit")
@@ -140,9 +145,10 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
     return {k: [_jsonable(old.get(k)), _jsonable(v)] for k, v in new.items() if old.get(k) != v}
 
 
-def _upsert_keyed(session, model, plan_id, key, rows, actor, today) -> tuple[dict[str, int], list[Fact]]:
-    """Insert new rows and update changed ones of a small per-plan table; rows absent from
-    the file are kept. Returns key -> id and the facts recording what changed."""
+def _upsert_keyed(session, model, plan_id, key, rows, actor, today, insert_only=False) -> tuple[dict[str, int], list[Fact]]:
+    """Insert new rows and update changed ones (only insert with `insert_only`) of a small
+    per-plan table; rows absent from the file are kept. Returns key -> id and the facts
+    recording what changed."""
     table = model.__table__
     facts = []
     if key == "line":  # budget lines are keyed by (unit, period)
@@ -162,6 +168,8 @@ def _upsert_keyed(session, model, plan_id, key, rows, actor, today) -> tuple[dic
                 facts.append(Fact("create", actor, today, plan_id=plan_id, data={"table": table.name, "key": name}))
             continue
         ids[name] = current.id
+        if insert_only:
+            continue
         changes = _diff({k: getattr(current, k) for k in row}, row)
         if changes:
             session.execute(update(table).where(table.c.id == current.id).values(**row))
@@ -176,7 +184,18 @@ def _money_json(changes: dict[str, list]) -> dict[str, list]:
     }
 
 
-def _load_activities(session, spec, plan_id, objectives, units, periods, initial, actor, today, facts, result) -> None:
+# Which stored fields each field of a plan file's activity sets (for partial loads).
+_STORED_BY = {
+    "title": ("title",), "description": ("description",), "objective": ("objective_id",), "unit": ("unit_id",),
+    "lead": ("lead",), "contributors": ("contributors",), "phase": ("phase", "start", "due"),
+    "schedule": ("schedule", "start", "due"), "start": ("start", "due"), "due": ("start", "due"),
+    "sectors": ("sectors",), "countries": ("countries",), "cross_cutting": ("cross_cutting",),
+    "type": ("activity_type",), "expected_result": ("expected_result",), "checklist": ("checklist",),
+    "notes": ("notes",),
+}  # fmt: skip
+
+
+def _load_activities(session, spec, plan_id, objectives, units, periods, initial, actor, today, facts, result, partial=False) -> None:
     meta = spec.plan
     existing = {
         row.code: row
@@ -198,7 +217,11 @@ def _load_activities(session, spec, plan_id, objectives, units, periods, initial
         )
     objective_units = {o.code: o.unit for o in spec.objectives}
     new_rows, updates, seen = [], [], set()
-    for position, (_, a) in enumerate(spec.all_activities()):
+    first_position = 0
+    if partial and existing:
+        first_position = max(row.position for row in existing.values()) + 1
+    for index, (_, a) in enumerate(spec.all_activities()):
+        position = first_position + index
         seen.add(a.code)
         scheduled = [periods[k] for k in a.schedule]
         phase = periods.get(a.phase) if a.phase else None
@@ -217,9 +240,13 @@ def _load_activities(session, spec, plan_id, objectives, units, periods, initial
         if current is None:
             new_rows.append(dict(row, plan_id=plan_id, code=a.code, initial_state=state, state=state, version=1))
             continue
-        changes = _diff({f: getattr(current, f) for f in ACTIVITY_FIELDS}, row)
+        if partial:
+            given = {"in_source"} | {column for name in a.model_fields_set for column in _STORED_BY.get(name, ())}
+            row = {k: v for k, v in row.items() if k in given}
+            row["position"] = current.position
+        changes = _diff({f: getattr(current, f) for f in row}, row)
         changes.pop("position", None)
-        if state != current.initial_state:
+        if state != current.initial_state and (not partial or "state" in a.model_fields_set):
             if current.id in moved:
                 result.ignored_states.append(a.code)
             else:
@@ -244,6 +271,8 @@ def _load_activities(session, spec, plan_id, objectives, units, periods, initial
         for row in new_rows:
             facts.append(Fact("create", actor, today, plan_id=plan_id, activity_id=ids[row["code"]], data={"code": row["code"]}))
         result.added = [row["code"] for row in new_rows]
+    if partial:
+        return
     gone = [code for code, row in existing.items() if code not in seen and row.in_source]
     if gone:
         session.execute(update(Activity).where(Activity.plan_id == plan_id, Activity.code.in_(gone)).values(in_source=False))

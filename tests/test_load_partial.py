@@ -1,0 +1,50 @@
+"""`load_plan(partial=True)`, the mode imports use for an existing plan: only the given
+activities and only their given fields change; nothing else is edited or reported missing."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+
+from conftest import MINI_PLAN
+from cpflow.loading import load_plan
+from cpflow.models import Activity, Objective, Plan, TransitionEvent
+from cpflow.workflows import LoadedPlan, PlanSpec, parse_plan
+
+DAY = dt.date(2024, 1, 15)
+
+
+def spec_with(activities: list[dict], **plan) -> LoadedPlan:
+    raw = {
+        "plan": {"slug": "mini", "title": "A title the import does not own", "start": "2022-01-01", "end": "2025-12-31", **plan},
+        "periods": [{"key": "years-1-2", "kind": "phase", "start": "2022-01-01", "end": "2023-12-31"}],
+        "units": [{"key": "wg", "name": "Renamed by the sheet"}],
+        "objectives": [{"code": "1", "title": "Objective title from a sheet"}],
+        "activities": activities,
+    }
+    return LoadedPlan(PlanSpec.model_validate(raw), "sheet.csv", "0" * 64)
+
+
+def test_partial_load_changes_only_the_given_fields_of_the_given_activities(db):
+    db.write(lambda s: load_plan(s, parse_plan(MINI_PLAN.encode(), "mini.yaml"), actor="lead", today=DAY))
+    loaded = spec_with([
+        {"code": "1.1", "title": "First action", "objective": "1", "lead": "UNICEF"},
+        {"code": "1.9", "title": "A new action", "objective": "1", "phase": "years-1-2"},
+    ])  # fmt: skip
+    result = db.write(lambda s: load_plan(s, loaded, actor="im", today=DAY, partial=True))
+    assert (result.created, result.added, result.edited, result.missing, result.other_changes) == (False, ["1.9"], ["1.1"], [], 0)
+    with db.read() as session:
+        plan = session.scalars(select(Plan)).one()
+        assert plan.title == "Mini plan"  # the plan row is not the import's to change
+        assert session.scalars(select(Objective.title)).all() == ["First objective"]
+        rows = {a.code: a for a in session.scalars(select(Activity).order_by(Activity.position))}
+        assert list(rows) == ["1.1", "1.2", "1.3", "1.9"]
+        assert rows["1.1"].lead == "UNICEF" and rows["1.1"].phase == "years-1-2"  # phase kept: not given
+        assert rows["1.2"].in_source and rows["1.3"].in_source
+        assert (rows["1.9"].start, rows["1.9"].due) == (dt.date(2022, 1, 1), dt.date(2023, 12, 31))
+        edits = session.execute(select(TransitionEvent.kind, TransitionEvent.data).where(TransitionEvent.actor == "im")).all()
+    assert sorted(kind for kind, _ in edits) == ["create", "edit"]
+    assert '"changes":{"lead":["Lead agency","UNICEF"]}' in next(data for kind, data in edits if kind == "edit")
+    again = db.write(lambda s: load_plan(s, loaded, actor="im", today=DAY, partial=True))
+    assert not again.changed and again.events == 0
