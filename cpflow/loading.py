@@ -52,14 +52,15 @@ class LoadResult:
     created: bool
     added: list[str] = field(default_factory=list)
     edited: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # every activity the file no longer lists
+    newly_missing: list[str] = field(default_factory=list)  # of those, the ones this load marked
     other_changes: int = 0
     events: int = 0
     ignored_states: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
-        return self.created or bool(self.added or self.edited or self.missing or self.other_changes)
+        return self.created or bool(self.added or self.edited or self.newly_missing or self.other_changes)
 
 
 def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.date, partial: bool = False) -> LoadResult:
@@ -278,6 +279,7 @@ def _load_activities(session, spec, plan_id, objectives, units, periods, initial
         session.execute(update(Activity).where(Activity.plan_id == plan_id, Activity.code.in_(gone)).values(in_source=False))
         for code in gone:
             facts.append(Fact("edit", actor, today, plan_id=plan_id, activity_id=existing[code].id, data={"code": code, "changes": {"in_source": [True, False]}}))
+    result.newly_missing = sorted(gone)
     result.missing = sorted(code for code, row in existing.items() if code not in seen)
 
 

@@ -69,7 +69,7 @@ def test_cpflow_plugins_lists_the_health_plugin_from_its_entry_point(site, tmp_p
     assert out.returncode == 0, out.stderr
     health = next(row for row in json.loads(out.stdout) if row["name"] == "health")
     assert health == {"name": "health", "source": "cpflow-health 0.1.0", "status": "loaded",
-                      "hooks": ["guard_transition", "register_commands", "register_rules"], "rules": ["H101"],
+                      "hooks": ["guard_transition", "register_commands", "register_rules", "report_sections"], "rules": ["H101"],
                       "errors": []}  # fmt: skip
 
 
@@ -99,6 +99,17 @@ def test_its_guard_refuses_completion_without_a_reference(site, tmp_path):
     assert done.returncode == 0, done.stderr
     health = json.loads(run(site, tmp_path, "health", "--format", "json").stdout)
     assert [(row["id"], row["state"]) for row in health] == [("hp:1", "proposed"), ("hp:2", "completed")]
+
+
+def test_its_report_section_appears_in_the_progress_report(site, tmp_path):
+    (tmp_path / "hp.yaml").write_text(PLAN, encoding="utf-8")
+    assert run(site, tmp_path, "load", "hp.yaml").returncode == 0
+    expected = {"md": ["## Health sector", "| proposed | 2 |"], "html": ["Health sector", "Health-sector actions by state"]}
+    for fmt, needles in expected.items():
+        out = run(site, tmp_path, "report", "progress", "--plan", "hp", "--as-of", "2024-06-01", "--format", fmt, "-o", f"r.{fmt}")
+        assert out.returncode == 0, out.stderr
+        text = (tmp_path / f"r.{fmt}").read_text(encoding="utf-8")
+        assert all(needle in text for needle in needles), needles
 
 
 def test_cpflow_plugins_restricts_what_loads(site, tmp_path):

@@ -4,6 +4,8 @@
   counterpart among its contributors;
 - a transition guard: a health-sector action is completed only with a reference
   (`--ref`: the health-cluster meeting minutes or report that shows it done);
+- a progress-report section, "Health sector": health-sector actions by state, with a
+  bar chart, in every report format;
 - a command, `cpflow health`, listing the health-sector actions with their state, lead
   and contributors as of a date.
 
@@ -64,6 +66,24 @@ def guard_transition(activity, trigger, source, dest, actor, at, reason, ref):
     if trigger == "complete" and HEALTH in sectors and not ref:
         return "a health-sector action is completed with a reference (--ref: the cluster minutes or report showing it done)"
     return None
+
+
+@hookimpl
+def report_sections(report):
+    from cpflow.reports.model import Chart, Column, Section
+
+    acts = report.activities  # one row per activity, with its state on the report date
+    sectors = acts["sectors"].explode().dropna().astype(str).str.strip().str.casefold()
+    health = acts.loc[sectors[sectors == HEALTH].index.unique()]
+    table = health.groupby("state", sort=True).size().rename("activities").reset_index()
+    return [
+        Section(
+            "Health sector",
+            table,
+            Chart("bar", "Health-sector actions by state", "state", ("activities",)),
+            columns=(Column("state", "State"), Column("activities", "Activities", "int")),
+        )
+    ]
 
 
 @hookimpl
