@@ -56,13 +56,10 @@ class RowError:
 
 
 def column_letter(index: int) -> str:
-    """0 -> A, 25 -> Z, 26 -> AA."""
-    letters = ""
-    index += 1
-    while index:
-        index, rest = divmod(index - 1, 26)
-        letters = chr(65 + rest) + letters
-    return letters
+    """0 -> A, 25 -> Z, 26 -> AA (the spreadsheet's own name for a column)."""
+    from xlsxwriter.utility import xl_col_to_name
+
+    return xl_col_to_name(index)
 
 
 def text(cell: Any) -> str | None:

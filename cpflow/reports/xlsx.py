@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
+from xlsxwriter.utility import xl_col_to_name
 
 from cpflow.reports import cells
 from cpflow.reports.model import RAG_COLOURS, RAG_SCALES, Report, Section
@@ -110,7 +111,7 @@ def _rag(ws, fmt: _Formats, section: Section, last_row: int) -> None:
             for value, name in scale.items():
                 ws.conditional_format(*area, {"type": "cell", "criteria": "==", "value": f'"{value}"', "format": fmt.rag[name]})
             continue
-        cell = f"{_column_letter(col)}2"
+        cell = f"{xl_col_to_name(col)}2"
         upper = None
         for bound, name in scale:
             test = [f"ISNUMBER({cell})"]
@@ -120,15 +121,6 @@ def _rag(ws, fmt: _Formats, section: Section, last_row: int) -> None:
                 test.append(f"{cell}<{upper}")
             ws.conditional_format(*area, {"type": "formula", "criteria": f"=AND({','.join(test)})", "format": fmt.rag[name]})
             upper = bound
-
-
-def _column_letter(col: int) -> str:
-    letters = ""
-    col += 1
-    while col:
-        col, rem = divmod(col - 1, 26)
-        letters = chr(65 + rem) + letters
-    return letters
 
 
 def _print_setup(ws) -> None:
