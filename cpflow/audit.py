@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select, text, update
+from sqlalchemy import select, text, update
 from sqlalchemy.orm import Session
 
 from cpflow.models import ChainHead, TransitionEvent
@@ -62,16 +62,23 @@ def utc_now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def append(session: Session, facts: Iterable[Fact], *, recorded_at: str | None = None) -> list[int]:
+APPEND_CHUNK = 20_000
+
+
+def append(session: Session, facts: Iterable[Fact], *, recorded_at: str | None = None) -> range:
     """Append facts to the chain inside the caller's write transaction; returns their ids.
 
     This is the one path every writer uses (moves, measurements, funding, plan loads,
-    imports): it reads the head, chains each fact, inserts them in one executemany and
-    moves the head. The caller's transaction holds the write lock, so the head is stable.
+    imports, restores): it reads the head, chains each fact and inserts them with Core
+    `executemany` in chunks, so a million facts stream through in bounded memory. The
+    caller's transaction holds the write lock, so the head is stable.
     """
     recorded_at = recorded_at or utc_now()
     seq, prev = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
-    rows = []
+    first = seq + 1
+    connection = session.connection()
+    statement = TransitionEvent.__table__.insert()
+    batch: list[dict] = []
     for fact in facts:
         seq += 1
         data = canonical_json(fact.data) if fact.data is not None else None
@@ -82,12 +89,16 @@ def append(session: Session, facts: Iterable[Fact], *, recorded_at: str | None =
         digest = chain_hash(prev, canonical_bytes(values))
         row = dict(zip(CANONICAL_FIELDS, values))
         row.update(at=fact.at, prev_hash=prev, hash=digest)
-        rows.append(row)
+        batch.append(row)
         prev = digest
-    if rows:
-        session.execute(insert(TransitionEvent), rows)
+        if len(batch) == APPEND_CHUNK:
+            connection.execute(statement, batch)
+            batch = []
+    if batch:
+        connection.execute(statement, batch)
+    if seq >= first:
         session.execute(update(ChainHead).where(ChainHead.id == 1).values(seq=seq, hash=prev))
-    return [row["id"] for row in rows]
+    return range(first, seq + 1)
 
 
 @dataclass(frozen=True)

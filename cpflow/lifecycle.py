@@ -133,8 +133,19 @@ def definition_problems(definition: object) -> list[str]:
     return problems
 
 
+@functools.cache
+def _default_text() -> str:
+    return (files("cpflow") / "lifecycle.yaml").read_text(encoding="utf-8")
+
+
 def default_definition() -> dict:
-    return yaml.safe_load((files("cpflow") / "lifecycle.yaml").read_text(encoding="utf-8"))
+    """cpflow's default lifecycle as a fresh dict (callers may change their copy)."""
+    return yaml.safe_load(_default_text())
+
+
+@functools.cache
+def _default() -> Lifecycle:
+    return Lifecycle.from_definition(default_definition())
 
 
 @functools.cache
@@ -144,4 +155,6 @@ def _cached(definition_json: str) -> Lifecycle:
 
 def lifecycle_for(definition: dict | None) -> Lifecycle:
     """The Lifecycle for a plan's override, or the default; each is built once per process."""
-    return _cached(json.dumps(definition if definition is not None else default_definition(), sort_keys=True))
+    if definition is None:
+        return _default()
+    return _cached(json.dumps(definition, sort_keys=True))

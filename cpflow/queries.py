@@ -52,15 +52,20 @@ def list_activities(
         find_plan(session, slug)
     unit_alias = aliased(Unit)
     query = (
-        select(Activity, Plan.slug, Objective.code.label("objective_code"), unit_alias.key.label("unit_key"))
+        select(
+            Plan.slug, Activity.code, Activity.title, Objective.code.label("objective"), unit_alias.key.label("unit"),
+            Activity.lead, Activity.phase, Activity.start, Activity.due, Activity.sectors,
+        )
         .join(Plan, Plan.id == Activity.plan_id)
         .outerjoin(Objective, Objective.id == Activity.objective_id)
         .outerjoin(unit_alias, unit_alias.id == Activity.unit_id)
     )
     query, state = with_state(query, as_of)
-    query = query.add_columns(state.label("as_of_state"))
+    query = query.add_columns(state.label("state"))
     if plans:
         query = query.where(Plan.slug.in_(plans))
+    if states:
+        query = query.where(state.in_(states))
     if as_of is not None:
         query = query.where(Plan.start <= as_of)
     if objective:
@@ -70,26 +75,25 @@ def list_activities(
     if phase:
         query = query.where(Activity.phase == phase)
     query = query.order_by(Plan.slug, Activity.position, Activity.id)
+    wanted_sector = sector.casefold() if sector else None
     rows = []
-    wanted_states = set(states)
-    for activity, slug, objective_code, unit_key, current in session.execute(query):
-        if wanted_states and current not in wanted_states:
-            continue
-        if sector and sector.casefold() not in {s.casefold() for s in activity.sectors or []}:
+    for slug, code, title, objective_code, unit_key, lead, phase_key, start, due, sectors, current in session.execute(query):
+        sectors = list(sectors or [])
+        if wanted_sector and wanted_sector not in {s.casefold() for s in sectors}:
             continue
         rows.append(
             {
-                "id": f"{slug}:{activity.code}",
+                "id": f"{slug}:{code}",
                 "plan": slug,
-                "code": activity.code,
-                "title": activity.title,
+                "code": code,
+                "title": title,
                 "objective": objective_code,
                 "unit": unit_key,
-                "lead": activity.lead,
-                "phase": activity.phase,
-                "start": activity.start,
-                "due": activity.due,
-                "sectors": list(activity.sectors or []),
+                "lead": lead,
+                "phase": phase_key,
+                "start": start,
+                "due": due,
+                "sectors": sectors,
                 "state": current,
             }
         )
