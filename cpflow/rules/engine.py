@@ -277,16 +277,29 @@ def _to_findings(rule: Rule, result, severity: str | None, plans: set[str]) -> l
     missing = {"subject", "plan", "message"} - set(result.columns)
     if missing:
         raise ValueError(f"the findings frame has no {', '.join(sorted(missing))} column")
-    records = result.to_dict("records")
-    out = []
-    for record in records:
-        if record["plan"] not in plans:
-            continue
-        own = record.get("severity")
-        level = severity or (own if isinstance(own, str) and own in SEVERITIES else rule.severity)
-        data = {c[5:]: _plain(record[c]) for c in columns}
-        out.append(Finding(rule.code, level, str(record["subject"]), str(record["plan"]), str(record["message"]), data))
-    return out
+    frame = result[result["plan"].isin(plans)]
+    subjects = frame["subject"].astype(str).tolist()
+    plan_names = frame["plan"].astype(str).tolist()
+    messages = frame["message"].astype(str).tolist()
+    levels = [severity or rule.severity] * len(frame)
+    if severity is None and "severity" in frame.columns:
+        levels = [own if isinstance(own, str) and own in SEVERITIES else rule.severity for own in frame["severity"].tolist()]
+    data = {c[5:]: _column_values(frame[c]) for c in columns}
+    return [
+        Finding(rule.code, levels[i], subjects[i], plan_names[i], messages[i], {k: v[i] for k, v in data.items()})
+        for i in range(len(frame))
+    ]
+
+
+def _column_values(series) -> list:
+    """A findings column as JSON-ready Python values, converted once per column."""
+    import pandas as pd
+
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.dt.strftime("%Y-%m-%d").astype(object).where(series.notna(), None).tolist()
+    if pd.api.types.is_bool_dtype(series) or pd.api.types.is_numeric_dtype(series):
+        return series.astype(object).where(series.notna(), None).tolist()
+    return [_plain(value) for value in series.tolist()]
 
 
 def _finalise(rule: Rule, finding: Finding, severity: str | None) -> Finding:
