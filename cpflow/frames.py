@@ -50,7 +50,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import and_, func, literal, select
+from sqlalchemy import Text, and_, func, literal, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from cpflow.errors import NotFound
@@ -315,18 +315,47 @@ def _decimals(minor: pd.Series) -> pd.Series:
 
 
 def _read(conn, query, *, dates: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> pd.DataFrame:
-    frame = pd.read_sql(query, conn)
+    """Run a select into a DataFrame. Date and JSON columns are fetched as the driver
+    returns them (no per-row processing) and converted once per column here."""
+    raw = set(dates) | set(lists)
+    if raw:
+        query = query.with_only_columns(
+            *(type_coerce(c, Text).label(c.key) if c.key in raw else c for c in query.selected_columns),
+            maintain_column_froms=True,
+        )
+    result = conn.execute(query)
+    names = list(result.keys())
+    columns = list(zip(*result.fetchall())) or [()] * len(names)
+    frame = pd.DataFrame({name: pd.Series(values, dtype=object) for name, values in zip(names, columns)})
+    frame = frame.infer_objects()
     for column in dates:
-        frame[column] = pd.to_datetime(frame[column])
+        frame[column] = pd.to_datetime(frame[column], format="ISO8601")
     for column in lists:
         frame[column] = _lists(frame[column])
     return frame
 
 
+def _decoded(column: pd.Series, kind: type) -> pd.Series:
+    """JSON cells (text on SQLite, already decoded by psycopg) as `kind`, empty when missing.
+
+    Each distinct text is decoded once: sector and checklist lists repeat across
+    thousands of rows. The frames are read-only, so rows may share one decoded value.
+    """
+    memo: dict[str, object] = {}
+
+    def decode(value):
+        if isinstance(value, str):
+            if value not in memo:
+                memo[value] = json.loads(value)
+            value = memo[value]
+        return value if isinstance(value, kind) else kind()
+
+    return pd.Series([decode(value) for value in column], index=column.index, dtype=object)
+
+
 def _lists(column: pd.Series) -> pd.Series:
-    """JSON list cells with None replaced by an empty list."""
-    return pd.Series([value if isinstance(value, list) else [] for value in column], index=column.index, dtype=object)
+    return _decoded(column, list)
 
 
 def _dicts(column: pd.Series) -> pd.Series:
-    return pd.Series([value if isinstance(value, dict) else {} for value in column], index=column.index, dtype=object)
+    return _decoded(column, dict)
