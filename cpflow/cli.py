@@ -458,4 +458,5 @@ def _plugin_selection(args: list[str]) -> str | None:
 # command functions so `cpflow --help` stays fast.
 import cpflow.cli_rules  # noqa: E402,F401
 import cpflow.cli_reports  # noqa: E402,F401
+import cpflow.cli_admin  # noqa: E402,F401
 import cpflow.cli_io  # noqa: E402,F401

@@ -97,9 +97,12 @@ class Database:
         try:
             with self.engine.connect() as conn:
                 yield conn
-        except OperationalError as exc:
-            if _is_connect_failure(exc):
+        except DBAPIError as exc:
+            if isinstance(exc, OperationalError) and _is_connect_failure(exc):
                 raise DatabaseError(f"cannot open database {self.display_url}: {_first_line(exc)}") from None
+            if _is_permission_denied(exc):
+                # A read-only role (or file): one clear line, not an internal error.
+                raise DatabaseError(f"{self.display_url} refused: {_first_line(exc)}; nothing was written") from None
             raise
 
     @contextmanager
@@ -216,6 +219,12 @@ def _is_busy(exc: DBAPIError) -> bool:
         return True
     code = getattr(exc.orig, "sqlstate", None)
     return code in ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
+
+
+def _is_permission_denied(exc: DBAPIError) -> bool:
+    if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
+        return True
+    return "attempt to write a readonly database" in str(exc.orig).lower()
 
 
 def _is_connect_failure(exc: OperationalError) -> bool:

@@ -129,6 +129,13 @@ def move(
         ).scalar_one_or_none()
         if activity is None:
             raise NotFound(f"unknown activity {ident}: plan {slug} has no activity {code!r}")
+        # A stale read is a conflict before anything else: the trigger was chosen for a
+        # state that is no longer there, so "cannot TRIGGER" would mislead.
+        if expected_version is not None and activity.version != expected_version:
+            raise ConflictError(
+                f"{ident} changed since you read it (version {expected_version}, now {activity.version}, "
+                f"state {activity.state}); nothing was written — read it again and retry"
+            )
         lifecycle = lifecycle_for(plan.lifecycle)
         dest = lifecycle.destination(ident, activity.state, trigger)
         rule = lifecycle.rules[trigger]
@@ -136,11 +143,6 @@ def move(
             raise BadInput(f"{ident}: {trigger} needs a reason (--reason TEXT); nothing was written")
         if plan.people and rule.roles:
             _check_roles(ident, trigger, actor, plan.people, rule.roles)
-        if expected_version is not None and activity.version != expected_version:
-            raise ConflictError(
-                f"{ident} changed since you read it (version {expected_version}, now {activity.version}, "
-                f"state {activity.state}); nothing was written — read it again and retry"
-            )
         if at < plan.start:
             raise BadInput(f"{ident}: {at} is before the plan starts ({plan.start})")
         last = session.execute(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import math
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -24,17 +25,23 @@ from cpflow.lifecycle import ROLES, definition_problems, lifecycle_for
 from cpflow.money import parse_amount
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
+# Plan files nest a handful of levels; libyaml's composer recurses in C and crashes the
+# process (SIGSEGV) somewhere past 20,000, so depth is checked before composing.
+MAX_DEPTH = 64
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 SEVERITIES = ("error", "warning", "info")
+MAX_CODE = 100  # codes and keys are VARCHAR(100)
+MAX_STATE = 40  # lifecycle states and triggers are VARCHAR(40)
 
 
 # --- YAML reading -----------------------------------------------------------------
 
 
 class _PlanLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
-    """safe_load with two changes: dates stay text (so `2023-02-30` gets a clear message
-    from validation instead of a crash in the parser) and aliases are refused (an alias
-    bomb expands exponentially; plan files never need them)."""
+    """safe_load with three changes: dates stay text (so `2023-02-30` gets a clear message
+    from validation instead of a crash in the parser), aliases are refused (an alias
+    bomb expands exponentially; plan files never need them), and so is a key repeated in
+    one mapping (YAML would silently keep the last value)."""
 
     def construct_object(self, node, deep=False):
         if node in self.constructed_objects:
@@ -43,6 +50,18 @@ class _PlanLoader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
                 None, None, "YAML aliases (*name) are not allowed in plan files: write the value out", mark
             )
         return super().construct_object(node, deep)
+
+    def construct_mapping(self, node, deep=False):
+        seen: dict[tuple, int] = {}
+        for key, _ in node.value:
+            if isinstance(key, yaml.ScalarNode):
+                if (key.tag, key.value) in seen:
+                    first = seen[(key.tag, key.value)] + 1
+                    raise yaml.constructor.ConstructorError(
+                        None, None, f"the key {key.value!r} appears twice in one mapping (first on line {first})", key.start_mark
+                    )
+                seen[(key.tag, key.value)] = key.start_mark.line
+        return super().construct_mapping(node, deep)
 
 
 def _timestamp_as_text(loader, node):
@@ -65,6 +84,7 @@ def read_yaml(data: bytes, source: str) -> Any:
     except UnicodeDecodeError as exc:
         raise PlanFileError(source, [f"{source}: not UTF-8 text (invalid byte at offset {exc.start})"]) from None
     try:
+        _check_depth(content, source)
         return yaml.load(content, Loader=_PlanLoader)  # noqa: S506 (a SafeLoader subclass)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -74,6 +94,26 @@ def read_yaml(data: bytes, source: str) -> Any:
         raise PlanFileError(source, [f"{source}: invalid YAML: {type(exc).__name__}: {exc}"[:500]]) from None
 
 
+def _check_depth(content: str, source: str) -> None:
+    """Refuse nesting deeper than MAX_DEPTH, reading parser events only (the parser keeps
+    its own stack, so unlike composing this cannot overflow the C stack)."""
+    loader = _PlanLoader(content)
+    depth = 0
+    starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    try:
+        while (event := loader.get_event()) is not None:
+            if isinstance(event, starts):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    line = event.start_mark.line + 1
+                    raise PlanFileError(source, [f"{source}:{line}: nested more than {MAX_DEPTH} levels deep; plan files need far fewer"])
+            elif isinstance(event, ends):
+                depth -= 1
+    finally:
+        loader.dispose()
+
+
 # --- field types --------------------------------------------------------------------
 
 
@@ -81,18 +121,31 @@ def _code(value: Any) -> str:
     if isinstance(value, bool) or isinstance(value, float):
         raise ValueError(f"expected a code in quotes, got the number {value!r} (write \"{value}\": unquoted, 1.10 reads as 1.1)")
     if isinstance(value, int):
-        return str(value)
+        value = str(value)
     if isinstance(value, str) and value.strip():
-        return value.strip()
+        code = _storable(value.strip())
+        if len(code) > MAX_CODE:
+            raise ValueError(f"expected a code of at most {MAX_CODE} characters, got {len(code)}")
+        return code
     raise ValueError(f"expected a non-empty code, got {value!r}")
 
 
 def _text(value: Any) -> str:
     if isinstance(value, str):
-        return value
+        return _storable(value)
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
         return str(value)
     raise ValueError(f"expected text, got {_kind(value)}")
+
+
+# PostgreSQL text cannot hold NUL; refusing it everywhere keeps SQLite plans portable.
+NUL_IN_TEXT = "text contains a NUL character (\\0), which cannot be stored"
+
+
+def _storable(text: str) -> str:
+    if "\x00" in text:
+        raise ValueError(NUL_IN_TEXT)
+    return text
 
 
 def _money(value: Any) -> Decimal:
@@ -102,6 +155,8 @@ def _money(value: Any) -> Decimal:
 def _number(value: Any) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"expected a number, got {value!r}")
+    if not math.isfinite(value):
+        raise ValueError(f"expected a finite number, got {value!r}")
     return float(value)
 
 
@@ -337,6 +392,7 @@ def parse_plan(data: bytes, source: str) -> LoadedPlan:
             problems.append(((key,), f"unknown section; sections are {', '.join(SECTIONS)}"))
     if "plan" not in raw:
         problems.append(((), "missing the required `plan:` section"))
+    problems.extend(_unstorable(raw, ()))
     spec = None
     if not problems:
         try:
@@ -348,6 +404,29 @@ def parse_plan(data: bytes, source: str) -> LoadedPlan:
     if problems:
         raise PlanFileError(source, _locate(problems, data, source))
     return LoadedPlan(spec=spec, source=source, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _unstorable(value: Any, loc: tuple) -> list[tuple[tuple, str]]:
+    """Values no column or JSON field can hold faithfully, wherever they are (free-form
+    sections such as `about` and rule config included)."""
+    if isinstance(value, str):
+        return [(loc, NUL_IN_TEXT)] if "\x00" in value else []
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [(loc, f"expected a finite number, got {value!r}")]
+    if isinstance(value, (bytes, bytearray)):
+        return [(loc, "binary data (!!binary) is not allowed in plan files")]
+    if isinstance(value, (set, frozenset)):
+        return [(loc, "a set (!!set) is not allowed in plan files; write a list")]
+    problems = []
+    if isinstance(value, dict):
+        for key, child in value.items():
+            if isinstance(key, (str, bytes)):
+                problems.extend(_unstorable(key, loc + (key,)))
+            problems.extend(_unstorable(child, loc + (key,)))
+    elif isinstance(value, list):
+        for i, child in enumerate(value):
+            problems.extend(_unstorable(child, loc + (i,)))
+    return problems
 
 
 def _pydantic_problems(exc: ValidationError) -> list[tuple[tuple, str]]:
@@ -422,6 +501,12 @@ def _semantic_problems(spec: PlanSpec) -> list[tuple[tuple, str]]:
             ref(("objectives", i, "targets", t, "period"), target.period, periods, "period")
 
     lifecycle_errors = definition_problems(spec.lifecycle) if spec.lifecycle is not None else []
+    if spec.lifecycle is not None and not lifecycle_errors:
+        names = [*spec.lifecycle["states"], *(t["trigger"] for t in spec.lifecycle["transitions"])]
+        lifecycle_errors = [
+            f"the state or trigger {name[:20]!r}… has {len(name)} characters; names are at most {MAX_STATE}"
+            for name in names if len(name) > MAX_STATE
+        ]  # fmt: skip
     for message in lifecycle_errors:
         add(("lifecycle",), message)
     states = lifecycle_for(spec.lifecycle).states if not lifecycle_errors else ()

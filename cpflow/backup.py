@@ -1,0 +1,427 @@
+"""Backup and restore: a consistent snapshot of every cpflow table, and its faithful return.
+
+A SQLite database is copied with SQLite's online backup API (one step under one read
+transaction, so writers carry on and the copy is one consistent moment). PostgreSQL, or
+any FILE ending in `.jsonl` / `.jsonl.gz`, gets a portable dump read in one REPEATABLE
+READ snapshot: JSON lines, a header, then per table a `{"table": …}` line and one JSON
+array per row, then a trailer with the row counts and the chain head (a file without its
+trailer was cut short and is refused).
+
+Restore accepts either kind into either backend, inserts everything in one transaction,
+recomputes the hash chain before committing, and refuses a database that already holds
+anything unless forced (then the schema is dropped and recreated in that same
+transaction, so a failed restore still leaves the database as it was).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Date, MetaData, Table, create_engine, func, insert, select, text, update
+from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
+from sqlalchemy.exc import DataError, IntegrityError
+from sqlalchemy.orm import Session
+
+from cpflow import audit
+from cpflow.db import SCHEMA_REVISION, Database
+from cpflow.errors import BadInput
+from cpflow.models import Base, ChainHead
+
+FORMAT_VERSION = 1
+SQLITE_MAGIC = b"SQLite format 3\x00"
+GZIP_MAGIC = b"\x1f\x8b"
+BATCH = 5_000
+
+
+def tables() -> list[Table]:
+    """cpflow's tables, parents before children (the order to insert them in)."""
+    return list(Base.metadata.sorted_tables)
+
+
+def table_rows(conn: Connection) -> dict[str, list[tuple]]:
+    """Every row of every cpflow table, ordered by primary key: the database's whole content."""
+    out = {}
+    for table in tables():
+        out[table.name] = [tuple(row) for row in conn.execute(select(table).order_by(*table.primary_key.columns))]
+    return out
+
+
+def row_counts(conn: Connection) -> dict[str, int]:
+    return {table.name: conn.execute(select(func.count()).select_from(table)).scalar_one() for table in tables()}
+
+
+@dataclass
+class BackupResult:
+    path: Path
+    format: str  # "sqlite" or "jsonl"
+    rows: dict[str, int]
+    events: int
+    head: str
+    verified: bool
+    problem: str | None = None
+
+
+@dataclass
+class RestoreResult:
+    path: Path
+    format: str
+    rows: dict[str, int] = field(default_factory=dict)
+    events: int = 0
+    head: str = audit.GENESIS
+    replaced: bool = False
+
+
+# --- backup ---------------------------------------------------------------------------------
+
+
+def backup(db: Database, path: str | Path, *, force: bool = False) -> BackupResult:
+    """Write a consistent snapshot of `db` to `path` (atomically: a temporary file, then a rename)."""
+    path = Path(path)
+    if path.exists() and not force:
+        raise BadInput(f"{path} already exists; choose another name or pass --force to overwrite it")
+    if path.is_dir():
+        raise BadInput(f"{path} is a directory; give a file name for the backup")
+    db.require_schema()
+    portable = not db.is_sqlite or path.name.endswith((".jsonl", ".jsonl.gz"))
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        if portable:
+            result = _dump_jsonl(db, tmp, path, zipped=path.name.endswith(".gz"))
+        else:
+            result = _backup_sqlite(db, tmp, path)
+        os.replace(tmp, path)
+    except OSError as exc:
+        raise BadInput(f"cannot write the backup {path}: {exc.strerror or exc}") from None
+    finally:
+        tmp.unlink(missing_ok=True)
+    return result
+
+
+def _backup_sqlite(db: Database, tmp: Path, path: Path) -> BackupResult:
+    import sqlite3
+
+    with db.connect() as conn:
+        source = conn.connection.driver_connection
+        target = sqlite3.connect(tmp)
+        try:
+            source.backup(target)  # all pages in one step: one consistent moment
+            target.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, no -wal beside it
+            target.commit()
+        finally:
+            target.close()
+    with _sqlite_file(tmp) as conn, Session(bind=conn) as session:
+        rows = row_counts(conn)
+        verification = audit.verify(session)
+    _fsync(tmp)
+    return BackupResult(path, "sqlite", rows, verification.events, verification.head, verification.ok, verification.problem)
+
+
+def _dump_jsonl(db: Database, tmp: Path, path: Path, *, zipped: bool) -> BackupResult:
+    with db.connect() as conn:
+        if not db.is_sqlite:
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin(), (gzip.open(tmp, "wt", encoding="utf-8") if zipped else open(tmp, "w", encoding="utf-8")) as out:
+            if not db.is_sqlite:
+                conn.execute(text("SET TRANSACTION READ ONLY"))
+            header = {
+                "cpflow_backup": FORMAT_VERSION, "schema": SCHEMA_REVISION, "source": conn.dialect.name,
+                "created": audit.utc_now(), "tables": [t.name for t in tables()],
+            }  # fmt: skip
+            out.write(json.dumps(header) + "\n")
+            rows = {}
+            for table in tables():
+                out.write(json.dumps({"table": table.name, "columns": [c.name for c in table.columns]}) + "\n")
+                count = 0
+                result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+                    select(table).order_by(*table.primary_key.columns)
+                )
+                for row in result:
+                    out.write(json.dumps([_encode(v) for v in row], ensure_ascii=False) + "\n")
+                    count += 1
+                rows[table.name] = count
+            with Session(bind=conn) as session:
+                verification = audit.verify(session)
+            out.write(json.dumps({"end": True, "rows": rows, "events": verification.events, "head": verification.head}) + "\n")
+    _fsync(tmp)
+    return BackupResult(path, "jsonl", rows, verification.events, verification.head, verification.ok, verification.problem)
+
+
+def _encode(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+@contextmanager
+def _sqlite_file(path: Path) -> Iterator[Connection]:
+    """A read-only connection to a SQLite file, without cpflow's pragmas (they would write)."""
+    engine = create_engine(f"sqlite:///file:{path}?mode=ro&uri=true")
+    try:
+        try:
+            conn = engine.connect()
+            problems = [row[0] for row in conn.execute(text("PRAGMA quick_check"))]
+        except SQLAlchemyDatabaseError as exc:
+            raise BadInput(f"{path}: cannot read it as a SQLite database: {exc.orig}") from None
+        with conn:
+            if problems != ["ok"]:
+                raise BadInput(f"{path}: a damaged SQLite file ({problems[0]})")
+            yield conn
+    finally:
+        engine.dispose()
+
+
+# --- restore ---------------------------------------------------------------------------------
+
+
+def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreResult:
+    """Restore a backup into `db` in one transaction; refuse a non-empty database unless forced."""
+    path = Path(path)
+    kind = _backup_kind(path)
+    with _source(path, kind) as source:  # opened once here so a bad file is refused before any write
+        next(iter(source), None)
+    db.ensure_schema()
+
+    def work(session: Session) -> RestoreResult:
+        conn = session.connection()
+        result = RestoreResult(path, kind)
+        held = {name: n for name, n in row_counts(conn).items() if n and name != ChainHead.__tablename__}
+        if held or audit.head(session)[0]:
+            if not force:
+                what = ", ".join(f"{n} {name}" for name, n in held.items())
+                raise BadInput(
+                    f"{db.display_url} is not empty ({what}); restore refuses to overwrite it: "
+                    "restore into a new database, or pass --force to replace everything in it"
+                )
+            _recreate_schema(conn)
+            result.replaced = True
+        with _source(path, kind) as source:
+            for table, rows in source:
+                result.rows[table.name] = _insert(conn, table, rows, path)
+        if not db.is_sqlite:
+            _reset_sequences(conn)
+        verification = audit.verify(session)
+        if not verification.ok:
+            raise BadInput(f"{path}: the backup's event chain does not verify ({verification.problem}); nothing was restored")
+        recorded = getattr(source, "trailer", None)
+        if recorded is not None and (recorded.get("rows"), recorded.get("events"), recorded.get("head")) != (
+            result.rows, verification.events, verification.head
+        ):
+            raise BadInput(f"{path}: the restored rows or chain head differ from what the backup recorded; nothing was restored")
+        result.events, result.head = verification.events, verification.head
+        return result
+
+    return db.write(work)
+
+
+def _backup_kind(path: Path) -> str:
+    try:
+        with open(path, "rb") as f:
+            start = f.read(16)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such file") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a directory, not a backup file") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read: {exc.strerror}") from None
+    if start == SQLITE_MAGIC:
+        return "sqlite"
+    if start.startswith(GZIP_MAGIC) or start.startswith(b'{"cpflow_backup"'):
+        return "jsonl"
+    raise BadInput(f"{path}: not a cpflow backup (expected a SQLite file or a cpflow JSON-lines dump)")
+
+
+def _source(path: Path, kind: str):
+    return _SqliteSource(path) if kind == "sqlite" else _JsonlSource(path)
+
+
+class _SqliteSource:
+    """Rows of a SQLite backup file, table by table."""
+
+    def __init__(self, path: Path):
+        self.path = path
+
+    def __enter__(self):
+        self._context = _sqlite_file(self.path)
+        self.conn = self._context.__enter__()
+        try:
+            revision = self.conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        except Exception:  # noqa: BLE001 (any failure here means: not a cpflow database)
+            self.__exit__(None, None, None)
+            raise BadInput(f"{self.path}: a SQLite file, but not a cpflow database") from None
+        if revision != SCHEMA_REVISION:
+            self.__exit__(None, None, None)
+            raise BadInput(f"{self.path}: a backup at schema {revision}; this cpflow restores schema {SCHEMA_REVISION}")
+        return self
+
+    def __exit__(self, *exc):
+        return self._context.__exit__(*exc)
+
+    def __iter__(self) -> Iterator[tuple[Table, Iterator[dict]]]:
+        for table in tables():
+            yield table, self._rows(table)
+
+    def _rows(self, table: Table) -> Iterator[dict]:
+        # Only the backup file is read here, so a database error is the file's fault.
+        try:
+            result = self.conn.execution_options(stream_results=True, yield_per=BATCH).execute(
+                select(table).order_by(*table.primary_key.columns)
+            )
+            for row in result:
+                yield row._asdict()
+        except SQLAlchemyDatabaseError as exc:
+            raise BadInput(f"{self.path}: table {table.name} cannot be read: {exc.orig}; nothing was restored") from None
+
+
+class _JsonlSource:
+    """Rows of a JSON-lines dump, table by table; `trailer` is set once the end is read."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.trailer: dict | None = None
+        self._line = 0
+
+    def __enter__(self):
+        with open(self.path, "rb") as f:
+            zipped = f.read(2) == GZIP_MAGIC
+        self._file = gzip.open(self.path, "rt", encoding="utf-8") if zipped else open(self.path, encoding="utf-8")
+        try:
+            header = self._next()
+            if not isinstance(header, dict) or header.get("cpflow_backup") != FORMAT_VERSION:
+                raise BadInput(f"{self.path}: not a cpflow backup (no cpflow_backup header)")
+            if header.get("schema") != SCHEMA_REVISION:
+                raise BadInput(f"{self.path}: a backup at schema {header.get('schema')}; this cpflow restores schema {SCHEMA_REVISION}")
+        except BaseException:
+            self._file.close()
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        self._file.close()
+
+    def _bad(self, message: str) -> BadInput:
+        return BadInput(f"{self.path}:{self._line}: {message}; nothing was restored")
+
+    def _next(self) -> Any:
+        try:
+            line = self._file.readline()
+        except (OSError, EOFError, UnicodeDecodeError) as exc:
+            raise self._bad(f"unreadable ({type(exc).__name__}: {exc})") from None
+        self._line += 1
+        if not line:
+            raise self._bad("the backup ends early (no trailer); it was cut short")
+        try:
+            return json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise self._bad(f"not JSON ({exc.msg})") from None
+
+    def __iter__(self) -> Iterator[tuple[Table, Iterator[dict]]]:
+        by_name = {t.name: t for t in tables()}
+        expected = [t.name for t in tables()]
+        item = self._next()
+        for name in expected:
+            if not isinstance(item, dict) or item.get("table") != name:
+                raise self._bad(f"expected the rows of table {name!r}")
+            table = by_name[name]
+            columns = [c.name for c in table.columns]
+            if item.get("columns") != columns:
+                raise self._bad(f"table {name}: columns differ from this cpflow's schema")
+            block = _Block(self, columns, table)
+            yield table, iter(block)
+            item = block.after
+        if not isinstance(item, dict) or item.get("end") is not True:
+            raise self._bad("expected the trailer after the last table")
+        self.trailer = item
+
+
+class _Block:
+    """The row lines of one table; `after` holds the line that ended them."""
+
+    def __init__(self, source: _JsonlSource, columns: list[str], table: Table):
+        self.source, self.columns, self.table = source, columns, table
+        self.dates = {c.name for c in table.columns if isinstance(c.type, Date)}
+        self.after = None
+
+    def __iter__(self) -> Iterator[dict]:
+        while True:
+            item = self.source._next()
+            if not isinstance(item, list):
+                self.after = item
+                return
+            if len(item) != len(self.columns):
+                raise self.source._bad(f"table {self.table.name}: a row with {len(item)} values, expected {len(self.columns)}")
+            row = dict(zip(self.columns, item))
+            for name in self.dates:
+                if row[name] is not None:
+                    try:
+                        row[name] = dt.date.fromisoformat(row[name])
+                    except (TypeError, ValueError):
+                        raise self.source._bad(f"table {self.table.name}: {name} is not a date: {row[name]!r}") from None
+            yield row
+
+
+def _insert(conn: Connection, table: Table, rows: Iterator[dict], path: Path) -> int:
+    count = 0
+    batch: list[dict] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        try:
+            if table.name == ChainHead.__tablename__:
+                for row in batch:  # the migration created the head row; take the backup's values
+                    conn.execute(update(table).where(table.c.id == row["id"]).values(seq=row["seq"], hash=row["hash"]))
+            else:
+                conn.execute(insert(table), batch)
+        except (IntegrityError, DataError) as exc:
+            first = str(exc.orig).strip().splitlines()[0]
+            raise BadInput(f"{path}: table {table.name} cannot be restored: {first}; nothing was restored") from None
+        batch.clear()
+
+    for row in rows:
+        batch.append(row)
+        count += 1
+        if len(batch) >= BATCH:
+            flush()
+    flush()
+    return count
+
+
+def _recreate_schema(conn: Connection) -> None:
+    """Drop cpflow's tables and build them again, inside the caller's transaction."""
+    from cpflow.migrate import upgrade
+
+    names = {t.name for t in tables()} | {"alembic_version"}
+    existing = MetaData()
+    existing.reflect(conn, only=lambda name, _: name in names)
+    existing.drop_all(conn)
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("DROP FUNCTION IF EXISTS cpflow_append_only() CASCADE"))
+    upgrade(conn)
+
+
+def _reset_sequences(conn: Connection) -> None:
+    """Point PostgreSQL's id sequences past the restored ids, so new rows do not collide."""
+    for table in tables():
+        if "id" not in table.c:
+            continue
+        sequence = conn.execute(text("SELECT pg_get_serial_sequence(:t, 'id')"), {"t": table.name}).scalar()
+        if sequence:
+            conn.execute(
+                text(f"SELECT setval(:s, COALESCE((SELECT MAX(id) FROM {table.name}), 1), "  # noqa: S608 (model table names)
+                     f"(SELECT MAX(id) IS NOT NULL FROM {table.name}))"),
+                {"s": sequence},
+            )  # fmt: skip

@@ -1,0 +1,291 @@
+"""Concurrent leads: many processes moving the same activities at once.
+
+Each worker process reads an activity (state and version), picks a move the lifecycle
+allows from that state, and makes it with `expected_version` set to what it read, so a
+worker that lost the race gets a conflict. Afterwards the test proves, from the workers'
+own records and the database: every accepted move is in the log exactly once, every
+refused move left no trace, each activity's state and version equal the replay of its
+events, and `cpflow audit verify` passes.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from cpflow.db import Database
+from cpflow.models import Activity, Plan, TransitionEvent
+from conftest import run_cli
+
+WORKERS = int(os.environ.get("CPFLOW_RACE_WORKERS", "8"))
+MOVES = int(os.environ.get("CPFLOW_RACE_MOVES", "200"))
+TIME_LIMIT_S = 300  # the whole race; workers stop themselves well before
+
+# The default lifecycle cycles through reopen, drop and reinstate; the second plan brings
+# its own lifecycle, a plain cycle, so per-plan lifecycles are raced too.
+DEFAULT_PLAN = """\
+plan: {slug: race, title: Race plan, start: 2022-01-01, end: 2030-12-31}
+activities:
+""" + "".join(f'  - {{code: "{i}", title: "Contended action {i}"}}\n' for i in range(1, 9))
+
+CYCLE_PLAN = """\
+plan: {slug: race-cycle, title: Cyclic race plan, start: 2022-01-01, end: 2030-12-31}
+lifecycle:
+  initial: open
+  states: [open, review, closed]
+  transitions:
+    - {trigger: submit, source: open, dest: review}
+    - {trigger: approve, source: review, dest: closed}
+    - {trigger: send-back, source: review, dest: open, reason: required}
+    - {trigger: reopen, source: closed, dest: open, reason: required}
+activities:
+""" + "".join(f'  - {{code: "c{i}", title: "Cycled action {i}"}}\n' for i in range(1, 5))
+
+ACTIVITIES = [f"race:{i}" for i in range(1, 9)] + [f"race-cycle:c{i}" for i in range(1, 5)]
+
+DRIVER = textwrap.dedent(
+    """
+    import json, random, sys, time
+    from pathlib import Path
+    from sqlalchemy import select
+    from cpflow.db import Database
+    from cpflow.errors import BusyError, ConflictError, CpflowError
+    from cpflow.lifecycle import lifecycle_for
+    from cpflow.models import Activity, Plan
+    from cpflow.plugins.manager import get_plugins
+    from cpflow.services import move
+
+    url, worker, moves, ids, out, go, deadline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(","), Path(sys.argv[5]), Path(sys.argv[6]), float(sys.argv[7])
+    db = Database(url)
+    plugins = get_plugins()
+    rng = random.Random(worker)
+    lifecycles = {}
+    Path(f"{out}.ready").touch()
+    while not go.exists():  # start together: the race is the point
+        if time.time() > deadline:
+            sys.exit("never got the start signal")
+        time.sleep(0.01)
+    with open(out, "w") as log:
+        for i in range(moves):
+            if time.time() > deadline:
+                break
+            ident = rng.choice(ids)
+            slug, code = ident.split(":")
+            with db.read() as s:
+                state, version, definition = s.execute(
+                    select(Activity.state, Activity.version, Plan.lifecycle).join(Plan)
+                    .where(Plan.slug == slug, Activity.code == code)
+                ).one()
+            if slug not in lifecycles:
+                lifecycles[slug] = lifecycle_for(definition)
+            trigger = rng.choice(lifecycles[slug].allowed(state))
+            if rng.random() < 0.3:
+                time.sleep(rng.uniform(0, 0.002))  # widen the window between read and write
+            tag = f"w{worker}-m{i}"
+            record = {"tag": tag, "id": ident, "trigger": trigger, "from": state, "read_version": version}
+            try:
+                result = move(db, ident, trigger, actor=f"lead-{worker}", reason=f"race {tag}", ref=tag,
+                              expected_version=version, plugins=plugins)
+                record.update(outcome="accepted", event=result.event_id, version=result.version, to=result.dest)
+            except ConflictError as exc:
+                record.update(outcome="conflict", message=str(exc))
+            except BusyError as exc:
+                record.update(outcome="busy", message=str(exc))
+            except CpflowError as exc:
+                record.update(outcome="error", kind=type(exc).__name__, message=str(exc))
+            log.write(json.dumps(record) + "\\n")
+            log.flush()
+    """
+)
+
+
+def proved(capsys, line: str) -> None:
+    print(line)
+    with capsys.disabled():
+        print(f"\n{line}")
+
+
+@pytest.fixture
+def race_db(db_url, tmp_path):
+    for name, text in (("race.yaml", DEFAULT_PLAN), ("race-cycle.yaml", CYCLE_PLAN)):
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    result = run_cli("load", str(tmp_path / "race.yaml"), str(tmp_path / "race-cycle.yaml"), "--by", "setup", db_url=db_url)
+    assert result.exit_code == 0, result.output
+    return db_url
+
+
+def run_race(url: str, tmp_path: Path) -> list[dict]:
+    """Start the workers together, wait for them (bounded), return every attempt they logged."""
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER, encoding="utf-8")
+    go = tmp_path / "go"
+    deadline = time.time() + TIME_LIMIT_S - 30
+    logs = [tmp_path / f"worker-{w}.jsonl" for w in range(WORKERS)]
+    env = {**os.environ, "CPFLOW_PLUGINS": "none"}
+    procs = [
+        subprocess.Popen(
+            [sys.executable, str(driver), url, str(w), str(MOVES), ",".join(ACTIVITIES), str(log), str(go), str(deadline)],
+            env=env, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        for w, log in enumerate(logs)
+    ]
+    try:
+        while not all(Path(f"{log}.ready").exists() for log in logs):
+            assert all(p.poll() is None for p in procs), "a worker died before the start: " + "".join(
+                p.stderr.read() for p in procs if p.poll() is not None
+            )
+            assert time.time() < deadline, "workers did not start in time"
+            time.sleep(0.05)
+        go.touch()
+        errors = []
+        for proc in procs:
+            try:
+                _, stderr = proc.communicate(timeout=max(deadline + 25 - time.time(), 1))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                _, stderr = proc.communicate()
+            if proc.returncode != 0:
+                errors.append(f"worker exited {proc.returncode}: {stderr[-2000:]}")
+        assert not errors, "\n".join(errors)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    return [json.loads(line) for log in logs for line in log.read_text(encoding="utf-8").splitlines()]
+
+
+def transitions(db: Database) -> tuple[list, dict]:
+    with db.read() as session:
+        events = session.execute(
+            select(TransitionEvent.id, TransitionEvent.activity_id, TransitionEvent.trigger, TransitionEvent.from_state,
+                   TransitionEvent.to_state, TransitionEvent.ref, TransitionEvent.actor)
+            .where(TransitionEvent.kind == "transition").order_by(TransitionEvent.id)
+        ).all()  # fmt: skip
+        activities = {
+            f"{slug}:{a.code}": (a.id, a.initial_state, a.state, a.version)
+            for a, slug in session.execute(select(Activity, Plan.slug).join(Plan))
+        }
+    return events, activities
+
+
+@pytest.mark.slow
+def test_concurrent_moves_are_all_or_nothing_and_the_log_replays_to_the_state(race_db, tmp_path, capsys):
+    db = Database(race_db)
+    with db.read() as session:
+        from cpflow.audit import head
+
+        events_before = head(session)[0]
+    started = time.monotonic()
+    attempts = run_race(race_db, tmp_path)
+    elapsed = time.monotonic() - started
+
+    outcomes = Counter(a["outcome"] for a in attempts)
+    per_worker = Counter(a["tag"].split("-")[0] for a in attempts)
+    assert len(per_worker) == WORKERS and min(per_worker.values()) >= MOVES, f"workers stopped early: {per_worker}"
+    unexpected = [a for a in attempts if a["outcome"] == "error"]
+    assert not unexpected, f"a stale move must be refused as a conflict, got: {unexpected[:3]}"
+    accepted = [a for a in attempts if a["outcome"] == "accepted"]
+    refused = [a for a in attempts if a["outcome"] != "accepted"]
+    assert accepted and outcomes["conflict"], f"the race must produce both successes and conflicts: {outcomes}"
+    for attempt in outcomes.keys() - {"accepted", "conflict", "busy"}:
+        pytest.fail(f"unknown outcome {attempt}")
+    for a in refused:
+        assert "nothing was written" in a["message"], a
+
+    events, activities = transitions(db)
+    by_ref = Counter(e.ref for e in events)
+    event_by_id = {e.id: e for e in events}
+    # Every accepted move is in the log exactly once, as the event the worker was told about.
+    for a in accepted:
+        assert by_ref[a["tag"]] == 1, f"{a['tag']} is in the log {by_ref[a['tag']]} times"
+        event = event_by_id[a["event"]]
+        assert (event.ref, event.trigger, event.from_state, event.to_state) == (a["tag"], a["trigger"], a["from"], a["to"])
+    # Every refused move left no trace, and nothing else was written.
+    for a in refused:
+        assert by_ref[a["tag"]] == 0, f"refused {a['tag']} left an event"
+    with db.read() as session:
+        from cpflow.audit import head
+
+        events_after = head(session)[0]
+    assert events_after - events_before == len(accepted) == len(events)
+    # Versions handed out per activity are 2, 3, … with none given twice.
+    versions: dict[str, list[int]] = {}
+    for a in accepted:
+        versions.setdefault(a["id"], []).append(a["version"])
+    for ident, given in versions.items():
+        assert sorted(given) == list(range(2, len(given) + 2)), ident
+    # Each activity's cached state and version equal the replay of its events.
+    replayed = 0
+    for ident, (activity_id, initial, state, version) in activities.items():
+        current, count = initial, 0
+        for event in (e for e in events if e.activity_id == activity_id):
+            assert event.from_state == current, f"{ident}: event {event.id} starts from {event.from_state}, replay is at {current}"
+            current, count = event.to_state, count + 1
+        assert (state, version) == (current, 1 + count), f"{ident}: row says {state} v{version}, events say {current} v{1 + count}"
+        replayed += count
+    verify = subprocess.run(
+        [sys.executable, "-m", "cpflow", "--db", race_db, "audit", "verify"], capture_output=True, text=True, timeout=120
+    )
+    assert verify.returncode == 0, verify.stderr
+    assert f"ok: {events_after} events" in verify.stdout
+    backend = "postgresql" if race_db.startswith("postgresql") else "sqlite"
+    proved(
+        capsys,
+        f"[concurrency/{backend}] {WORKERS} processes x {MOVES} moves on {len(ACTIVITIES)} shared activities in "
+        f"{elapsed:.1f}s: {len(attempts)} attempted, {len(accepted)} accepted (each in the log exactly once), "
+        f"{len(refused)} refused ({outcomes['conflict']} conflicts, {outcomes['busy']} busy; no trace left); "
+        f"{replayed} moves replayed to every activity's state and version; audit verify ok over {events_after} events",
+    )
+
+
+def test_a_move_on_a_stale_version_exits_3_and_writes_nothing(cpflow, mini_plan):
+    assert cpflow("load", str(mini_plan), "--by", "lead").exit_code == 0
+    assert cpflow("move", "mini:1.1", "endorse", "--by", "a", "--expect-version", "1").exit_code == 0
+    before = cpflow("history", "mini:1.1", "--format", "json").stdout
+    result = cpflow("move", "mini:1.1", "start", "--by", "b", "--expect-version", "1")
+    assert result.exit_code == 3, result.output
+    assert "changed since you read it" in result.stderr and "nothing was written" in result.stderr
+    assert cpflow("history", "mini:1.1", "--format", "json").stdout == before
+
+
+def test_a_stale_move_is_a_conflict_even_when_the_trigger_no_longer_fits(cpflow, mini_plan):
+    """Two leads read 1.1 as proposed; both endorse. The second must hear 'conflict', not
+    'cannot endorse': it acted on a stale read."""
+    assert cpflow("load", str(mini_plan), "--by", "lead").exit_code == 0
+    assert cpflow("move", "mini:1.1", "endorse", "--by", "a", "--expect-version", "1").exit_code == 0
+    result = cpflow("move", "mini:1.1", "endorse", "--by", "b", "--expect-version", "1")
+    assert result.exit_code == 3, result.output
+    assert "changed since you read it" in result.stderr
+
+
+def test_busy_database_is_retried_then_reported_with_exit_4(db_url, mini_plan, monkeypatch):
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the lock is held through SQLite's file lock")
+    import sqlite3
+
+    import cpflow.db as dbmod
+
+    assert run_cli("load", str(mini_plan), "--by", "lead", db_url=db_url).exit_code == 0
+    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setattr(dbmod.time, "sleep", lambda s: None)
+    holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock for the whole test
+    try:
+        result = run_cli("move", "mini:1.1", "endorse", "--by", "a", db_url=db_url)
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert result.exit_code == 4, result.output
+    assert "stayed busy" in result.stderr and "nothing was written" in result.stderr
+    assert "Traceback" not in result.output and "locked" not in result.output
+    assert run_cli("history", "mini:1.1", "--format", "json", db_url=db_url).stdout.strip() == "[]"
