@@ -69,7 +69,9 @@ def by_option(required: bool = True):
 
 
 def emit(text: str) -> None:
-    click.echo(text, nl=False)
+    """Write command output exactly as rendered (click would strip ANSI codes from CSV or
+    JSON on a pipe; tables have already made control characters visible)."""
+    click.echo(text, nl=False, color=True)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -10,7 +10,6 @@ from user text can become a formula: xlsx cells are written as strings, CSV cell
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from cpflow.errors import BadInput
 from cpflow.importers.cells import NONE_MARKER
 from cpflow.models import Activity, ChecklistItem, Objective, Unit
-from cpflow.render import safe_cell
+from cpflow.render import csv_writer, safe_cell
 
 # (field, header); the importer maps each header back to its field.
 COLUMNS = (
@@ -76,7 +75,7 @@ def plan_table(session: Session, slug: str) -> tuple[list[tuple[str, str]], list
 
 def to_csv(columns: list[tuple[str, str]], rows: list[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow([header for _, header in columns])
     for row in rows:
         writer.writerow([safe_cell(row[name]) for name, _ in columns])

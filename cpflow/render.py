@@ -10,6 +10,7 @@ import csv
 import datetime as dt
 import io
 import json
+import re
 import shutil
 from collections.abc import Sequence
 from decimal import Decimal
@@ -57,24 +58,37 @@ def _is_number(text: str) -> bool:
     return True
 
 
+def csv_writer(out):
+    """The one CSV dialect cpflow writes: RFC 4180, CRLF between rows, so any cell holding
+    a line break or a bare CR is quoted and can never split a row (or start a new one
+    with a formula)."""
+    return csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+
+
 def render_csv(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
     columns = list(columns or (rows[0].keys() if rows else []))
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(columns)
     for row in rows:
         writer.writerow([safe_cell(row.get(c)) for c in columns])
     return out.getvalue()
 
 
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
 def _plain(value: Any) -> str:
+    """A cell for people: one line, and control characters shown as escapes so that text
+    from a plan can never drive the terminal (ESC sequences, BEL)."""
     if value is None:
         return ""
     if isinstance(value, (list, tuple)):
         return ", ".join(_plain(v) for v in value)
     if isinstance(value, dict):
         return ", ".join(f"{k}={_plain(v)}" for k, v in value.items())
-    return " ".join(str(to_jsonable(value)).split())
+    text = " ".join(str(to_jsonable(value)).split())
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def render_table(rows: Sequence[dict], columns: Sequence[str] | None = None, *, width: int | None = None) -> str:

@@ -234,12 +234,7 @@ def inspect(name: str, fmt: str, content, problems: list[str]) -> int:
 
 # Problems found in code this test does not own, reported to its owners. While one is
 # present the test is marked xfail naming it; anything else fails the test outright.
-KNOWN = {
-    r"would run: '=1\+1 H06'": "CSV writers use lineterminator='\\n', so a cell holding a bare CR is not quoted: "
-                               "a spreadsheet splits the row there and the rest ('=1+1 …') is a live formula "
-                               "(render.py, exporters.py, reports/csvout.py)",
-    r"control character": "table and record output pass control characters (BEL, ESC sequences) to the terminal (render.py)",
-}
+KNOWN: dict[str, str] = {}
 
 
 def test_hostile_text_is_inert_and_whole_in_every_output(outputs, capsys):

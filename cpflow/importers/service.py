@@ -7,7 +7,6 @@ full load; into an existing plan a partial one (its other activities stay as the
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 from collections.abc import Callable
@@ -24,7 +23,7 @@ from cpflow.importers.mapping import Mapping, read_mapping
 from cpflow.importers.readers import Sheet, read_sheets
 from cpflow.importers.rows import read_rows
 from cpflow.loading import LoadResult, load_plan
-from cpflow.render import safe_cell
+from cpflow.render import csv_writer, safe_cell
 from cpflow.workflows import SLUG, LoadedPlan
 
 MAX_LISTED = 200
@@ -175,7 +174,7 @@ def _write_rejects(path: Path, sheet: Sheet, columns: Columns, rejected) -> Path
     width = max([len(columns.labels)] + [len(d.cells) for d in rejected])
     labels = columns.labels + [column_letter(i) for i in range(len(columns.labels), width)]
     with target.open("w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle, lineterminator="\n")
+        writer = csv_writer(handle)
         writer.writerow(["sheet", "row", "problems", *labels])
         for d in rejected:
             problems = "; ".join(_short(e) for e in d.errors)

@@ -7,13 +7,12 @@ text that a spreadsheet would run as a formula is prefixed with a quote
 
 from __future__ import annotations
 
-import csv
 import io
 from pathlib import Path
 
 from cpflow.reports import cells
 from cpflow.reports.model import Report, Section
-from cpflow.render import safe_cell
+from cpflow.render import csv_writer, safe_cell
 
 
 def _value(value, kind: str) -> str:
@@ -30,7 +29,7 @@ def _value(value, kind: str) -> str:
 
 def section_csv(section: Section) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow([safe_cell(c.key) for c in section.columns])
     kinds = [c.kind for c in section.columns]
     writer.writerows([_value(v, k) for v, k in zip(row, kinds)] for row in cells.rows(section))
@@ -39,7 +38,7 @@ def section_csv(section: Section) -> str:
 
 def figures_csv(report: Report) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = csv_writer(out)
     writer.writerow(["key", "label", "value", "kind", "detail"])
     for f in report.figures:
         writer.writerow([f.key, safe_cell(f.label), "" if f.value is None else f.value, f.kind, safe_cell(f.detail)])
