@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select, text, update
+from sqlalchemy import bindparam, select, text, update
 from sqlalchemy.orm import Session
 
 from cpflow.models import ChainHead, TransitionEvent
@@ -63,21 +63,26 @@ def utc_now() -> str:
 
 
 APPEND_CHUNK = 20_000
+_HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
+_INSERT = TransitionEvent.__table__.insert()
+_MOVE_HEAD = update(ChainHead).where(ChainHead.id == 1).values(seq=bindparam("h_seq"), hash=bindparam("h_hash"))
 
 
-def append(session: Session, facts: Iterable[Fact], *, recorded_at: str | None = None) -> range:
+def append(
+    session: Session, facts: Iterable[Fact], *, recorded_at: str | None = None, head: tuple[int, str] | None = None
+) -> range:
     """Append facts to the chain inside the caller's write transaction; returns their ids.
 
     This is the one path every writer uses (moves, measurements, funding, plan loads,
     imports, restores): it reads the head, chains each fact and inserts them with Core
     `executemany` in chunks, so a million facts stream through in bounded memory. The
-    caller's transaction holds the write lock, so the head is stable.
+    caller's transaction holds the write lock, so the head is stable; a caller that has
+    already read it in the same transaction (a move) may pass it as `head`.
     """
     recorded_at = recorded_at or utc_now()
-    seq, prev = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
-    first = seq + 1
     connection = session.connection()
-    statement = TransitionEvent.__table__.insert()
+    seq, prev = head if head is not None else connection.execute(_HEAD).one()
+    first = seq + 1
     batch: list[dict] = []
     for fact in facts:
         seq += 1
@@ -92,12 +97,12 @@ def append(session: Session, facts: Iterable[Fact], *, recorded_at: str | None =
         batch.append(row)
         prev = digest
         if len(batch) == APPEND_CHUNK:
-            connection.execute(statement, batch)
+            connection.execute(_INSERT, batch)
             batch = []
     if batch:
-        connection.execute(statement, batch)
+        connection.execute(_INSERT, batch[0] if len(batch) == 1 else batch)
     if seq >= first:
-        session.execute(update(ChainHead).where(ChainHead.id == 1).values(seq=seq, hash=prev))
+        connection.execute(_MOVE_HEAD, {"h_seq": seq, "h_hash": prev})
     return range(first, seq + 1)
 
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from cpflow import audit
@@ -22,7 +22,7 @@ from cpflow.errors import BadInput, ConflictError, GuardVeto, NotFound, PlanFile
 from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
 from cpflow.loading import LoadResult, load_plan
-from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
+from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
 from cpflow.workflows import read_plan_file
 
@@ -80,21 +80,49 @@ class MoveResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def activity_view(plan: Plan, activity: Activity) -> dict:
-    """The read-only mapping plugins and renderers see for one activity."""
+# The move's reads in one statement: the activity, its plan's rules, its last move date and
+# the chain head (already locked by Database.write).
+# Built once; SQLAlchemy caches its compiled form, so a move costs one round trip here.
+_LAST_MOVE_AT = (
+    select(func.max(TransitionEvent.at))
+    .where(TransitionEvent.activity_id == Activity.id, TransitionEvent.kind == "transition")
+    .correlate(Activity)
+    .scalar_subquery()
+)
+_MOVE_TARGET = (
+    select(
+        Plan.id.label("plan_id"), Plan.start.label("plan_start"), Plan.lifecycle, Plan.people,
+        Activity.id, Activity.code, Activity.title, Activity.state, Activity.version, Activity.lead,
+        Activity.sectors, Activity.unit_id, Activity.objective_id, Activity.phase, Activity.due,
+        _LAST_MOVE_AT.label("last_at"), ChainHead.seq.label("head_seq"), ChainHead.hash.label("head_hash"),
+    )
+    .join(Activity, Activity.plan_id == Plan.id)
+    .join(ChainHead, ChainHead.id == 1)
+    .where(Plan.slug == bindparam("slug"), Activity.code == bindparam("code"))
+    .with_for_update(of=Activity)
+)  # fmt: skip
+_MOVE_APPLY = (
+    update(Activity)
+    .where(Activity.id == bindparam("b_id"), Activity.version == bindparam("b_version"))
+    .values(state=bindparam("b_state"), version=bindparam("b_version") + 1)
+)
+
+
+def activity_view(slug: str, row) -> dict:
+    """The read-only mapping plugins see for one activity."""
     return {
-        "id": f"{plan.slug}:{activity.code}",
-        "plan": plan.slug,
-        "code": activity.code,
-        "title": activity.title,
-        "state": activity.state,
-        "version": activity.version,
-        "lead": activity.lead,
-        "sectors": list(activity.sectors or []),
-        "unit": activity.unit_id,
-        "objective": activity.objective_id,
-        "phase": activity.phase,
-        "due": activity.due,
+        "id": f"{slug}:{row.code}",
+        "plan": slug,
+        "code": row.code,
+        "title": row.title,
+        "state": row.state,
+        "version": row.version,
+        "lead": row.lead,
+        "sectors": list(row.sectors or []),
+        "unit": row.unit_id,
+        "objective": row.objective_id,
+        "phase": row.phase,
+        "due": row.due,
     }
 
 
@@ -123,11 +151,10 @@ def move(
         plugins = get_plugins()
 
     def work(session: Session) -> MoveResult:
-        plan = find_plan(session, slug)
-        activity = session.execute(
-            select(Activity).where(Activity.plan_id == plan.id, Activity.code == code).with_for_update()
-        ).scalar_one_or_none()
+        connection = session.connection()
+        activity = connection.execute(_MOVE_TARGET, {"slug": slug, "code": code}).one_or_none()
         if activity is None:
+            find_plan(session, slug)  # names an unknown plan
             raise NotFound(f"unknown activity {ident}: plan {slug} has no activity {code!r}")
         # A stale read is a conflict before anything else: the trigger was chosen for a
         # state that is no longer there, so "cannot TRIGGER" would mislead.
@@ -136,39 +163,29 @@ def move(
                 f"{ident} changed since you read it (version {expected_version}, now {activity.version}, "
                 f"state {activity.state}); nothing was written — read it again and retry"
             )
-        lifecycle = lifecycle_for(plan.lifecycle)
+        lifecycle = lifecycle_for(activity.lifecycle)
         dest = lifecycle.destination(ident, activity.state, trigger)
         rule = lifecycle.rules[trigger]
         if rule.reason_required and not reason:
             raise BadInput(f"{ident}: {trigger} needs a reason (--reason TEXT); nothing was written")
-        if plan.people and rule.roles:
-            _check_roles(ident, trigger, actor, plan.people, rule.roles)
-        if at < plan.start:
-            raise BadInput(f"{ident}: {at} is before the plan starts ({plan.start})")
-        last = session.execute(
-            select(func.max(TransitionEvent.at)).where(
-                TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition"
-            )
-        ).scalar()
-        if last is not None and at < last:
-            raise BadInput(f"{ident}: {at} is before its last move on {last}; moves are recorded in date order")
-        view = activity_view(plan, activity)
-        vetoes = _guard_reasons(plugins, view, trigger, activity.state, dest, actor, at, reason, ref)
+        if activity.people and rule.roles:
+            _check_roles(ident, trigger, actor, activity.people, rule.roles)
+        if at < activity.plan_start:
+            raise BadInput(f"{ident}: {at} is before the plan starts ({activity.plan_start})")
+        if activity.last_at is not None and at < activity.last_at:
+            raise BadInput(f"{ident}: {at} is before its last move on {activity.last_at}; moves are recorded in date order")
+        vetoes = _guard_reasons(plugins, activity_view(slug, activity), trigger, activity.state, dest, actor, at, reason, ref)
         if vetoes:
             raise GuardVeto(f"{ident}: {trigger} refused: " + "; ".join(vetoes))
-        updated = session.execute(
-            update(Activity)
-            .where(Activity.id == activity.id, Activity.version == activity.version)
-            .values(state=dest, version=activity.version + 1)
-            .execution_options(synchronize_session=False)
-        )
+        updated = connection.execute(_MOVE_APPLY, {"b_id": activity.id, "b_version": activity.version, "b_state": dest})
         if updated.rowcount != 1:
             raise ConflictError(f"{ident} changed while this move was being made; nothing was written — retry")
         failpoint("move:after-update")
         (event_id,) = audit.append(
             session,
-            [Fact("transition", actor, at, plan_id=plan.id, activity_id=activity.id, trigger=trigger,
+            [Fact("transition", actor, at, plan_id=activity.plan_id, activity_id=activity.id, trigger=trigger,
                   from_state=activity.state, to_state=dest, reason=reason, ref=ref)],
+            head=(activity.head_seq, activity.head_hash),
         )  # fmt: skip
         warnings = []
         if rule.ref_recommended and not ref:
