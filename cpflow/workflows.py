@@ -6,6 +6,7 @@ every problem is reported at once as `FILE:LINE: PATH: what was expected`.
 
 from __future__ import annotations
 
+import copy
 import datetime as dt
 import hashlib
 import math
@@ -393,17 +394,46 @@ def parse_plan(data: bytes, source: str) -> LoadedPlan:
     if "plan" not in raw:
         problems.append(((), "missing the required `plan:` section"))
     problems.extend(_unstorable(raw, ()))
-    spec = None
     if not problems:
         try:
             spec = PlanSpec.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_pydantic_problems(exc))
-    if spec is not None:
-        problems.extend(_semantic_problems(spec))
+            structural = _pydantic_problems(exc)
+            problems.extend(structural)
+            problems.extend(_problems_beyond(raw, structural))
+        else:
+            problems.extend(semantic_problems(spec))
     if problems:
         raise PlanFileError(source, _locate(problems, data, source))
     return LoadedPlan(spec=spec, source=source, sha256=hashlib.sha256(data).hexdigest())
+
+
+def _problems_beyond(raw: dict, structural: list[tuple[tuple, str]]) -> list[tuple[tuple, str]]:
+    """Cross-reference problems elsewhere in a file that also has malformed values, so one
+    bad date does not hide an unknown state three activities down: the malformed fields
+    are set aside (a bad list element sets aside its whole list) and the rest is checked.
+    """
+    pruned = copy.deepcopy(raw)
+    for loc, _ in structural:
+        while loc and isinstance(loc[-1], int):
+            loc = loc[:-1]
+        parent = _at(pruned, loc[:-1]) if loc else None
+        if isinstance(parent, dict):
+            parent.pop(loc[-1], None)
+    try:
+        spec = PlanSpec.model_validate(pruned)
+    except ValidationError:
+        return []  # a required field is malformed: the structural problems say enough
+    return semantic_problems(spec)
+
+
+def _at(value: Any, loc: tuple) -> Any:
+    for part in loc:
+        try:
+            value = value[part]
+        except (KeyError, IndexError, TypeError):
+            return None
+    return value
 
 
 def _unstorable(value: Any, loc: tuple) -> list[tuple[tuple, str]]:
@@ -456,7 +486,7 @@ def _pydantic_problems(exc: ValidationError) -> list[tuple[tuple, str]]:
     return out
 
 
-def _semantic_problems(spec: PlanSpec) -> list[tuple[tuple, str]]:
+def semantic_problems(spec: PlanSpec) -> list[tuple[tuple, str]]:
     """Cross-references, uniqueness and ranges: what a schema cannot say."""
     problems: list[tuple[tuple, str]] = []
     add = lambda loc, message: problems.append((loc, message))  # noqa: E731

@@ -29,7 +29,7 @@ from cpflow.workflows import (
     PeriodSpec,
     PlanSpec,
     UnitSpec,
-    _semantic_problems,
+    semantic_problems,
     format_path,
 )
 
@@ -412,7 +412,7 @@ class Builder:
         except ValidationError as exc:
             problems = [(tuple(e["loc"]), e["msg"]) for e in exc.errors(include_url=False)]
             return None, self._reject(rows, problems)
-        problems = _semantic_problems(spec)
+        problems = semantic_problems(spec)
         if problems:
             return None, self._reject(rows, problems)
         return spec, False
