@@ -12,6 +12,7 @@ import io
 import json
 import re
 import shutil
+import sys
 from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
@@ -96,7 +97,9 @@ def render_table(rows: Sequence[dict], columns: Sequence[str] | None = None, *, 
     columns = list(columns or (rows[0].keys() if rows else []))
     if not rows:
         return "(none)\n"
-    width = width or shutil.get_terminal_size((120, 24)).columns
+    if width is None:
+        # Fit a terminal; written to a file or a pipe, a table keeps every character.
+        width = shutil.get_terminal_size().columns if sys.stdout.isatty() else 1_000_000
     cells = [[_plain(row.get(c)) for c in columns] for row in rows]
     widths = [max(len(c), *(len(r[i]) for r in cells)) for i, c in enumerate(columns)]
     budget = max(width - 2 * (len(columns) - 1), 20)

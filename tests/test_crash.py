@@ -177,7 +177,8 @@ def kill_load_at_random(url: str, path: Path, activities: int, max_delay: float,
     wait_for_backend_gone(url, app)
     state = check_all_or_nothing(url, before, path.stem, activities)
     killed = proc.returncode == -signal.SIGKILL
-    assert state == ("nothing" if killed else "everything"), (proc.returncode, state)
+    # A kill after the commit (before the process exits) rightly leaves the whole plan.
+    assert killed or state == "everything", (proc.returncode, state)
     return f"{'killed' if killed else 'finished'} {delay:.1f}s after validating for {opened:.1f}s: {state} written"
 
 
