@@ -232,8 +232,6 @@ def test_huge_cells_are_imported_whole_or_refused_clearly(target):
     assert_faithful(target, slug, ["x" * 32_767])
 
 
-@pytest.mark.xfail(strict=True, reason="importer: a title that is only a number loses its leading part "
-                   "(\"1.10\" becomes code 1, title \"10\"); reported to the importer's owner")
 def test_a_title_that_is_only_a_number_is_kept_whole(target):
     slug = next(slugs)
     result = import_file(target, target.file(f"{slug}.csv", "Activity\n1.10\n0.0\n"), slug)

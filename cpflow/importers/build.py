@@ -34,6 +34,7 @@ from cpflow.workflows import (
 )
 
 _TEXT_CODE = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){1,4})\.?(?:\s*[:)\]–-]\s*|\s+)(?=\S)|^(\d{1,3})\s*[.:)]\s*(?=\S)")
+_NUMBER_ONLY = re.compile(r"^\s*\d+(?:\.\d+)*\s*$")  # "1.10" is a title that is a number, not code 1 + "10"
 _OBJECTIVE_PREFIX = re.compile(
     r"^(?:(?:strategic|specific|sector)\s+)?(?:objective|obj\.?|so)\s*(?:no\.?\s*|n°\s*|#\s*)?"
     r"([A-Za-z]?\d+(?:[.-]\d+)*)\s*(?:[:.)–-]\s*|\s+|$)(.*)$",
@@ -319,7 +320,7 @@ class Builder:
             explicit = v.get("code") or (None if groups else v.get("number"))
             code, column = explicit, ("code" if v.get("code") else "number")
             if code is None and v.get("title"):
-                match = _TEXT_CODE.match(v["title"])
+                match = None if _NUMBER_ONLY.match(v["title"]) else _TEXT_CODE.match(v["title"])
                 if match:
                     found = match.group(1) or match.group(2)
                     code = f"{parent}.{found}" if match.group(2) and parent else found

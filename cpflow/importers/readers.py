@@ -96,7 +96,8 @@ def _read_csv(path: Path) -> list[list[str]]:
 
 def _delimiter(text: str) -> str:
     """`,`, `;` (Excel in many European locales) or tab: the one that splits the first rows
-    into the most rows of one same width (a `;` inside `a; b` cells splits unevenly)."""
+    into the most rows of one same width (a `;` inside `a; b` cells splits unevenly; empty
+    trailing cells do not count, so a lone `0;` does not make `;` the delimiter)."""
     from collections import Counter
 
     best, best_score = ",", (0, 0)
@@ -105,12 +106,20 @@ def _delimiter(text: str) -> str:
             rows = [r for r, _ in zip(csv.reader(io.StringIO(text[: 256 * 1024], newline=""), delimiter=delimiter), range(50))]
         except csv.Error:
             continue
-        widths = Counter(len(r) for r in rows if len(r) > 1)
+        widths = Counter(w for w in map(_filled_width, rows) if w > 1)
         if widths:
             width, count = widths.most_common(1)[0]
             if (count, width) > best_score:
                 best, best_score = delimiter, (count, width)
     return best
+
+
+def _filled_width(row: list[str]) -> int:
+    """Cells up to the last non-empty one: `0;` split on `;` is one cell, not two."""
+    width = len(row)
+    while width and not row[width - 1].strip():
+        width -= 1
+    return width
 
 
 def _decode(data: bytes, path: Path) -> str:
