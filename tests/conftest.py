@@ -143,6 +143,29 @@ def seeded(cpflow, tmp_path):
     return cpflow
 
 
+def snapshot(url: str) -> dict[str, list[tuple]]:
+    """Every row of every cpflow table, to prove a refused or killed command changed nothing."""
+    from cpflow.backup import table_rows
+
+    database = Database(url)
+    try:
+        with database.connect() as conn, conn.begin():
+            return table_rows(conn)
+    finally:
+        database.dispose()
+
+
+@contextlib.contextmanager
+def session_for(db_url: str):
+    """A read session on a database the test does not otherwise hold open."""
+    database = Database(db_url)
+    try:
+        with database.read() as session:
+            yield session
+    finally:
+        database.dispose()
+
+
 def copy_workflows(tmp_path: Path) -> Path:
     target = tmp_path / "workflows"
     shutil.copytree(WORKFLOWS, target)

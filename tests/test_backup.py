@@ -15,8 +15,7 @@ from contextlib import nullcontext
 import pytest
 from sqlalchemy import select
 
-from conftest import PG_URL, WORKFLOWS, pg_schema_url, run_cli
-from cpflow.backup import table_rows
+from conftest import PG_URL, WORKFLOWS, pg_schema_url, run_cli, snapshot
 from cpflow.db import Database
 from cpflow.models import Activity, TransitionEvent
 
@@ -25,15 +24,6 @@ def proved(capsys, line: str) -> None:
     print(line)
     with capsys.disabled():
         print(f"\n{line}")
-
-
-def rows(url: str) -> dict[str, list[tuple]]:
-    db = Database(url)
-    try:
-        with db.connect() as conn, conn.begin():
-            return table_rows(conn)
-    finally:
-        db.dispose()
 
 
 def ok(*args, db_url):
@@ -66,7 +56,7 @@ def test_backup_then_restore_into_an_empty_database_reproduces_every_row_and_has
     backup = tmp_path / "cpflow.backup"
     ok("backup", str(backup), db_url=history)
     ok("restore", str(backup), db_url=empty_url)
-    source, target = rows(history), rows(empty_url)
+    source, target = snapshot(history), snapshot(empty_url)
     assert target == source
     verify = ok("audit", "verify", db_url=empty_url)
     assert verify.stdout == ok("audit", "verify", db_url=history).stdout
@@ -96,7 +86,7 @@ def test_the_portable_dump_is_chosen_by_name_and_can_be_gzipped(history, empty_u
     assert "jsonl backup" in ok("backup", str(backup), db_url=history).stdout
     assert backup.read_bytes()[:2] == b"\x1f\x8b"
     ok("restore", str(backup), db_url=empty_url)
-    assert rows(empty_url) == rows(history)
+    assert snapshot(empty_url) == snapshot(history)
 
 
 @pytest.mark.postgresql
@@ -109,12 +99,12 @@ def test_backups_move_between_sqlite_and_postgresql(tmp_path, mini_plan, capsys)
     with pg_schema_url() as pg_url:
         ok("backup", str(tmp_path / "a.bak"), db_url=sqlite_url)
         ok("restore", str(tmp_path / "a.bak"), db_url=pg_url)
-        assert rows(pg_url) == rows(sqlite_url)
+        assert snapshot(pg_url) == snapshot(sqlite_url)
         ok("move", "mini:1.1", "start", "--by", "lead", db_url=pg_url)
         ok("backup", str(tmp_path / "b.jsonl"), db_url=pg_url)
         back = f"sqlite:///{tmp_path / 'b.db'}"
         ok("restore", str(tmp_path / "b.jsonl"), db_url=back)
-        assert rows(back) == rows(pg_url)
+        assert snapshot(back) == snapshot(pg_url)
         ok("audit", "verify", db_url=back)
     proved(capsys, "[backup/cross] SQLite -> PostgreSQL -> SQLite: every row and hash identical at each step")
 
@@ -123,10 +113,10 @@ def test_restore_into_a_database_that_holds_anything_is_refused_unless_forced(hi
     backup = tmp_path / "cpflow.backup"
     ok("backup", str(backup), db_url=history)
     ok("move", "mini:1.1", "complete", "--by", "lead", db_url=history)  # the database moves on
-    before = rows(history)
+    before = snapshot(history)
     refused = run_cli("restore", str(backup), db_url=history)
     assert refused.exit_code == 2 and "is not empty" in refused.stderr and "--force" in refused.stderr
-    assert rows(history) == before
+    assert snapshot(history) == before
     forced = ok("restore", str(backup), "--force", db_url=history)
     assert "replacing" in forced.stdout
     shown = json.loads(ok("show", "mini:1.1", "--format", "json", db_url=history).stdout)
@@ -165,15 +155,15 @@ def test_a_damaged_backup_is_refused_and_changes_nothing(history, db_url, tmp_pa
     target = f"sqlite:///{tmp_path / 'target.db'}" if db_url.startswith("sqlite") else None
     with pg_schema_url() if target is None else nullcontext(target) as target:
         ok("init", db_url=target)
-        before = rows(target)
+        before = snapshot(target)
         result = run_cli("restore", str(bad), db_url=target)
         assert result.exit_code == 2, result.output
         assert result.stderr.startswith("error: ") and "Traceback" not in result.output
-        assert rows(target) == before
+        assert snapshot(target) == before
         # Forced onto a database with content, a failed restore leaves that content alone.
-        held = rows(history)
+        held = snapshot(history)
         forced = run_cli("restore", str(bad), "--force", db_url=history)
-        assert forced.exit_code == 2 and rows(history) == held
+        assert forced.exit_code == 2 and snapshot(history) == held
     ok("audit", "verify", db_url=history)
 
 

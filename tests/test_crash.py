@@ -23,9 +23,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from conftest import MINI_PLAN, run_cli
+from conftest import MINI_PLAN, run_cli, snapshot
 from cpflow.audit import head, verify
-from cpflow.backup import table_rows
 from cpflow.db import Database
 from cpflow.models import Activity, Plan
 
@@ -61,15 +60,6 @@ def write_plan(path: Path, slug: str, activities: int) -> Path:
         )  # fmt: skip
     path.write_text("".join(parts), encoding="utf-8")
     return path
-
-
-def snapshot(url: str) -> dict[str, list[tuple]]:
-    db = Database(url)
-    try:
-        with db.connect() as conn, conn.begin():
-            return table_rows(conn)
-    finally:
-        db.dispose()
 
 
 def check_all_or_nothing(url: str, before: dict, slug: str, activities: int) -> str:

@@ -4,27 +4,16 @@ quarter and month X marks, Status words, their own headers with a mapping file."
 
 from __future__ import annotations
 
-import contextlib
 import json
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from cpflow.db import Database
+from conftest import session_for
 from cpflow.models import Activity, Objective, Period, Plan, TransitionEvent, Unit
 
 SHEETS = Path(__file__).resolve().parent / "data" / "sheets"
-
-
-@contextlib.contextmanager
-def session_for(db_url: str):
-    database = Database(db_url)
-    try:
-        with database.read() as session:
-            yield session
-    finally:
-        database.dispose()
 
 
 def plan_rows(db_url: str, slug: str) -> dict[str, dict]:

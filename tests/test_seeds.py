@@ -4,29 +4,17 @@ cross-cutting tags. Reloading is idempotent; edits and removals are recorded, ne
 
 from __future__ import annotations
 
-import contextlib
 import json
 from collections import Counter
 
 import pytest
 from sqlalchemy import func, select
 
-from conftest import WORKFLOWS, copy_workflows
-from cpflow.db import Database
+from conftest import WORKFLOWS, copy_workflows, session_for
 from cpflow.models import Activity, ChecklistItem, Objective, Outcome, Period, Plan, TransitionEvent, Unit
 
 CPMS, ALLIANCE = "cpms-wg-2022-2025", "alliance-2018-2020"
 SWG, REFUGEE, IRAQ = "cp-swg-2025", "cpswg-refugee-2021", "iraq-cpsc-2015-2016"
-
-
-@contextlib.contextmanager
-def session_for(db_url: str):
-    database = Database(db_url)
-    try:
-        with database.read() as session:
-            yield session
-    finally:
-        database.dispose()
 
 
 def activities(cpflow, *args: str) -> list[dict]:
