@@ -50,7 +50,7 @@ from dataclasses import dataclass, fields
 from decimal import Decimal
 
 import pandas as pd
-from sqlalchemy import Text, and_, func, literal, select, type_coerce
+from sqlalchemy import Text, and_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from cpflow.errors import NotFound

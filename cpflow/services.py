@@ -22,7 +22,7 @@ from cpflow.errors import BadInput, ConflictError, GuardVeto, NotFound, PlanFile
 from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
 from cpflow.loading import LoadResult, load_plan
-from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
+from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
 from cpflow.workflows import read_plan_file
 
@@ -373,9 +373,3 @@ def fund(
         return FundResult(ident, period, json_amount(new_budget), json_amount(new_received), event_id)
 
     return db.write(work)
-
-
-def objective_code(session: Session, objective_id: int | None) -> str | None:
-    if objective_id is None:
-        return None
-    return session.scalar(select(Objective.code).where(Objective.id == objective_id))
