@@ -29,8 +29,7 @@ import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from benchmarks import HORIZON, RECORDED_AT, SEED, SIZES
-from benchmarks import rawdb
+from benchmarks import HORIZON, RECORDED_AT, SEED, SIZES, rawdb
 
 GENERATOR_VERSION = 4  # bump when the output changes, so cached data is rebuilt
 
@@ -94,14 +93,37 @@ def _periods(start: dt.date, years: int, quarters: bool) -> list[dict]:
     out = []
     if years >= 2:
         half = years // 2
-        out.append({"key": f"years-1-{half}", "name": f"Years 1-{half}", "kind": "phase", "start": start, "end": dt.date(start.year + half - 1, 12, 31)})
-        out.append({"key": f"years-{half + 1}-{years}", "name": f"Years {half + 1}-{years}", "kind": "phase", "start": dt.date(start.year + half, 1, 1), "end": dt.date(start.year + years - 1, 12, 31)})
+        out.append(
+            {
+                "key": f"years-1-{half}",
+                "name": f"Years 1-{half}",
+                "kind": "phase",
+                "start": start,
+                "end": dt.date(start.year + half - 1, 12, 31),
+            }
+        )
+        out.append(
+            {
+                "key": f"years-{half + 1}-{years}",
+                "name": f"Years {half + 1}-{years}",
+                "kind": "phase",
+                "start": dt.date(start.year + half, 1, 1),
+                "end": dt.date(start.year + years - 1, 12, 31),
+            }
+        )
     for y in range(start.year, start.year + years):
         out.append({"key": str(y), "kind": "year", "start": dt.date(y, 1, 1), "end": dt.date(y, 12, 31)})
         if quarters:
             for q in range(4):
                 end = dt.date(y, 3 * q + 3, 1) + dt.timedelta(days=31)
-                out.append({"key": f"Q{q + 1}-{y}", "kind": "quarter", "start": dt.date(y, 3 * q + 1, 1), "end": end.replace(day=1) - dt.timedelta(days=1)})
+                out.append(
+                    {
+                        "key": f"Q{q + 1}-{y}",
+                        "kind": "quarter",
+                        "start": dt.date(y, 3 * q + 1, 1),
+                        "end": end.replace(day=1) - dt.timedelta(days=1),
+                    }
+                )
     return out
 
 
@@ -135,7 +157,15 @@ def make_plan(rng: random.Random, index: int, shape: str, n: int, slug: str | No
     units = []
     for key, kind in zip(unit_keys, kinds):
         leads = rng.sample(AGENCIES, 2)
-        units.append({"key": key, "name": f"{kind.replace('_', ' ').title()} {key}", "kind": kind, "leads": leads, "members": rng.sample(AGENCIES, 4)})
+        units.append(
+            {
+                "key": key,
+                "name": f"{kind.replace('_', ' ').title()} {key}",
+                "kind": kind,
+                "leads": leads,
+                "members": rng.sample(AGENCIES, 4),
+            }
+        )
     budgets = []
     for unit in units:
         for y in range(start.year, min(end.year, HORIZON.year) + 1):
@@ -262,7 +292,9 @@ def dataset(n_activities: int, n_events: int, seed: int = SEED) -> Dataset:
         finals.append((state, 1 + k))
 
     measurement_specs = []
-    all_indicators = [(plan_id, code, ind_id) for plan_id, inds in enumerate(indicator_ids, start=1) for code, ind_id in inds.items()]
+    all_indicators = [
+        (plan_id, code, ind_id) for plan_id, inds in enumerate(indicator_ids, start=1) for code, ind_id in inds.items()
+    ]
     for i, count in enumerate(_spread(rng, n_measurements, len(all_indicators)) if all_indicators else []):
         plan_id, code, ind_id = all_indicators[i]
         meta = plans[plan_id - 1]["plan"]

@@ -138,7 +138,9 @@ class Ids:
         return value
 
 
-def plan_rows(spec: dict, ids: Ids, *, sha256: str | None = None) -> tuple[dict[str, list[tuple]], dict[str, int], dict[str, int]]:
+def plan_rows(
+    spec: dict, ids: Ids, *, sha256: str | None = None
+) -> tuple[dict[str, list[tuple]], dict[str, int], dict[str, int]]:
     """The rows a plan file (as parsed from YAML) puts in each table, with the defaults
     cpflow's loader applies (activity start/due from schedule, phase or plan).
     Returns (rows by table, activity code -> id, indicator code -> id)."""
@@ -157,11 +159,32 @@ def plan_rows(spec: dict, ids: Ids, *, sha256: str | None = None) -> tuple[dict[
     periods = {}
     for p in spec.get("periods", []):
         periods[p["key"]] = p
-        rows["periods"].append((ids.take("periods"), plan_id, p["key"], p.get("name") or p["key"], p.get("kind", "other"), _iso(p["start"]), _iso(p["end"])))
+        rows["periods"].append(
+            (
+                ids.take("periods"),
+                plan_id,
+                p["key"],
+                p.get("name") or p["key"],
+                p.get("kind", "other"),
+                _iso(p["start"]),
+                _iso(p["end"]),
+            )
+        )
     units = {}
     for u in spec.get("units", []):
         units[u["key"]] = ids.take("units")
-        rows["units"].append((units[u["key"]], plan_id, u["key"], u["name"], u.get("kind", "other"), u.get("outcome"), _json(u.get("leads", [])), _json(u.get("members", []))))
+        rows["units"].append(
+            (
+                units[u["key"]],
+                plan_id,
+                u["key"],
+                u["name"],
+                u.get("kind", "other"),
+                u.get("outcome"),
+                _json(u.get("leads", [])),
+                _json(u.get("members", [])),
+            )
+        )
     outcomes = {}
     for o in spec.get("outcomes", []):
         outcomes[o["key"]] = ids.take("outcomes")
@@ -177,7 +200,18 @@ def plan_rows(spec: dict, ids: Ids, *, sha256: str | None = None) -> tuple[dict[
         ))  # fmt: skip
     for c in spec.get("checklists", []):
         for position, item in enumerate(c.get("items", [])):
-            rows["checklist_items"].append((ids.take("checklist_items"), plan_id, c["key"], c["title"], item["code"], item.get("category"), item["text"], position))
+            rows["checklist_items"].append(
+                (
+                    ids.take("checklist_items"),
+                    plan_id,
+                    c["key"],
+                    c["title"],
+                    item["code"],
+                    item.get("category"),
+                    item["text"],
+                    position,
+                )
+            )
     indicators = {}
     for i in spec.get("indicators", []):
         indicators[i["code"]] = ids.take("indicators")
@@ -235,7 +269,9 @@ def insert_rows(conn, rows: dict[str, list[tuple]], paramstyle: str = "qmark") -
 # --- the hash chain -----------------------------------------------------------------------
 
 
-def chained(facts: Iterable[tuple], recorded_at: str, seq: int = 0, prev: str = GENESIS, out: list | None = None) -> Iterator[tuple]:
+def chained(
+    facts: Iterable[tuple], recorded_at: str, seq: int = 0, prev: str = GENESIS, out: list | None = None
+) -> Iterator[tuple]:
     """Event rows (CANONICAL_FIELDS + prev_hash, hash) for fact tuples in cpflow.audit.Fact
     field order, chained from (seq, prev) with cpflow's canonical bytes. When `out` is
     given, [seq, head hash] is kept up to date in it as rows are produced."""
@@ -296,4 +332,6 @@ def check_columns() -> None:
     for table, columns in COLUMNS.items():
         model = {c.name for c in Base.metadata.tables[table].columns}
         if model != set(columns):
-            raise RuntimeError(f"benchmarks/rawdb.py COLUMNS[{table!r}] is out of date: differs on {sorted(model ^ set(columns))}")
+            raise RuntimeError(
+                f"benchmarks/rawdb.py COLUMNS[{table!r}] is out of date: differs on {sorted(model ^ set(columns))}"
+            )

@@ -145,10 +145,18 @@ def verify(session: Session) -> Verification:
         if not isinstance(at, str):
             values = values[:8] + (at.isoformat(),) + values[9:]
         if row[13] != prev:
-            return Verification(False, expected - 1, prev, f"event {event_id} does not follow event {event_id - 1}: its previous hash was changed", event_id)
+            return Verification(
+                False,
+                expected - 1,
+                prev,
+                f"event {event_id} does not follow event {event_id - 1}: its previous hash was changed",
+                event_id,
+            )
         digest = chain_hash(prev, canonical_bytes(values))
         if digest != row[14]:
-            return Verification(False, expected - 1, prev, f"event {event_id} was altered: its content no longer matches its hash", event_id)
+            return Verification(
+                False, expected - 1, prev, f"event {event_id} was altered: its content no longer matches its hash", event_id
+            )
         prev = digest
         expected += 1
     count = expected - 1
@@ -157,7 +165,9 @@ def verify(session: Session) -> Verification:
         if head_seq > count:
             problem = f"events {count + 1}..{head_seq} were removed from the end of the log"
             return Verification(False, count, prev, problem, count + 1)
-        return Verification(False, count, prev, f"the chain head (event {head_seq}) does not match the last event ({count})", count)
+        return Verification(
+            False, count, prev, f"the chain head (event {head_seq}) does not match the last event ({count})", count
+        )
     return Verification(True, count, prev)
 
 

@@ -128,7 +128,7 @@ def _dump_jsonl(db: Database, tmp: Path, path: Path, *, zipped: bool) -> BackupR
     with db.connect() as conn:
         if not db.is_sqlite:
             conn = conn.execution_options(isolation_level="REPEATABLE READ")
-        with conn.begin(), (gzip.open(tmp, "wt", encoding="utf-8") if zipped else open(tmp, "w", encoding="utf-8")) as out:
+        with conn.begin(), gzip.open(tmp, "wt", encoding="utf-8") if zipped else open(tmp, "w", encoding="utf-8") as out:
             if not db.is_sqlite:
                 conn.execute(text("SET TRANSACTION READ ONLY"))
             header = {
@@ -218,7 +218,9 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
             raise BadInput(f"{path}: the backup's event chain does not verify ({verification.problem}); nothing was restored")
         recorded = getattr(source, "trailer", None)
         if recorded is not None and (recorded.get("rows"), recorded.get("events"), recorded.get("head")) != (
-            result.rows, verification.events, verification.head
+            result.rows,
+            verification.events,
+            verification.head,
         ):
             raise BadInput(f"{path}: the restored rows or chain head differ from what the backup recorded; nothing was restored")
         result.events, result.head = verification.events, verification.head
@@ -303,7 +305,9 @@ class _JsonlSource:
             if not isinstance(header, dict) or header.get("cpflow_backup") != FORMAT_VERSION:
                 raise BadInput(f"{self.path}: not a cpflow backup (no cpflow_backup header)")
             if header.get("schema") != SCHEMA_REVISION:
-                raise BadInput(f"{self.path}: a backup at schema {header.get('schema')}; this cpflow restores schema {SCHEMA_REVISION}")
+                raise BadInput(
+                    f"{self.path}: a backup at schema {header.get('schema')}; this cpflow restores schema {SCHEMA_REVISION}"
+                )
         except BaseException:
             self._file.close()
             raise

@@ -292,7 +292,9 @@ def move(c: Context, ident, trigger, actor, at, reason, ref, expected_version) -
         c.db, ident, trigger, actor=actor, at=at, reason=reason, ref=ref,
         expected_version=expected_version, plugins=get_plugins(c.plugins),
     )  # fmt: skip
-    click.echo(f"{result.id}: {result.source} -> {result.dest} ({result.trigger} by {result.actor} on {result.at}; event {result.event_id})")
+    click.echo(
+        f"{result.id}: {result.source} -> {result.dest} ({result.trigger} by {result.actor} on {result.at}; event {result.event_id})"
+    )
     for warning in result.warnings:
         click.echo(f"note: {warning}", err=True)
 
@@ -458,7 +460,7 @@ def _plugin_selection(args: list[str]) -> str | None:
 # --- commands defined in their own modules -------------------------------------------------
 # Each module adds its commands to `cli` when imported; keep their heavy imports inside the
 # command functions so `cpflow --help` stays fast.
-import cpflow.cli_rules  # noqa: E402,F401
-import cpflow.cli_reports  # noqa: E402,F401
 import cpflow.cli_admin  # noqa: E402,F401
 import cpflow.cli_io  # noqa: E402,F401
+import cpflow.cli_reports  # noqa: E402,F401
+import cpflow.cli_rules  # noqa: E402,F401

@@ -89,7 +89,10 @@ def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going
     for note in result.notes:
         click.echo(f"note: {note}", err=True)
     if load.ignored_states:
-        click.echo(f"note: the sheet's status was ignored for activities with recorded moves: {', '.join(load.ignored_states[:20])}", err=True)
+        click.echo(
+            f"note: the sheet's status was ignored for activities with recorded moves: {', '.join(load.ignored_states[:20])}",
+            err=True,
+        )
     if result.rejected:
         click.echo(f"{result.rejected} rows rejected and not imported; they are listed in {result.rejects_path}", err=True)
 
@@ -98,7 +101,9 @@ def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going
 @click.argument("plan", metavar="PLAN")
 @click.option("--format", "fmt", default="xlsx", show_default=True, metavar="xlsx|csv",
               help="xlsx or csv (or a format a plugin adds).")  # fmt: skip
-@click.option("-o", "--output", "output", metavar="PATH", help="Where to write (default PLAN.FORMAT; - is standard output for csv).")
+@click.option(
+    "-o", "--output", "output", metavar="PATH", help="Where to write (default PLAN.FORMAT; - is standard output for csv)."
+)
 @pass_ctx
 def export(c: Context, plan: str, fmt: str, output: str | None) -> None:
     """Write a plan's activities as a table that `cpflow import` reads back."""

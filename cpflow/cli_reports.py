@@ -22,7 +22,9 @@ def _shared(since: bool, formats: bool):
             click.option("--set", "settings", multiple=True, metavar="CODE.KEY=VALUE", help="A rule setting or severity; repeatable."),
         ]  # fmt: skip
         if since:
-            options.append(click.option("--since", "since", type=DATE, help="The previous review: add what changed after this date."))
+            options.append(
+                click.option("--since", "since", type=DATE, help="The previous review: add what changed after this date.")
+            )
         if formats:
             options.append(click.option("--format", "fmt", type=click.Choice(("xlsx", "html", "md", "json", "csv")),
                                         default="xlsx", show_default=True, help="Output format."))  # fmt: skip

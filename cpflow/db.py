@@ -28,7 +28,7 @@ BUSY_TIMEOUT_S = 10.0
 WRITE_ATTEMPTS = 8
 
 # Bump together with a new Alembic revision; a test keeps the two in step.
-SCHEMA_REVISION = "0001"
+SCHEMA_REVISION = "0002"
 
 T = TypeVar("T")
 
@@ -155,9 +155,7 @@ class Database:
         if getattr(self, "_schema_ok", False):
             return
         if not self.exists():
-            raise DatabaseError(
-                f"no cpflow database at {self.sqlite_path}: run `cpflow init` or `cpflow load FILE` first"
-            )
+            raise DatabaseError(f"no cpflow database at {self.sqlite_path}: run `cpflow init` or `cpflow load FILE` first")
         revision = self.schema_revision()
         if revision is None:
             raise DatabaseError(f"{self.display_url} is not a cpflow database yet: run `cpflow init`")

@@ -99,7 +99,15 @@ def run_demo(out: Path, workflows_dir: Path, *, echo: Callable[[str], None], wit
         for ident, trigger, at, reason, ref in ILLUSTRATIVE_MOVES:
             move(db, ident, trigger, actor=ACTOR, at=dt.date.fromisoformat(at), reason=reason, ref=ref, plugins=plugins)
         for ident, period, received, at, reason in ILLUSTRATIVE_FUNDING:
-            fund(db, ident, period=period, received=parse_amount(received), actor=ACTOR, at=dt.date.fromisoformat(at), reason=reason)
+            fund(
+                db,
+                ident,
+                period=period,
+                received=parse_amount(received),
+                actor=ACTOR,
+                at=dt.date.fromisoformat(at),
+                reason=reason,
+            )
         written = [out / "cpflow.db", *_write_reports(db, out)]
         if with_packs:
             written += _write_packs(db, out, [result.slug for result in results])

@@ -95,7 +95,15 @@ def write_xlsx(columns: list[tuple[str, str]], rows: list[dict[str, Any]], path:
     bold = book.add_format({"bold": True, "text_wrap": True, "valign": "top", "bg_color": "#DDEBF7"})
     wrap = book.add_format({"text_wrap": True, "valign": "top"})
     day = book.add_format({"num_format": "yyyy-mm-dd", "valign": "top"})
-    widths = {"title": 60, "description": 50, "expected_result": 40, "objective_title": 40, "unit_name": 30, "checklist": 40, "notes": 30}
+    widths = {
+        "title": 60,
+        "description": 50,
+        "expected_result": 40,
+        "objective_title": 40,
+        "unit_name": 30,
+        "checklist": 40,
+        "notes": 30,
+    }
     for col, (name, header) in enumerate(columns):
         sheet.set_column(col, col, widths.get(name, 14 if name in ("start", "due", "code", "state") else 20))
         sheet.write_string(0, col, header, bold)

@@ -295,7 +295,8 @@ def _replay_funding(conn, started, as_of: dt.date, lines: pd.DataFrame) -> pd.Da
     latest = events[on_time].drop_duplicates(keys, keep="last")[[*keys, "budget_new", "received_new"]]
     later = events[~on_time].drop_duplicates(keys, keep="first")[[*keys, "budget_old", "received_old"]]
     merged = lines.merge(latest, how="left", on=keys, indicator="has_latest").merge(
-        later, how="left", on=keys, indicator="has_later")
+        later, how="left", on=keys, indicator="has_later"
+    )
     has_latest = merged["has_latest"] == "both"
     has_later = (merged["has_later"] == "both") & ~has_latest
     for field in ("budget", "received"):
@@ -315,9 +316,7 @@ def _to_minor(amounts: pd.Series) -> pd.Series:
 
 def _decimals(minor: pd.Series) -> pd.Series:
     """Nullable cents as Decimal currency units (None where absent)."""
-    return pd.Series(
-        [None if pd.isna(v) else Decimal(int(v)) / MINOR_PER_UNIT for v in minor], index=minor.index, dtype=object
-    )
+    return pd.Series([None if pd.isna(v) else Decimal(int(v)) / MINOR_PER_UNIT for v in minor], index=minor.index, dtype=object)
 
 
 def _read(conn, query, *, dates: tuple[str, ...] = (), lists: tuple[str, ...] = ()) -> pd.DataFrame:

@@ -42,9 +42,7 @@ class Lifecycle:
         problems = definition_problems(definition)
         if problems:
             raise BadInput("invalid lifecycle: " + "; ".join(problems))
-        transitions = [
-            {"trigger": t["trigger"], "source": t["source"], "dest": t["dest"]} for t in definition["transitions"]
-        ]
+        transitions = [{"trigger": t["trigger"], "source": t["source"], "dest": t["dest"]} for t in definition["transitions"]]
         machine = Machine(
             model=None,
             states=list(definition["states"]),

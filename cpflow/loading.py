@@ -72,13 +72,23 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
     result = LoadResult(slug=spec.plan.slug, created=plan is None)
     if plan is None:
         plan_id = session.execute(insert(Plan).values(**plan_row).returning(Plan.id)).scalar_one()
-        facts.append(Fact("create", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "file_sha256": loaded.sha256}))
+        facts.append(
+            Fact(
+                "create",
+                actor,
+                today,
+                plan_id=plan_id,
+                data={"table": "plans", "key": spec.plan.slug, "file_sha256": loaded.sha256},
+            )
+        )
     else:
         plan_id = plan.id
         changes = {} if partial else _diff({k: getattr(plan, k) for k in plan_row}, plan_row)
         if changes:
             session.execute(update(Plan).where(Plan.id == plan_id).values(**plan_row))
-            facts.append(Fact("edit", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "changes": changes}))
+            facts.append(
+                Fact("edit", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "changes": changes})
+            )
             result.other_changes += 1
 
     def keyed(model, key: str, rows: list[dict]) -> dict[str, int]:
@@ -89,7 +99,11 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
 
     periods = {p.key: p for p in spec.periods}
     keyed(Period, "key", [dict(key=p.key, name=p.name or p.key, kind=p.kind, start=p.start, end=p.end) for p in spec.periods])
-    units = keyed(Unit, "key", [dict(key=u.key, name=u.name, kind=u.kind, outcome=u.outcome, leads=u.leads, members=u.members) for u in spec.units])
+    units = keyed(
+        Unit,
+        "key",
+        [dict(key=u.key, name=u.name, kind=u.kind, outcome=u.outcome, leads=u.leads, members=u.members) for u in spec.units],
+    )
     outcomes = keyed(Outcome, "key", [dict(key=o.key, title=o.title, description=o.description) for o in spec.outcomes])
     objectives = keyed(Objective, "code", [
         dict(code=o.code, title=o.title, description=o.description, outcome_id=outcomes.get(o.outcome),
@@ -174,7 +188,15 @@ def _upsert_keyed(session, model, plan_id, key, rows, actor, today, insert_only=
         changes = _diff({k: getattr(current, k) for k in row}, row)
         if changes:
             session.execute(update(table).where(table.c.id == current.id).values(**row))
-            facts.append(Fact("edit", actor, today, plan_id=plan_id, data={"table": table.name, "key": name, "changes": _money_json(changes)}))
+            facts.append(
+                Fact(
+                    "edit",
+                    actor,
+                    today,
+                    plan_id=plan_id,
+                    data={"table": table.name, "key": name, "changes": _money_json(changes)},
+                )
+            )
     return ids, facts
 
 
@@ -196,7 +218,9 @@ _STORED_BY = {
 }  # fmt: skip
 
 
-def _load_activities(session, spec, plan_id, objectives, units, periods, initial, actor, today, facts, result, partial=False) -> None:
+def _load_activities(
+    session, spec, plan_id, objectives, units, periods, initial, actor, today, facts, result, partial=False
+) -> None:
     meta = spec.plan
     existing = {
         row.code: row
@@ -255,7 +279,9 @@ def _load_activities(session, spec, plan_id, objectives, units, periods, initial
                 changes["state"] = [current.initial_state, state]
         if changes:
             updates.append(dict(row, b_id=current.id))
-            facts.append(Fact("edit", actor, today, plan_id=plan_id, activity_id=current.id, data={"code": a.code, "changes": changes}))
+            facts.append(
+                Fact("edit", actor, today, plan_id=plan_id, activity_id=current.id, data={"code": a.code, "changes": changes})
+            )
             result.edited.append(a.code)
         elif row["position"] != current.position:
             updates.append(dict(row, b_id=current.id))
@@ -278,7 +304,16 @@ def _load_activities(session, spec, plan_id, objectives, units, periods, initial
     if gone:
         session.execute(update(Activity).where(Activity.plan_id == plan_id, Activity.code.in_(gone)).values(in_source=False))
         for code in gone:
-            facts.append(Fact("edit", actor, today, plan_id=plan_id, activity_id=existing[code].id, data={"code": code, "changes": {"in_source": [True, False]}}))
+            facts.append(
+                Fact(
+                    "edit",
+                    actor,
+                    today,
+                    plan_id=plan_id,
+                    activity_id=existing[code].id,
+                    data={"code": code, "changes": {"in_source": [True, False]}},
+                )
+            )
     result.newly_missing = sorted(gone)
     result.missing = sorted(code for code, row in existing.items() if code not in seen)
 

@@ -53,8 +53,16 @@ def list_activities(
     unit_alias = aliased(Unit)
     query = (
         select(
-            Plan.slug, Activity.code, Activity.title, Objective.code.label("objective"), unit_alias.key.label("unit"),
-            Activity.lead, Activity.phase, Activity.start, Activity.due, Activity.sectors,
+            Plan.slug,
+            Activity.code,
+            Activity.title,
+            Objective.code.label("objective"),
+            unit_alias.key.label("unit"),
+            Activity.lead,
+            Activity.phase,
+            Activity.start,
+            Activity.due,
+            Activity.sectors,
         )
         .join(Plan, Plan.id == Activity.plan_id)
         .outerjoin(Objective, Objective.id == Activity.objective_id)

@@ -106,8 +106,10 @@ def render_table(rows: Sequence[dict], columns: Sequence[str] | None = None, *, 
     while sum(widths) > budget and max(widths) > 12:
         widest = widths.index(max(widths))
         widths[widest] -= 1
+
     def fit(text: str, w: int) -> str:
         return text if len(text) <= w else text[: max(w - 1, 0)] + "…"
+
     lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)).rstrip()]
     lines.append("  ".join("-" * w for w in widths))
     for row in cells:

@@ -204,7 +204,9 @@ def move(
 
 
 def _check_roles(ident: str, trigger: str, actor: str, people: list[dict], roles: Sequence[str]) -> None:
-    held = {role for person in people if person.get("name", "").casefold() == actor.casefold() for role in person.get("roles", [])}
+    held = {
+        role for person in people if person.get("name", "").casefold() == actor.casefold() for role in person.get("roles", [])
+    }
     if not held & set(roles):
         who = [p["name"] for p in people if set(p.get("roles", [])) & set(roles)]
         raise BadInput(
@@ -292,7 +294,11 @@ def measure(
             [Fact("measurement", actor, at, plan_id=plan.id, reason=None, ref=source,
                   data={"indicator": code, "value": number, "period": period})],
         )  # fmt: skip
-        session.add(Measurement(indicator_id=indicator.id, value=number, at=at, period=period, source=source, actor=actor, event_id=event_id))
+        session.add(
+            Measurement(
+                indicator_id=indicator.id, value=number, at=at, period=period, source=source, actor=actor, event_id=event_id
+            )
+        )
         return MeasureResult(ident, number, at, period, event_id)
 
     return db.write(work)
@@ -364,7 +370,9 @@ def fund(
             "budget": [json_amount(old[0]), json_amount(new_budget)],
             "received": [json_amount(old[1]), json_amount(new_received)],
         }  # fmt: skip
-        (event_id,) = audit.append(session, [Fact("funding", actor, at, plan_id=plan.id, reason=(reason or "").strip() or None, data=data)])
+        (event_id,) = audit.append(
+            session, [Fact("funding", actor, at, plan_id=plan.id, reason=(reason or "").strip() or None, data=data)]
+        )
         if line is None:
             session.add(BudgetLine(plan_id=plan.id, unit_id=unit.id, period=period, currency=plan.currency,
                                    budget_minor=new_budget, received_minor=new_received))  # fmt: skip

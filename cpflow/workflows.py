@@ -108,7 +108,9 @@ def _check_depth(content: str, source: str) -> None:
                 depth += 1
                 if depth > MAX_DEPTH:
                     line = event.start_mark.line + 1
-                    raise PlanFileError(source, [f"{source}:{line}: nested more than {MAX_DEPTH} levels deep; plan files need far fewer"])
+                    raise PlanFileError(
+                        source, [f"{source}:{line}: nested more than {MAX_DEPTH} levels deep; plan files need far fewer"]
+                    )
             elif isinstance(event, ends):
                 depth -= 1
     finally:
@@ -120,7 +122,7 @@ def _check_depth(content: str, source: str) -> None:
 
 def _code(value: Any) -> str:
     if isinstance(value, bool) or isinstance(value, float):
-        raise ValueError(f"expected a code in quotes, got the number {value!r} (write \"{value}\": unquoted, 1.10 reads as 1.1)")
+        raise ValueError(f'expected a code in quotes, got the number {value!r} (write "{value}": unquoted, 1.10 reads as 1.1)')
     if isinstance(value, int):
         value = str(value)
     if isinstance(value, str) and value.strip():
@@ -580,7 +582,10 @@ def semantic_problems(spec: PlanSpec) -> list[tuple[tuple, str]]:
         if line.currency is not None and not re.fullmatch(r"[A-Z]{3}", line.currency):
             add(("budgets", i, "currency"), f"expected an ISO 4217 code such as USD, got {line.currency!r}")
         if (line.unit, line.period) in lines:
-            add(("budgets", i), f"a second budget line for unit {line.unit!r} and period {line.period!r} (first is budgets[{lines[(line.unit, line.period)]}])")
+            add(
+                ("budgets", i),
+                f"a second budget line for unit {line.unit!r} and period {line.period!r} (first is budgets[{lines[(line.unit, line.period)]}])",
+            )
         lines.setdefault((line.unit, line.period), i)
 
     for code, severity in spec.rules.severity.items():

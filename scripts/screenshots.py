@@ -64,7 +64,9 @@ def run_chromium(chromium: str, url: str, *extra: str, timeout: int = 120) -> su
         return subprocess.run(command, capture_output=True, timeout=timeout)
 
 
-def screenshot(chromium: str, page: Path, png: Path, *, width: int = 1280, height: int = 1800, netlog: Path | None = None) -> None:
+def screenshot(
+    chromium: str, page: Path, png: Path, *, width: int = 1280, height: int = 1800, netlog: Path | None = None
+) -> None:
     png.parent.mkdir(parents=True, exist_ok=True)
     extra = [f"--window-size={width},{height}", f"--screenshot={png}"]
     if netlog is not None:

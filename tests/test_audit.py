@@ -37,8 +37,9 @@ def test_verify_passes_on_an_intact_log(cpflow, history):
     assert result.stdout.startswith("ok: 8 events")
 
 
-@pytest.mark.parametrize("sql", ["UPDATE transition_events SET actor = 'someone else' WHERE id = 5",
-                                 "DELETE FROM transition_events WHERE id = 5"])
+@pytest.mark.parametrize(
+    "sql", ["UPDATE transition_events SET actor = 'someone else' WHERE id = 5", "DELETE FROM transition_events WHERE id = 5"]
+)
 def test_the_database_refuses_update_and_delete_of_events(history, sql):
     with pytest.raises(DBAPIError, match="append-only"):
         execute(history, sql)

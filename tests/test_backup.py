@@ -13,9 +13,9 @@ import time
 from contextlib import nullcontext
 
 import pytest
+from conftest import PG_URL, WORKFLOWS, pg_schema_url, run_cli, snapshot
 from sqlalchemy import select
 
-from conftest import PG_URL, WORKFLOWS, pg_schema_url, run_cli, snapshot
 from cpflow.db import Database
 from cpflow.models import Activity, TransitionEvent
 
@@ -124,7 +124,9 @@ def test_restore_into_a_database_that_holds_anything_is_refused_unless_forced(hi
     ok("audit", "verify", db_url=history)
 
 
-@pytest.mark.parametrize("damage", ["altered event", "cut short", "removed row", "not a backup", "truncated sqlite", "other schema"])
+@pytest.mark.parametrize(
+    "damage", ["altered event", "cut short", "removed row", "not a backup", "truncated sqlite", "other schema"]
+)
 def test_a_damaged_backup_is_refused_and_changes_nothing(history, db_url, tmp_path, damage):
     dump = tmp_path / "cpflow.jsonl"
     ok("backup", str(dump), db_url=history)

@@ -5,16 +5,18 @@ clear error with exit 2, and not one row of any table changes."""
 from __future__ import annotations
 
 import pytest
-
 from conftest import MINI_PLAN
 from test_fuzz_harness import proved, target  # noqa: F401 (target is a fixture)
 
-INDICATOR_PLAN = MINI_PLAN + """\
+INDICATOR_PLAN = (
+    MINI_PLAN
+    + """\
 indicators:
   - {code: i1, name: Share done, of: "objective:1", targets: [{period: years-1-2, value: 10}]}
 budgets:
   - {unit: wg, period: years-1-2, budget: 1000}
 """
+)
 
 # (what, args, words the error must contain). PLAN is the mini plan, with one indicator.
 CASES_BAD = [

@@ -56,7 +56,7 @@ def test_history_follows_the_default_lifecycle_in_date_order_and_matches_the_sta
     assert sum(map(len, moves.values())) / len(states) == pytest.approx(10, rel=0.15)
     for activity_id, (state, version) in states.items():
         current, last = "proposed", None
-        for kind, _actor, at, _plan, _activity, trigger, source, dest, reason, _ref, _data in moves[activity_id]:
+        for _kind, _actor, at, _plan, _activity, trigger, source, dest, reason, _ref, _data in moves[activity_id]:
             assert source == current and lifecycle.destination("x", current, trigger) == dest
             assert not lifecycle.rules[trigger].reason_required or reason
             assert last is None or at >= last and at <= HORIZON

@@ -56,7 +56,9 @@ def test_unexpected_errors_show_no_traceback_without_debug(tmp_path):
     bad.write_text("plan: [", encoding="utf-8")
     result = subprocess.run(
         [str(BIN / "cpflow"), "--db", f"sqlite:///{tmp_path / 'x.db'}", "load", str(bad), "--by", "x"],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr

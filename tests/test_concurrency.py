@@ -20,11 +20,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import run_cli
 from sqlalchemy import select
 
 from cpflow.db import Database
 from cpflow.models import Activity, Plan, TransitionEvent
-from conftest import run_cli
 
 WORKERS = int(os.environ.get("CPFLOW_RACE_WORKERS", "8"))
 MOVES = int(os.environ.get("CPFLOW_RACE_MOVES", "200"))
@@ -134,7 +134,9 @@ def run_race(url: str, tmp_path: Path) -> list[dict]:
     procs = [
         subprocess.Popen(
             [sys.executable, str(driver), url, str(w), str(MOVES), ",".join(ACTIVITIES), str(log), str(go), str(deadline)],
-            env=env, stderr=subprocess.PIPE, text=True,
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
         )  # fmt: skip
         for w, log in enumerate(logs)
     ]
@@ -229,9 +231,13 @@ def test_concurrent_moves_are_all_or_nothing_and_the_log_replays_to_the_state(ra
     for ident, (activity_id, initial, state, version) in activities.items():
         current, count = initial, 0
         for event in (e for e in events if e.activity_id == activity_id):
-            assert event.from_state == current, f"{ident}: event {event.id} starts from {event.from_state}, replay is at {current}"
+            assert event.from_state == current, (
+                f"{ident}: event {event.id} starts from {event.from_state}, replay is at {current}"
+            )
             current, count = event.to_state, count + 1
-        assert (state, version) == (current, 1 + count), f"{ident}: row says {state} v{version}, events say {current} v{1 + count}"
+        assert (state, version) == (current, 1 + count), (
+            f"{ident}: row says {state} v{version}, events say {current} v{1 + count}"
+        )
         replayed += count
     verify = subprocess.run(
         [sys.executable, "-m", "cpflow", "--db", race_db, "audit", "verify"], capture_output=True, text=True, timeout=120

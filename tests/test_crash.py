@@ -21,9 +21,9 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import MINI_PLAN, run_cli, snapshot
 from sqlalchemy import func, select, text
 
-from conftest import MINI_PLAN, run_cli, snapshot
 from cpflow.audit import head, verify
 from cpflow.db import Database
 from cpflow.models import Activity, Plan
@@ -52,7 +52,9 @@ def write_plan(path: Path, slug: str, activities: int) -> Path:
         "objectives:\n",
     ]
     for o in range(0, activities, per_objective):
-        parts.append(f'  - code: "{o // per_objective + 1}"\n    title: Objective {o // per_objective + 1}\n    unit: wg\n    activities:\n')
+        parts.append(
+            f'  - code: "{o // per_objective + 1}"\n    title: Objective {o // per_objective + 1}\n    unit: wg\n    activities:\n'
+        )
         parts.extend(
             f'      - {{code: "{o // per_objective + 1}.{i + 1}", title: Action {o // per_objective + 1}.{i + 1}, '
             f'phase: years-{1 + 2 * (i % 2)}-{2 + 2 * (i % 2)}}}\n'
@@ -194,7 +196,8 @@ def test_load_killed_at_random_points_leaves_nothing_or_everything_and_a_rerun_s
     proved(
         capsys,
         f"[crash/{backend}] SIGKILL of `cpflow load` at random points (seed {seed}): {BIG:,} activities: {big_outcome}; "
-        f"rerun loaded all {BIG:,} in {time.monotonic() - started:.0f}s; {SMALL:,} activities: " + "; ".join(small_outcomes)
+        f"rerun loaded all {BIG:,} in {time.monotonic() - started:.0f}s; {SMALL:,} activities: "
+        + "; ".join(small_outcomes)
         + f"; {verify_run.stdout.strip()}",
     )
 
@@ -219,7 +222,9 @@ def test_load_killed_at_a_failpoint_leaves_nothing_and_a_rerun_succeeds(used_db,
 
 def write_sheet(path: Path, rows: int) -> Path:
     lines = ["Code,Objective,Activity,Start,Due,Status"]
-    lines += [f"{i // 1000 + 1}.{i % 1000 + 1},{i // 1000 + 1},Imported action {i},2022-01-01,2023-12-31,proposed" for i in range(rows)]
+    lines += [
+        f"{i // 1000 + 1}.{i % 1000 + 1},{i // 1000 + 1},Imported action {i},2022-01-01,2023-12-31,proposed" for i in range(rows)
+    ]
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
 
@@ -257,7 +262,9 @@ def test_import_killed_leaves_nothing_or_everything_and_a_rerun_succeeds(used_db
 
 def test_move_killed_between_row_update_and_event_leaves_nothing_and_a_rerun_succeeds(used_db, capsys):
     before = snapshot(used_db)
-    proc, app = cpflow_process(used_db, "move", "mini:1.1", "start", "--by", "lead", env={"CPFLOW_FAILPOINT": "move:after-update"})
+    proc, app = cpflow_process(
+        used_db, "move", "mini:1.1", "start", "--by", "lead", env={"CPFLOW_FAILPOINT": "move:after-update"}
+    )
     _, stderr = proc.communicate(timeout=120)
     assert proc.returncode == -signal.SIGKILL, f"the failpoint did not fire: {proc.returncode} {stderr}"
     wait_for_backend_gone(used_db, app)

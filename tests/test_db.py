@@ -3,11 +3,11 @@
 import sqlite3
 
 import pytest
-from sqlalchemy import text
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-
 from conftest import run_cli
+from sqlalchemy import text
+
 from cpflow.db import SCHEMA_REVISION, Database
 from cpflow.migrate import head_revision
 from cpflow.models import Base

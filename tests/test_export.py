@@ -61,12 +61,14 @@ def test_csv_to_standard_output_has_the_importers_headers(seeded):
                       "Due", "Expected result", "Status"]  # fmt: skip
 
 
-DANGEROUS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", "=HYPERLINK(\"http://example.org\",\"x\")"]
+DANGEROUS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", '=HYPERLINK("http://example.org","x")']
 
 
 @pytest.fixture
 def dangerous_plan(cpflow, tmp_path):
-    rows = "Code,Activity,Lead\n" + "".join(f'D{i},"{t.replace(chr(34), chr(34) * 2)}",{t[:2]}x\n' for i, t in enumerate(DANGEROUS))
+    rows = "Code,Activity,Lead\n" + "".join(
+        f'D{i},"{t.replace(chr(34), chr(34) * 2)}",{t[:2]}x\n' for i, t in enumerate(DANGEROUS)
+    )
     sheet = tmp_path / "danger.csv"
     sheet.write_text(rows, encoding="utf-8")
     result = cpflow("import", str(sheet), "--plan", "danger", "--title", "Danger", "--by", "im")
@@ -139,4 +141,3 @@ def test_export_imports_no_spreadsheet_library_until_it_runs():
     code = "import sys, cpflow.cli; print(sorted(m for m in ('pandas', 'xlsxwriter', 'python_calamine', 'openpyxl') if m in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
-

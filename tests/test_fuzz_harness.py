@@ -15,9 +15,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from conftest import MINI_PLAN, Result, run_cli
 from hypothesis import HealthCheck, settings
 
-from conftest import MINI_PLAN, Result, run_cli
 from cpflow.backup import table_rows
 from cpflow.db import Database
 

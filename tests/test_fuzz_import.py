@@ -20,7 +20,6 @@ import openpyxl
 import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
 from test_fuzz_harness import FUZZ, proved, target  # noqa: F401 (target is a fixture)
 
 pytestmark = pytest.mark.skipif(
@@ -235,8 +234,9 @@ def test_huge_cells_are_imported_whole_or_refused_clearly(target):
 def test_a_title_that_is_only_a_number_is_kept_whole(target):
     slug = next(slugs)
     result = import_file(target, target.file(f"{slug}.csv", "Activity\n1.10\n0.0\n"), slug)
-    assert result.exit_code == 2 or [r["title"] for r in json.loads(
-        target.run("activities", "--plan", slug, "--format", "json").stdout)] == ["1.10", "0.0"]
+    assert result.exit_code == 2 or [
+        r["title"] for r in json.loads(target.run("activities", "--plan", slug, "--format", "json").stdout)
+    ] == ["1.10", "0.0"]
 
 
 # --- check ----------------------------------------------------------------------------------------
@@ -256,7 +256,13 @@ def test_check_options(target, capsys):
            plan=st.sampled_from([None, "mini", "nosuch"]))  # fmt: skip
     def case(select, ignore, setting, fail_on, as_of, plan):
         args = ["check", "--fail-on", fail_on, "--format", "json"]
-        for option, value in (("--select", select), ("--ignore", ignore), ("--set", setting), ("--as-of", as_of), ("--plan", plan)):
+        for option, value in (
+            ("--select", select),
+            ("--ignore", ignore),
+            ("--set", setting),
+            ("--as-of", as_of),
+            ("--plan", plan),
+        ):
             if value is not None:
                 args += [option, value]
         result = target.run(*args, ok=(0, 1, 2))

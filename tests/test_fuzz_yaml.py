@@ -20,7 +20,6 @@ import pytest
 import yaml
 from hypothesis import assume, given
 from hypothesis import strategies as st
-
 from test_fuzz_harness import FUZZ, proved, target  # noqa: F401 (target is a fixture)
 
 BASE = {
@@ -360,5 +359,10 @@ def test_alias_bomb_is_refused_in_bounded_memory_and_time(target, capsys):
     code, stdout, stderr, peak_mb = run_child(target.url, [path], limit_s=60)
     assert code == 0 and stdout.startswith("2 ") and "aliases" in stderr, stderr
     assert peak_mb < 512, f"peak memory {peak_mb:.0f} MB"
-    report(capsys, target, f"billion-laughs alias bomb (387 million nodes if expanded): refused in {time.monotonic() - started:.1f}s, "
-                           f"peak memory {peak_mb:.0f} MB", Counter({"refused with exit 2": 1}))
+    report(
+        capsys,
+        target,
+        f"billion-laughs alias bomb (387 million nodes if expanded): refused in {time.monotonic() - started:.1f}s, "
+        f"peak memory {peak_mb:.0f} MB",
+        Counter({"refused with exit 2": 1}),
+    )

@@ -14,7 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from test_report_support import D, IMG, SCRIPT, review_db  # noqa: F401
+from test_report_support import IMG, SCRIPT, D, review_db  # noqa: F401
 
 from cpflow.reports import html
 from cpflow.reports.build import ReportOptions, build_reports
@@ -59,7 +59,8 @@ def page_requests(netlog: Path, page: Path) -> set[str]:
     return {
         event["params"]["url"]
         for event in log["events"]
-        if event["type"] == start and "file://" in event["params"].get("network_isolation_key", "")
+        if event["type"] == start
+        and "file://" in event["params"].get("network_isolation_key", "")
         and event["params"]["url"] != own
     }
 

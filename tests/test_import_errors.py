@@ -8,7 +8,6 @@ import csv
 from pathlib import Path
 
 import pytest
-
 from test_workflow_validation import row_counts
 
 DATA = Path(__file__).resolve().parent / "data"
@@ -79,7 +78,9 @@ def test_a_date_outside_an_existing_plan_is_a_row_error(loaded, db_url, tmp_path
     before = row_counts(db_url)
     result = loaded("import", str(sheet), "--plan", "mini", "--by", "im")
     assert result.exit_code == 2
-    assert 'row 2, column C "Due": got \'2027-01-31\'; expected a date inside the plan (2022-01-01 to 2025-12-31)' in result.stderr
+    assert (
+        "row 2, column C \"Due\": got '2027-01-31'; expected a date inside the plan (2022-01-01 to 2025-12-31)" in result.stderr
+    )
     assert row_counts(db_url) == before
 
 
@@ -186,5 +187,5 @@ def test_a_timeline_cpflow_cannot_date_is_a_row_error(loaded, db_url, tmp_path):
     before = row_counts(db_url)
     result = loaded("import", str(sheet), "--plan", "tbd", "--by", "im")
     assert result.exit_code == 2
-    assert 'row 2, column B "Timeline": got \'TBD\'; expected quarters (Q1, Q2/Q3, All quarters)' in result.stderr
+    assert "row 2, column B \"Timeline\": got 'TBD'; expected quarters (Q1, Q2/Q3, All quarters)" in result.stderr
     assert row_counts(db_url) == before

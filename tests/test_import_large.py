@@ -26,7 +26,14 @@ def big_workbook(path, rows: int = ROWS):
     for i in range(rows):
         objective = f"Objective {i // 100 + 1}: Theme {i // 100 + 1}" if i % 100 == 0 else None
         marks = ["X" if i % 4 == q else None for q in range(4)]
-        values = [objective, f"{i % 100 + 1}. Activity {i} of the work plan", f"Agency {i % 7}", *marks, STATUS[i % 4], f"Result {i}"]
+        values = [
+            objective,
+            f"{i % 100 + 1}. Activity {i} of the work plan",
+            f"Agency {i % 7}",
+            *marks,
+            STATUS[i % 4],
+            f"Result {i}",
+        ]
         for col, value in enumerate(values):
             if value is not None:
                 sheet.write_string(i + 3, col, value)

@@ -8,9 +8,9 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import session_for
 from sqlalchemy import func, select
 
-from conftest import session_for
 from cpflow.models import Activity, Objective, Period, Plan, TransitionEvent, Unit
 
 SHEETS = Path(__file__).resolve().parent / "data" / "sheets"
@@ -37,7 +37,7 @@ def events(db_url: str) -> int:
 def test_swg_layout_areas_numbered_by_hash_and_merged_cells(cpflow, db_url):
     result = cpflow("import", str(SHEETS / "swg-2025.xlsx"), "--plan", "swg", "--by", "im-officer")
     assert result.exit_code == 0, result.output
-    assert 'swg: created from' in result.stdout and 'sheet "Work plan", header row 4' in result.stdout
+    assert "swg: created from" in result.stdout and 'sheet "Work plan", header row 4' in result.stdout
     rows = plan_rows(db_url, "swg")
     # '#' numbers the areas (merged down), the text numbers the activity within it: 1.1, 1.2 …
     assert sorted(rows) == ["1.1", "1.2", "1.3", "2.1", "2.2", "3.6", "3.7"]
@@ -106,7 +106,11 @@ def test_own_headers_need_a_mapping_file_and_then_import(cpflow, db_url):
     assert rows["E-3"]["notes"] == '=HYPERLINK("http://example.org")'  # formula-looking text stays text
     with session_for(db_url) as session:
         plan = session.execute(select(Plan.__table__).where(Plan.slug == "edu")).mappings().one()
-    assert (plan["owner"], plan["start"].isoformat(), plan["end"].isoformat()) == ("Education Cluster", "2024-01-01", "2024-12-31")
+    assert (plan["owner"], plan["start"].isoformat(), plan["end"].isoformat()) == (
+        "Education Cluster",
+        "2024-01-01",
+        "2024-12-31",
+    )
     assert plan["title"] == "CP mainstreaming in education, 2024"
 
 
@@ -172,9 +176,13 @@ def test_schedule_columns_match_the_plans_own_periods(seeded, db_url, tmp_path):
 
 
 def test_csv_from_excel_in_windows_1252_with_semicolons(cpflow, db_url, tmp_path):
-    sheet = write_csv(tmp_path / "plan.csv", "Activité;Responsable;Status\nRéunion de coordination mensuelle;UNICEF;En cours\n", "cp1252")
+    sheet = write_csv(
+        tmp_path / "plan.csv", "Activité;Responsable;Status\nRéunion de coordination mensuelle;UNICEF;En cours\n", "cp1252"
+    )
     mapping = tmp_path / "map.yaml"
-    mapping.write_text('columns: {"Activité": title, "Responsable": lead}\nstates: {"En cours": in_progress}\nyear: 2024\n', encoding="utf-8")
+    mapping.write_text(
+        'columns: {"Activité": title, "Responsable": lead}\nstates: {"En cours": in_progress}\nyear: 2024\n', encoding="utf-8"
+    )
     result = cpflow("import", str(sheet), "--plan", "fr", "--map", str(mapping), "--by", "im")
     assert result.exit_code == 0, result.output
     (row,) = plan_rows(db_url, "fr").values()

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from conftest import MINI_PLAN
 from sqlalchemy import select
 
-from conftest import MINI_PLAN
 from cpflow.loading import load_plan
 from cpflow.models import Activity, Objective, Plan, TransitionEvent
 from cpflow.workflows import LoadedPlan, PlanSpec, parse_plan

@@ -3,10 +3,11 @@
 import json
 
 import pytest
-
 from conftest import MINI_PLAN
 
-PLAN = MINI_PLAN + """\
+PLAN = (
+    MINI_PLAN
+    + """\
 indicators:
   - code: IND-1
     name: Sectors with a child-protection indicator
@@ -16,6 +17,7 @@ indicators:
 budgets:
   - {unit: wg, period: years-1-2, budget: 100000, received: 20000}
 """
+)
 
 
 @pytest.fixture
@@ -32,7 +34,9 @@ def event_count(cpflow) -> int:
 
 def test_measurement_is_recorded_listed_and_chained(loaded):
     before = event_count(loaded)
-    result = loaded("measure", "mini:IND-1", "2", "--at", "2023-06-30", "--by", "IM officer", "--period", "years-1-2", "--source", "survey")
+    result = loaded(
+        "measure", "mini:IND-1", "2", "--at", "2023-06-30", "--by", "IM officer", "--period", "years-1-2", "--source", "survey"
+    )
     assert result.exit_code == 0, result.output
     rows = json.loads(loaded("indicators", "--plan", "mini", "--format", "json").stdout)
     assert rows[0]["latest"] == 2 and rows[0]["latest_at"] == "2023-06-30"
@@ -42,7 +46,9 @@ def test_measurement_is_recorded_listed_and_chained(loaded):
 
 
 def test_funding_update_is_recorded_with_money_as_numbers(loaded):
-    result = loaded("fund", "mini:wg", "--period", "years-1-2", "--received", "45,500.50", "--by", "treasurer", "--at", "2023-01-31")
+    result = loaded(
+        "fund", "mini:wg", "--period", "years-1-2", "--received", "45,500.50", "--by", "treasurer", "--at", "2023-01-31"
+    )
     assert result.exit_code == 0, result.output
     unit = json.loads(loaded("units", "--plan", "mini", "--format", "json").stdout)[0]
     assert unit["budgets"] == [

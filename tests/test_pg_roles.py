@@ -8,11 +8,10 @@ import uuid
 from pathlib import Path
 
 import pytest
+from conftest import MINI_PLAN, PG_URL, REPO, pg_schema_url, run_cli
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
-
-from conftest import MINI_PLAN, PG_URL, REPO, pg_schema_url, run_cli
 
 pytestmark = [
     pytest.mark.postgresql,
@@ -93,8 +92,10 @@ def test_the_reviewer_reads_everything_and_writes_nothing(roles, capsys):
                       "INSERT INTO chain_head (id, seq, hash) VALUES (2, 0, 'x')"):  # fmt: skip
         assert sql_refused(url, statement), statement
     with capsys.disabled():
-        print("\n[pg-roles] reviewer: listings, history, audit verify and backup work; move and load exit 2 "
-              "'permission denied'; UPDATE, DELETE, INSERT by hand refused")
+        print(
+            "\n[pg-roles] reviewer: listings, history, audit verify and backup work; move and load exit 2 "
+            "'permission denied'; UPDATE, DELETE, INSERT by hand refused"
+        )
 
 
 def test_the_writer_records_facts_but_cannot_rewrite_history(roles, capsys):
@@ -118,5 +119,7 @@ def test_the_writer_records_facts_but_cannot_rewrite_history(roles, capsys):
     verify = run_cli("audit", "verify", db_url=roles["owner"])
     assert verify.exit_code == 0, verify.output
     with capsys.disabled():
-        print("\n[pg-roles] writer: moves and loads work; UPDATE/DELETE/TRUNCATE of events, DELETE of activities, "
-              f"disabling triggers, DROP TABLE and touching alembic_version refused; {verify.stdout.strip()}")
+        print(
+            "\n[pg-roles] writer: moves and loads work; UPDATE/DELETE/TRUNCATE of events, DELETE of activities, "
+            f"disabling triggers, DROP TABLE and touching alembic_version refused; {verify.stdout.strip()}"
+        )

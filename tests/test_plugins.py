@@ -14,6 +14,7 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from conftest import MINI_PLAN, REPO
 
 from cpflow.errors import GuardVeto
 from cpflow.plugins import hookimpl, hookspecs
@@ -21,7 +22,6 @@ from cpflow.plugins.manager import BUILTIN_SOURCE, DEFAULT_PLUGINS, build
 from cpflow.rules import Rule, findings
 from cpflow.services import load_files, move
 from cpflow.testing import plugins_with
-from conftest import MINI_PLAN, REPO
 
 HOOKS = sorted(name for name, fn in inspect.getmembers(hookspecs, inspect.isfunction) if hasattr(fn, "cpflow_spec"))
 EXERCISED: set[str] = set()  # each test below adds the hook it exercised

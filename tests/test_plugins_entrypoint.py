@@ -17,7 +17,6 @@ import tomllib
 from pathlib import Path
 
 import pytest
-
 from conftest import REPO
 
 EXAMPLE = REPO / "examples" / "cpflow-health"
@@ -106,7 +105,9 @@ def test_its_report_section_appears_in_the_progress_report(site, tmp_path):
     assert run(site, tmp_path, "load", "hp.yaml").returncode == 0
     expected = {"md": ["## Health sector", "| proposed | 2 |"], "html": ["Health sector", "Health-sector actions by state"]}
     for fmt, needles in expected.items():
-        out = run(site, tmp_path, "report", "progress", "--plan", "hp", "--as-of", "2024-06-01", "--format", fmt, "-o", f"r.{fmt}")
+        out = run(
+            site, tmp_path, "report", "progress", "--plan", "hp", "--as-of", "2024-06-01", "--format", fmt, "-o", f"r.{fmt}"
+        )
         assert out.returncode == 0, out.stderr
         text = (tmp_path / f"r.{fmt}").read_text(encoding="utf-8")
         assert all(needle in text for needle in needles), needles
@@ -132,8 +133,7 @@ def test_a_broken_plugin_is_reported_and_never_takes_other_commands_down(site, t
     assert plugins.returncode == 0, plugins.stderr
     rows = {row["name"]: row for row in json.loads(plugins.stdout)}
     assert rows["broken"]["status"] == "failed"
-    assert rows["broken"]["errors"] == [
-        "failed to import cpflow_broken: ImportError: missing dependency: nosuchlib"]
+    assert rows["broken"]["errors"] == ["failed to import cpflow_broken: ImportError: missing dependency: nosuchlib"]
     assert rows["health"]["status"] == "loaded"
     rules = run(site, tmp_path, "rules", "--format", "json", env=env)
     assert rules.returncode == 0 and "H101" in rules.stdout and "T101" in rules.stdout

@@ -38,7 +38,10 @@ def test_json_has_the_documented_shape(report_cli):
     assert (indicator["latest"], indicator["target"], indicator["pct_of_target"]) == (4, 10, 0.4)
     moves = sections["changes-moves"]["rows"]
     assert [(m["activity"], m["trigger"], m["actor"]) for m in moves] == [
-        ("review:2.2", "drop", "Review WG"), ("review:1.1", "complete", "Review WG"), ("review:2.3", "endorse", "Review WG")]
+        ("review:2.2", "drop", "Review WG"),
+        ("review:1.1", "complete", "Review WG"),
+        ("review:2.3", "endorse", "Review WG"),
+    ]
 
 
 def test_same_options_give_the_same_bytes(report_cli):
@@ -108,6 +111,8 @@ def test_help_does_not_import_the_heavy_modules():
     import subprocess
     import sys
 
-    code = "import sys; from cpflow.cli import cli; print(sorted(m for m in ('pandas', 'xlsxwriter', 'jinja2') if m in sys.modules))"
+    code = (
+        "import sys; from cpflow.cli import cli; print(sorted(m for m in ('pandas', 'xlsxwriter', 'jinja2') if m in sys.modules))"
+    )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip() == "[]", result.stdout + result.stderr

@@ -31,7 +31,9 @@ def small_report() -> Report:
     section = Section("Small view", table, Chart("bar", "Counts", "name", ("count",)), columns=columns)
     plans = pd.DataFrame({"slug": ["p"], "title": ["Plan"], "currency": ["USD"], "start": [dt.date(2023, 1, 1)],
                           "end": [dt.date(2023, 12, 31)]})  # fmt: skip
-    return Report("progress", "Small", dt.date(2023, 12, 31), None, plans, [Figure("n", "Count", 8)], [section], {"cpflow": "test"})
+    return Report(
+        "progress", "Small", dt.date(2023, 12, 31), None, plans, [Figure("n", "Count", 8)], [section], {"cpflow": "test"}
+    )
 
 
 def test_columns_are_inferred_from_dtypes_and_keys_are_safe_slugs():

@@ -12,7 +12,7 @@ import sys
 import zipfile
 from pathlib import Path
 
-from test_report_support import ACTOR, D, NOW, folder_bytes, review_db  # noqa: F401
+from test_report_support import ACTOR, NOW, D, folder_bytes, review_db  # noqa: F401
 
 from cpflow.reports.build import ReportOptions
 from cpflow.reports.pack import FILES, MANIFEST, write_pack

@@ -77,7 +77,7 @@ HISTORY = (
     ("review:1.2", "endorse", "2022-03-01", None),
     ("review:1.2", "start", "2022-05-01", None),
     ("review:2.1", "endorse", "2022-03-01", None),
-    ("review:2.2", "drop", "2023-02-01", "=HYPERLINK(\"http://x\",\"y\") merged into 2.1"),
+    ("review:2.2", "drop", "2023-02-01", '=HYPERLINK("http://x","y") merged into 2.1'),
     ("review:2.3", "endorse", "2023-09-01", None),
 )
 

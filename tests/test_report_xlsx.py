@@ -10,7 +10,7 @@ from collections import Counter
 import openpyxl
 import pytest
 from sqlalchemy import select
-from test_report_support import D, DDE, HYPERLINK, MALICIOUS, TABBED, review_db  # noqa: F401
+from test_report_support import DDE, HYPERLINK, MALICIOUS, TABBED, D, review_db  # noqa: F401
 
 from cpflow.models import BudgetLine
 from cpflow.queries import list_activities

@@ -175,7 +175,9 @@ def test_findings_are_sorted_by_plan_subject_and_code():
     assert report.rules == ["G401", "T101"]
 
 
-PLAN_WITH_RULES = PLAN.replace("eng", "cfg") + """\
+PLAN_WITH_RULES = (
+    PLAN.replace("eng", "cfg")
+    + """\
 rules:
   select: [T, G]
   ignore: [G401]
@@ -184,6 +186,7 @@ rules:
     T103: {days: 30}
     H999: {anything: 1}
 """
+)
 
 
 def test_the_plans_rules_section_applies_and_the_command_line_wins():
@@ -347,6 +350,8 @@ def test_rules_code_explains_one_rule_with_its_settings(cpflow):
     assert "threshold=0.5 (largest acceptable gap as a share of the budget (0-1))" in result.stdout
     assert "description" in result.stdout and "per unit and period" in result.stdout
     explained = json.loads(cpflow("rules", "T103", "--format", "json").stdout)
-    assert explained["settings"] == {"days": {"default": 90, "help": "days without a move before an activity in progress is stale"}}
+    assert explained["settings"] == {
+        "days": {"default": 90, "help": "days without a move before an activity in progress is stale"}
+    }
     missing = cpflow("rules", "Z123")
     assert missing.exit_code == 2 and "unknown rule 'Z123'" in missing.stderr

@@ -32,7 +32,7 @@ HOSTILE = {
     "H05": "\t=1+1 H05",
     "H06": "\r=1+1 H06",
     "H07": "<script>alert('H07')</script><img src=x onerror=alert(1)>",
-    "H08": "</td></tr></table><h1>H08 injected</h1><a href=\"javascript:alert(1)\">x</a>",
+    "H08": '</td></tr></table><h1>H08 injected</h1><a href="javascript:alert(1)">x</a>',
     "H09": "{{ 7*7 }} {% raw %} ${7*7} H09",
     "H10": "[H10 link](javascript:alert(1)) | pipe | *bold* `code` # heading",
     "H11": "bell\x07 escape\x1b[31m red\x1b[0m vt\x0b ff\x0c H11",
@@ -108,7 +108,9 @@ def outputs(cpflow, tmp_path):
         out["export xlsx"] = ("xlsx", xlsx)
     if cpflow("report", "--help").exit_code == 0:
         for kind in ("progress", "compliance"):
-            common = ["report", kind, "--plan", "hostile", "--as-of", "2024-06-30"] + (["--since", "2022-01-15"] if kind == "progress" else [])
+            common = ["report", kind, "--plan", "hostile", "--as-of", "2024-06-30"] + (
+                ["--since", "2022-01-15"] if kind == "progress" else []
+            )
             for fmt in ("html", "md", "json"):
                 run(f"report {kind} {fmt}", fmt, *common, "--format", fmt)
             xlsx = tmp_path / f"{kind}.xlsx"
@@ -119,7 +121,9 @@ def outputs(cpflow, tmp_path):
             for path in sorted(folder.glob("*.csv")):
                 out[f"report {kind} csv {path.name}"] = ("csv", path.read_bytes().decode("utf-8"))
         pack = tmp_path / "pack"
-        assert cpflow("report", "pack", "--plan", "hostile", "--as-of", "2024-06-30", "--since", "2022-01-15", "-o", str(pack)).exit_code in (0, 1)
+        assert cpflow(
+            "report", "pack", "--plan", "hostile", "--as-of", "2024-06-30", "--since", "2022-01-15", "-o", str(pack)
+        ).exit_code in (0, 1)
         for path in sorted(pack.rglob("*")):
             kind = {".xlsx": "xlsx", ".html": "html", ".md": "md", ".json": "json", ".csv": "csv"}.get(path.suffix)
             if kind:
@@ -246,9 +250,11 @@ def test_hostile_text_is_inert_and_whole_in_every_output(outputs, capsys):
     assert seen > 0
     formats = sorted({fmt for fmt, _ in outputs.values()})
     with capsys.disabled():
-        print(f"\n[safe-outputs] {len(outputs)} outputs ({', '.join(formats)}): {seen} occurrences of "
-              f"{len(HOSTILE)} hostile texts, each whole; no formula, markup or script"
-              + (f"; {len(known)} known problems left" if known else "; no live cell, no terminal escape"))
+        print(
+            f"\n[safe-outputs] {len(outputs)} outputs ({', '.join(formats)}): {seen} occurrences of "
+            f"{len(HOSTILE)} hostile texts, each whole; no formula, markup or script"
+            + (f"; {len(known)} known problems left" if known else "; no live cell, no terminal escape")
+        )
     if known:
         pytest.xfail("known problems in outputs this test does not own: " + " | ".join(sorted(known)))
 
@@ -259,7 +265,9 @@ def test_markup_of_a_hostile_report_matches_a_plain_one(cpflow, tmp_path):
     if cpflow("report", "--help").exit_code != 0:
         pytest.skip("reports are not built yet")
     build(cpflow, tmp_path, HOSTILE)
-    hostile = cpflow("report", "progress", "--plan", "hostile", "--as-of", "2024-06-30", "--since", "2022-01-15", "--format", "html")
+    hostile = cpflow(
+        "report", "progress", "--plan", "hostile", "--as-of", "2024-06-30", "--since", "2022-01-15", "--format", "html"
+    )
     plain_db = tmp_path / "plain"
     plain_db.mkdir()
     from conftest import run_cli
@@ -270,10 +278,18 @@ def test_markup_of_a_hostile_report_matches_a_plain_one(cpflow, tmp_path):
         return run_cli(*args, db_url=url)
 
     build(plain_cli, plain_db, {tag: benign(text, tag) for tag, text in HOSTILE.items()})
-    plain = plain_cli("report", "progress", "--plan", "hostile", "--as-of", "2024-06-30", "--since", "2022-01-15", "--format", "html")
+    plain = plain_cli(
+        "report", "progress", "--plan", "hostile", "--as-of", "2024-06-30", "--since", "2022-01-15", "--format", "html"
+    )
     tags = []
     for result in (hostile, plain):
         markup = Markup()
         markup.feed(result.stdout)
-        tags.append([t for t in markup.tags if t not in ("svg", "g", "rect", "text", "line", "path", "title", "tspan", "circle", "polyline")])
+        tags.append(
+            [
+                t
+                for t in markup.tags
+                if t not in ("svg", "g", "rect", "text", "line", "path", "title", "tspan", "circle", "polyline")
+            ]
+        )
     assert tags[0] == tags[1]

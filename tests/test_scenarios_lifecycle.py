@@ -3,10 +3,10 @@
 import json
 
 import pytest
+from conftest import WORKFLOWS
 from pytest_bdd import given, parsers, scenarios, then, when
 from sqlalchemy import text
 
-from conftest import WORKFLOWS
 from cpflow.db import Database
 
 scenarios("lifecycle.feature")
@@ -16,6 +16,7 @@ scenarios("lifecycle.feature")
 def backend(db_url):
     """Run every journey on SQLite and PostgreSQL (pytest-bdd asks for fixtures lazily)."""
     return db_url
+
 
 PLAN = "cpms-wg-2022-2025"
 LEAD = "CPMS WG co-lead"

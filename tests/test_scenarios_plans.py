@@ -5,9 +5,8 @@ import json
 from pathlib import Path
 
 import pytest
-from pytest_bdd import given, parsers, scenarios, then, when
-
 from conftest import WORKFLOWS
+from pytest_bdd import given, parsers, scenarios, then, when
 from test_workflow_validation import row_counts
 
 scenarios("plans.feature")
@@ -87,7 +86,9 @@ def refused_with_lines(journey):
         assert f"several-errors.yaml:{line}: objectives[0].{path}:" in result.stderr
 
 
-@given(parsers.parse('the coordinator\'s Excel work plan calls the activity "{title}", the lead "{lead}" and the status "{status}"'))
+@given(
+    parsers.parse('the coordinator\'s Excel work plan calls the activity "{title}", the lead "{lead}" and the status "{status}"')
+)
 def own_headers(title, lead, status):
     import openpyxl
 

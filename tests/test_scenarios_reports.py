@@ -6,9 +6,8 @@ from html.parser import HTMLParser
 
 import openpyxl
 import pytest
-from pytest_bdd import given, parsers, scenarios, then, when
-
 from conftest import WORKFLOWS
+from pytest_bdd import given, parsers, scenarios, then, when
 
 scenarios("reports.feature")
 
@@ -98,7 +97,11 @@ def nothing_before(review, since):
     assert all(m["at"] > since for m in review["sections"]["changes-moves"])
 
 
-@then(parsers.parse("the change log shows the stale finding on action {appeared} appeared and the one on action {resolved} was resolved"))
+@then(
+    parsers.parse(
+        "the change log shows the stale finding on action {appeared} appeared and the one on action {resolved} was resolved"
+    )
+)
 def findings_changed(review, appeared, resolved):
     new = {(f["code"], f["subject"]) for f in review["sections"]["changes-findings-new"]}
     gone = {(f["code"], f["subject"]) for f in review["sections"]["changes-findings-resolved"]}

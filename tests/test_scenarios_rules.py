@@ -9,9 +9,8 @@ import sys
 
 import pytest
 import yaml
-from pytest_bdd import given, parsers, scenarios, then, when
-
 from conftest import WORKFLOWS
+from pytest_bdd import given, parsers, scenarios, then, when
 from test_plugins_entrypoint import install_dist_info
 
 scenarios("rules.feature")
@@ -27,7 +26,7 @@ activities:
   - {code: "2", title: Clinic referral pathway, sectors: [health], lead: WHO}
 """
 
-CRASHY = '''\
+CRASHY = """\
 from cpflow.plugins import hookimpl
 from cpflow.rules import Rule
 
@@ -44,7 +43,7 @@ class Fragile(Rule):
 @hookimpl
 def register_rules(register):
     register(Fragile())
-'''
+"""
 
 
 @pytest.fixture(autouse=True)
@@ -211,7 +210,8 @@ def declared_match(outcome):
 @then("H101 is listed as coming from the health plugin")
 def h101_listed(outcome):
     assert {"code": "H101", "plugin": "health", "pack": "health"}.items() <= next(
-        r for r in outcome["rules"] if r["code"] == "H101").items()
+        r for r in outcome["rules"] if r["code"] == "H101"
+    ).items()
 
 
 @then("H101 flags the unled health action")

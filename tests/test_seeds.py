@@ -8,9 +8,9 @@ import json
 from collections import Counter
 
 import pytest
+from conftest import WORKFLOWS, copy_workflows, session_for
 from sqlalchemy import func, select
 
-from conftest import WORKFLOWS, copy_workflows, session_for
 from cpflow.models import Activity, ChecklistItem, Objective, Outcome, Period, Plan, TransitionEvent, Unit
 
 CPMS, ALLIANCE = "cpms-wg-2022-2025", "alliance-2018-2020"
@@ -62,7 +62,10 @@ def test_cpms_years_3_4_actions_are_due_by_the_end_of_year_4(seeded):
     assert Counter(r["objective"] for r in rows) == YEARS_3_4
     assert {r["due"] for r in rows} == {"2025-12-31"}
     titles = {r["title"] for r in rows}
-    assert "Embed mechanisms for dialogue and continue to prioritise coordination and collaboration in prioritised sectors." in titles
+    assert (
+        "Embed mechanisms for dialogue and continue to prioritise coordination and collaboration in prioritised sectors."
+        in titles
+    )
     assert "Develop a CPMS Working Group advocacy strategy and workplan based on lessons learnt." in titles
 
 
@@ -198,7 +201,9 @@ def test_refugee_plan_objectives_quarter_schedules_and_status(seeded, db_url):
     assert {r["state"] for r in rows} == {"proposed"}  # the source's Status column is blank
     with session_for(db_url) as session:
         pid = plan_id(session, REFUGEE)
-        periods = {p.key: (p.start.isoformat(), p.end.isoformat()) for p in session.scalars(select(Period).where(Period.plan_id == pid))}
+        periods = {
+            p.key: (p.start.isoformat(), p.end.isoformat()) for p in session.scalars(select(Period).where(Period.plan_id == pid))
+        }
         acts = by_code(session, pid)
     assert periods == {
         "Q1": ("2021-01-01", "2021-03-31"), "Q2": ("2021-04-01", "2021-06-30"),
@@ -219,7 +224,9 @@ def test_iraq_plan_key_areas_outputs_and_month_schedules(seeded, db_url):
         pid = plan_id(session, IRAQ)
         units = session.scalars(select(Unit.name).where(Unit.plan_id == pid).order_by(Unit.id)).all()
         acts = by_code(session, pid)
-        months = session.scalars(select(Period.key).where(Period.plan_id == pid, Period.kind == "month").order_by(Period.start)).all()
+        months = session.scalars(
+            select(Period.key).where(Period.plan_id == pid, Period.kind == "month").order_by(Period.start)
+        ).all()
     assert units == ["Coordination", "Co-leadership strengthen", "Ensuring Basic Service delivery", "Planning and Strategy",
                      "Capacity building", "Information Management and Information Sharing", "Advocacy"]  # fmt: skip
     assert months == ["2015-09", "2015-10", "2015-11", "2015-12", "2016-01", "2016-02"]
@@ -257,9 +264,15 @@ def test_an_edited_title_becomes_an_edit_event(cpflow, db_url, tmp_path):
     assert result.exit_code == 0, result.output
     assert result.stdout.startswith(f"{CPMS}: 1 edited")  # (the plan's file hash changed too)
     with session_for(db_url) as session:
-        event = session.execute(
-            select(TransitionEvent.__table__).where(TransitionEvent.activity_id.is_not(None)).order_by(TransitionEvent.id.desc())
-        ).mappings().first()
+        event = (
+            session.execute(
+                select(TransitionEvent.__table__)
+                .where(TransitionEvent.activity_id.is_not(None))
+                .order_by(TransitionEvent.id.desc())
+            )
+            .mappings()
+            .first()
+        )
         code = session.scalar(select(Activity.code).where(Activity.id == event["activity_id"]))
     assert (event["kind"], event["actor"], code) == ("edit", "co-lead", "1.2")
     assert json.loads(event["data"])["changes"]["title"] == [old, "Co-define and agree core language."]

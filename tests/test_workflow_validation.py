@@ -19,7 +19,10 @@ def row_counts(db_url: str) -> dict[str, int]:
     database = Database(db_url)
     try:
         with database.engine.connect() as conn:
-            return {name: conn.execute(select(func.count()).select_from(table)).scalar() for name, table in Base.metadata.tables.items()}
+            return {
+                name: conn.execute(select(func.count()).select_from(table)).scalar()
+                for name, table in Base.metadata.tables.items()
+            }
     finally:
         database.dispose()
 

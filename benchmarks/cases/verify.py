@@ -37,7 +37,11 @@ def baseline(ctx):
         sha256 = hashlib.sha256
         prev, count = GENESIS, 0
         for row in conn.execute(f"SELECT {columns} FROM transition_events ORDER BY id"):  # noqa: S608
-            if row[0] != count + 1 or row[13] != prev or sha256(prev.encode("ascii") + canonical_bytes(row[:13])).hexdigest() != row[14]:
+            if (
+                row[0] != count + 1
+                or row[13] != prev
+                or sha256(prev.encode("ascii") + canonical_bytes(row[:13])).hexdigest() != row[14]
+            ):
                 return [False, count, prev]
             prev = row[14]
             count += 1

@@ -215,7 +215,9 @@ def run_case(
             (row.cpflow_cpu if side == "cpflow" else row.baseline_cpu).append(result["cpu_s"])
             summaries[side].append(result["summary"])
             rss[side].append(result["rss_mb"])
-            log(f"{name} [{size}/{backend}] {side:8} rep {rep + 1}/{count}: {result['seconds']:.3f} s (cpu {result['cpu_s']:.3f} s), {result['rss_mb']:.0f} MB")
+            log(
+                f"{name} [{size}/{backend}] {side:8} rep {rep + 1}/{count}: {result['seconds']:.3f} s (cpu {result['cpu_s']:.3f} s), {result['rss_mb']:.0f} MB"
+            )
             _clean(scratch, keep=params)
     row.peak_rss_mb, row.baseline_rss_mb = max(rss["cpflow"]), max(rss["baseline"])
     row.detail = summaries["cpflow"][0]
@@ -238,7 +240,9 @@ def _clean(scratch: Path, keep: dict | None = None) -> None:
                 path.unlink(missing_ok=True)
 
 
-def run_size(size: str, names: list[str], data_dir: Path, *, reps: int | None, pg_url: str | None, profile: Path | None = None) -> list[Row]:
+def run_size(
+    size: str, names: list[str], data_dir: Path, *, reps: int | None, pg_url: str | None, profile: Path | None = None
+) -> list[Row]:
     from benchmarks.rawdb import check_columns, same_settings
 
     started = time.perf_counter()
@@ -283,7 +287,19 @@ def _fmt(value, spec: str) -> str:
 
 
 def table(rows: list[Row]) -> str:
-    header = ("benchmark", "size", "backend", "cpflow s", "baseline s", "ratio", "target", "peak RSS MB", "reps", "cpu ratio", "result")
+    header = (
+        "benchmark",
+        "size",
+        "backend",
+        "cpflow s",
+        "baseline s",
+        "ratio",
+        "target",
+        "peak RSS MB",
+        "reps",
+        "cpu ratio",
+        "result",
+    )
     lines = [header]
     for r in rows:
         lines.append((r.name, r.size, r.backend, _fmt(r.cpflow_s, ".3f"), _fmt(r.baseline_s, ".3f"), _fmt(r.ratio, ".2f"),
@@ -292,7 +308,11 @@ def table(rows: list[Row]) -> str:
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header) - 1)]
     out = []
     for line in lines:
-        out.append("  ".join(str(cell).ljust(w) if i < 3 else str(cell).rjust(w) for i, (cell, w) in enumerate(zip(line, widths))) + "  " + line[-1])
+        out.append(
+            "  ".join(str(cell).ljust(w) if i < 3 else str(cell).rjust(w) for i, (cell, w) in enumerate(zip(line, widths)))
+            + "  "
+            + line[-1]
+        )
     return "\n".join(out)
 
 
@@ -306,13 +326,17 @@ def growth_table(rows: list[Row]) -> str:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks", description="cpflow against raw baselines, same data, same run.")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks", description="cpflow against raw baselines, same data, same run."
+    )
     parser.add_argument("--size", choices=[s for s in SIZES if s != "tiny"] + ["tiny"], default="small",
                         help="small: 10k activities / 100k events (< 2 min); full: 100k / 1M (< 15 min)")  # fmt: skip
     parser.add_argument("--only", metavar="NAME[,NAME]", help=f"run only these benchmarks ({', '.join(ORDER)})")
     parser.add_argument("--json", action="store_true", help="one JSON object per benchmark on stdout")
     parser.add_argument("--db", metavar="URL", help="a PostgreSQL URL: run move and as_of there (fresh schema, dropped after)")
-    parser.add_argument("--reps", type=int, help="exactly this many repetitions per side (default: up to 5 small, 3 full, within a time budget)")
+    parser.add_argument(
+        "--reps", type=int, help="exactly this many repetitions per side (default: up to 5 small, 3 full, within a time budget)"
+    )
     parser.add_argument("--data-dir", type=Path, default=Path(tempfile.gettempdir()) / "cpflow-bench",
                         help="where generated data is cached (default: %(default)s)")  # fmt: skip
     parser.add_argument("--profile", type=Path, metavar="DIR",
@@ -339,8 +363,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
     started = time.perf_counter()
     sizes = ["small", "full"] if args.size == "full" and not args.no_growth else [args.size]
     results = {
-        size: run_size(size, args.names, args.data_dir, reps=args.reps, pg_url=args.db, profile=args.profile)
-        for size in sizes
+        size: run_size(size, args.names, args.data_dir, reps=args.reps, pg_url=args.db, profile=args.profile) for size in sizes
     }
     rows = results[args.size]
     if "small" in results and args.size == "full":
@@ -351,7 +374,7 @@ def main(argv: list[str] | None = None) -> list[Row]:
         for row in rows:
             print(json.dumps(row.as_json()), flush=True)
     else:
-        for size, size_rows in results.items():
+        for size_rows in results.values():
             print(table(size_rows))
             print()
         if any(r.growth is not None for r in rows):

@@ -29,8 +29,8 @@ from cpflow.workflows import (
     PeriodSpec,
     PlanSpec,
     UnitSpec,
-    semantic_problems,
     format_path,
+    semantic_problems,
 )
 
 _TEXT_CODE = re.compile(r"^(\d{1,3}(?:\.\d{1,3}){1,4})\.?(?:\s*[:)\]–-]\s*|\s+)(?=\S)|^(\d{1,3})\s*[.:)]\s*(?=\S)")
@@ -44,8 +44,10 @@ _NUMBERED = re.compile(r"^(\d{1,3}(?:\.\d{1,3})*)\s*(?:[.:)–-]\s*|\s+)(\S.*)$"
 _CODE_ONLY = re.compile(r"^[A-Za-z]{0,6}[-_]?\d+(?:[.-]\d+)*$")
 _SEVERAL = re.compile(r"^(\d+(?:\.\d+)*)(?:\s*(?:,|&|/|\band\b)\s*\d+(?:\.\d+)*)+$", re.I)
 _YEAR = re.compile(r"\b(19[5-9]\d|20\d\d|21\d\d)\b")
-UNDATED = ("quarters (Q1, Q2/Q3, All quarters), months (Sept-Nov, 2015-09), a year or a period of the plan "
-           "(or Start and Due dates on the row)")
+UNDATED = (
+    "quarters (Q1, Q2/Q3, All quarters), months (Sept-Nov, 2015-09), a year or a period of the plan "
+    "(or Start and Due dates on the row)"
+)
 _CHECK_ITEM = re.compile(r"^([\w.\-]+)\s*:\s*(\S.*)$", re.S)
 
 
@@ -60,8 +62,19 @@ class Built:
 class Builder:
     """One import's resolution: call `build(drafts)`."""
 
-    def __init__(self, ctx: PlanContext, sheet: str, columns: Columns, mapping: Mapping, read: ReadRows,
-                 *, title: str, source: str, preamble: list[str], today: dt.date):
+    def __init__(
+        self,
+        ctx: PlanContext,
+        sheet: str,
+        columns: Columns,
+        mapping: Mapping,
+        read: ReadRows,
+        *,
+        title: str,
+        source: str,
+        preamble: list[str],
+        today: dt.date,
+    ):
         self.ctx, self.sheet, self.columns, self.mapping, self.read = ctx, sheet, columns, mapping, read
         self.title, self.source, self.preamble, self.today = title, source, preamble, today
         self.notes: list[str] = []
@@ -115,7 +128,9 @@ class Builder:
             match = _YEAR.search(line)
             if match:
                 return int(match.group(1))
-        self.notes.append(f"no year or date in the file: read as {self.today.year} (give `year:` or plan start and end in a mapping file)")
+        self.notes.append(
+            f"no year or date in the file: read as {self.today.year} (give `year:` or plan start and end in a mapping file)"
+        )
         return self.today.year
 
     def _schedule_columns(self) -> None:
@@ -166,7 +181,9 @@ class Builder:
                 return period.key, None
         if re.fullmatch(r"\d{4}", text):
             year = int(text)
-            return self._add_period(PeriodSpec(key=text, name=text, kind="year", start=dt.date(year, 1, 1), end=dt.date(year, 12, 31)))
+            return self._add_period(
+                PeriodSpec(key=text, name=text, kind="year", start=dt.date(year, 1, 1), end=dt.date(year, 12, 31))
+            )
         key = _slug(text) if " " in text or text != text.lower() else text
         if key not in self.undated:
             self.undated[key] = text
@@ -177,7 +194,10 @@ class Builder:
         existing = self.periods.get(period.key)
         if existing is not None:
             if (existing.start, existing.end) != (period.start, period.end):
-                return None, f"period {period.key!r} is {existing.start} to {existing.end} in the plan, not {period.start} to {period.end}"
+                return (
+                    None,
+                    f"period {period.key!r} is {existing.start} to {existing.end} in the plan, not {period.start} to {period.end}",
+                )
             return period.key, None
         if self.ctx.exists and not (self.ctx.meta.start <= period.start and period.end <= self.ctx.meta.end):
             return None, f"{period.name} is outside the plan ({self.ctx.meta.start} to {self.ctx.meta.end})"
@@ -196,7 +216,9 @@ class Builder:
     def _date_undated(self, drafts, resolved, start: dt.date, end: dt.date) -> None:
         """Periods named only by text (a phase, `Year 1`) span the dates of their activities."""
         for key, name in self.undated.items():
-            users = [d for d, r in zip(drafts, resolved) if not d.errors and (r.get("phase") == key or key in r.get("schedule", ()))]
+            users = [
+                d for d, r in zip(drafts, resolved) if not d.errors and (r.get("phase") == key or key in r.get("schedule", ()))
+            ]
             starts = [d.values["start"] for d in users if d.values.get("start")]
             dues = [d.values["due"] for d in users if d.values.get("due")]
             if starts or dues:
@@ -252,7 +274,7 @@ class Builder:
             prefixed = _OBJECTIVE_PREFIX.match(cell) or _NUMBERED.match(cell)
             if several:
                 code = several.group(1)
-                self.notes.append(f'row {d.row}: objective {cell!r}: cpflow links an activity to one objective; used {code}')
+                self.notes.append(f"row {d.row}: objective {cell!r}: cpflow links an activity to one objective; used {code}")
             elif _CODE_ONLY.match(cell) and (cell in self.objectives or any(c.isdigit() for c in cell)):
                 code = cell
             elif prefixed:
@@ -324,13 +346,22 @@ class Builder:
                 if match:
                     found = match.group(1) or match.group(2)
                     code = f"{parent}.{found}" if match.group(2) and parent else found
-                    v["title"] = v["title"][match.end():].strip() or v["title"]
+                    v["title"] = v["title"][match.end() :].strip() or v["title"]
                     column = "title"
             if code is None:
                 pending.append((d, r, parent))
                 continue
             if code in first_at:
-                d.errors.append(error(self.sheet, d, self.columns, column, code, f"a code no other row uses ({code} is also row {first_at[code]})"))
+                d.errors.append(
+                    error(
+                        self.sheet,
+                        d,
+                        self.columns,
+                        column,
+                        code,
+                        f"a code no other row uses ({code} is also row {first_at[code]})",
+                    )
+                )
                 continue
             first_at[code] = d.row
             r["code"] = code

@@ -177,8 +177,9 @@ def map_header(cells: list[Any], row: int, mapping: dict[str, str] | None = None
     return columns
 
 
-def find_header(rows: list[list[Any]], mapping: dict[str, str] | None = None, header_row: int | None = None,
-                scan: int = 50) -> Columns | None:
+def find_header(
+    rows: list[list[Any]], mapping: dict[str, str] | None = None, header_row: int | None = None, scan: int = 50
+) -> Columns | None:
     """The first row, among the first `scan`, that names an activity column and at least one
     other known column (or is the row the mapping names)."""
     if header_row is not None:

@@ -56,7 +56,9 @@ def load_context(session: Session, slug: str) -> PlanContext:
         ctx.units[u.key] = UnitSpec(key=u.key, name=u.name, kind=u.kind)
     for o in session.scalars(select(Objective).where(Objective.plan_id == plan.id).order_by(Objective.position, Objective.id)):
         ctx.objectives[o.code] = ObjectiveSpec(code=o.code, title=o.title, unit=unit_keys.get(o.unit_id))
-    for item in session.scalars(select(ChecklistItem).where(ChecklistItem.plan_id == plan.id).order_by(ChecklistItem.position, ChecklistItem.id)):
+    for item in session.scalars(
+        select(ChecklistItem).where(ChecklistItem.plan_id == plan.id).order_by(ChecklistItem.position, ChecklistItem.id)
+    ):
         checklist = ctx.checklists.setdefault(item.checklist, ChecklistSpec(key=item.checklist, title=item.checklist_title))
         checklist.items.append(ChecklistItemSpec(code=item.code, category=item.category, text=item.text))
     ctx.codes = set(session.scalars(select(Activity.code).where(Activity.plan_id == plan.id)))

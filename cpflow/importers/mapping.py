@@ -69,7 +69,9 @@ class Mapping(_Strict):
             if target == "ignore" or (target.startswith("schedule:") and target.partition(":")[2].strip()):
                 continue
             if target not in TARGETS:
-                raise ValueError(f"column {header!r}: unknown field {target!r}; fields are {', '.join(TARGETS)}, schedule:PERIOD or ignore")
+                raise ValueError(
+                    f"column {header!r}: unknown field {target!r}; fields are {', '.join(TARGETS)}, schedule:PERIOD or ignore"
+                )
         return value
 
     @field_validator("fill_down")

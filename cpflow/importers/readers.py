@@ -78,7 +78,9 @@ def _read_workbook(path: Path, wanted: str | None) -> list[Sheet]:
         return sheets
     except CalamineError as exc:
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise SpreadsheetUnreadable(f"{path}: not a readable {kind} (damaged, truncated or another kind of file: {reason})") from None
+        raise SpreadsheetUnreadable(
+            f"{path}: not a readable {kind} (damaged, truncated or another kind of file: {reason})"
+        ) from None
     except (ValueError, OSError) as exc:
         raise SpreadsheetUnreadable(f"{path}: not a readable {kind}: {exc}") from None
 
@@ -132,5 +134,5 @@ def _decode(data: bytes, path: Path) -> str:
     except UnicodeDecodeError:
         raise SpreadsheetUnreadable(
             f"{path}: the text is neither UTF-8 nor Windows-1252 (invalid byte 0x{data[utf8_error.start]:02x} at "
-            f"offset {utf8_error.start}); save it from Excel as \"CSV UTF-8\" and import again"
+            f'offset {utf8_error.start}); save it from Excel as "CSV UTF-8" and import again'
         ) from None

@@ -38,9 +38,16 @@ class ReadRows:
     numbers_are_groups: bool  # the `#` column numbers groups of rows, not activities
 
 
-def read_rows(sheet: Sheet, columns: Columns, *, fill_down: Iterable[str] = (), date_format: str | None = None,
-              states: tuple[str, ...] = (), status_words: dict[str, str] | None = None,
-              progress: Callable | None = None) -> ReadRows:
+def read_rows(
+    sheet: Sheet,
+    columns: Columns,
+    *,
+    fill_down: Iterable[str] = (),
+    date_format: str | None = None,
+    states: tuple[str, ...] = (),
+    status_words: dict[str, str] | None = None,
+    progress: Callable | None = None,
+) -> ReadRows:
     """Drafts for every activity row below the header, in sheet order."""
     grid = _unmerged(sheet, columns.header_row)
     carry_fields = [f for f in dict.fromkeys((*FILL_DOWN, *fill_down)) if f in columns.fields]
@@ -126,7 +133,9 @@ def _draft(sheet: str, index: int, row: list[Any], columns: Columns, date_format
         if col < len(row) and cells.marked(row[col]):
             draft.marks.append(col)
     if not draft.values.get("title") and not draft.errors:
-        draft.errors.append(error(sheet, draft, columns, "title", None, "the activity's text (this row has other cells filled but no activity)"))
+        draft.errors.append(
+            error(sheet, draft, columns, "title", None, "the activity's text (this row has other cells filled but no activity)")
+        )
     return draft
 
 

@@ -17,7 +17,7 @@ from cpflow.db import Database
 from cpflow.errors import BadInput, ConflictError, PlanFileError
 from cpflow.importers.build import Builder, _ColumnProblem
 from cpflow.importers.cells import RowError, column_letter, text
-from cpflow.importers.columns import Columns, SYNONYMS, find_header, map_header
+from cpflow.importers.columns import SYNONYMS, Columns, find_header, map_header
 from cpflow.importers.context import PlanContext, load_context
 from cpflow.importers.mapping import Mapping, read_mapping
 from cpflow.importers.readers import Sheet, read_sheets
@@ -36,7 +36,10 @@ class SpreadsheetError(PlanFileError):
         total = total or len(problems)
         shown = problems[:MAX_LISTED]
         if total > len(shown):
-            shown = [*shown, f"… and {total - len(shown)} more (--keep-going writes the good rows and lists every rejected row in a file)"]
+            shown = [
+                *shown,
+                f"… and {total - len(shown)} more (--keep-going writes the good rows and lists every rejected row in a file)",
+            ]
         super().__init__(source, shown)
         self.args = (f"{source}: {total} problem{'s' if total != 1 else ''}; nothing was written\n" + "\n".join(shown),)
 
@@ -103,19 +106,25 @@ def import_file(
         raise SpreadsheetError(source, [f"{source}: {exc}"]) from None
     notes.extend(built.notes)
     if "budget" in columns.fields:
-        notes.append(f'column "{columns.labels[columns.fields["budget"]]}" was not imported: budgets are kept per unit and period (budgets: in a plan file, or cpflow fund)')
+        notes.append(
+            f'column "{columns.labels[columns.fields["budget"]]}" was not imported: budgets are kept per unit and period (budgets: in a plan file, or cpflow fund)'
+        )
     problems = [e for d in built.rejected for e in d.errors]
     if problems and not keep_going:
         raise SpreadsheetError(source, [e.describe(source) for e in problems[:MAX_LISTED]], total=len(problems))
     if not built.included or built.spec is None:
         what = "no row could be imported" if problems else f'sheet "{data_sheet.name}" has a header row but no activity rows'
-        raise SpreadsheetError(source, [f"{source}: {what}"] + [e.describe(source) for e in problems[:MAX_LISTED]], total=len(problems) + 1)
+        raise SpreadsheetError(
+            source, [f"{source}: {what}"] + [e.describe(source) for e in problems[:MAX_LISTED]], total=len(problems) + 1
+        )
     rejects_path = _write_rejects(path, data_sheet, columns, built.rejected) if built.rejected else None
     loaded = LoadedPlan(spec=built.spec, source=source, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
 
     def work(session):
         if load_context(session, plan).exists != ctx.exists:
-            raise ConflictError(f"plan {plan} was {'removed' if ctx.exists else 'created'} while importing; nothing was written — import again")
+            raise ConflictError(
+                f"plan {plan} was {'removed' if ctx.exists else 'created'} while importing; nothing was written — import again"
+            )
         return load_plan(session, loaded, actor=actor, today=now or today(), partial=ctx.exists)
 
     if status:
@@ -165,7 +174,9 @@ def _check_states(rules: Mapping, ctx: PlanContext, mapping: str | Path | None) 
     unknown = [(word, state) for word, state in rules.states.items() if state not in ctx.states]
     if unknown:
         word, state = unknown[0]
-        raise PlanFileError(str(mapping), [f"{mapping}: states.{word}: unknown state {state!r}; states are {', '.join(ctx.states)}"])
+        raise PlanFileError(
+            str(mapping), [f"{mapping}: states.{word}: unknown state {state!r}; states are {', '.join(ctx.states)}"]
+        )
 
 
 def _write_rejects(path: Path, sheet: Sheet, columns: Columns, rejected) -> Path:

@@ -85,7 +85,9 @@ def by_rule(findings: pd.DataFrame, check, registry) -> Section:
     table["total"] = table[list(SEVERITIES)].sum(axis=1).astype("int64")
     columns = (Column("code", "Rule"), Column("rule", "Title"), Column("pack", "Pack"),
                *(Column(s, s.capitalize(), "int") for s in SEVERITIES), Column("total", "Total", "int"))  # fmt: skip
-    return Section("Findings by rule", table, key="by-rule", columns=columns, note="Every rule that ran, with or without findings.")
+    return Section(
+        "Findings by rule", table, key="by-rule", columns=columns, note="Every rule that ran, with or without findings."
+    )
 
 
 def matrix(findings: pd.DataFrame, frames) -> Section:

@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+from cpflow.render import csv_writer, safe_cell
 from cpflow.reports import cells
 from cpflow.reports.model import Report, Section
-from cpflow.render import csv_writer, safe_cell
 
 
 def _value(value, kind: str) -> str:

@@ -70,6 +70,8 @@ def render(reports: Sequence[Report]) -> str:
     first = reports[0]
     title = first.title if len(reports) == 1 else f"Governance review, {first.period_text}"
     parts = [(report, [view(report, s) for s in report.sections]) for report in reports]
-    return environment().get_template("report.html.j2").render(
-        title=title, first=first, parts=parts, figure_text=cells.figure_text, rag_colour=rag_colour
+    return (
+        environment()
+        .get_template("report.html.j2")
+        .render(title=title, first=first, parts=parts, figure_text=cells.figure_text, rag_colour=rag_colour)
     )

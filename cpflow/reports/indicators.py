@@ -37,7 +37,9 @@ def indicator_table(frames, as_of: dt.date) -> Section:
     chosen = _choose(targets, as_of)
     table = base.drop(columns="targets").merge(chosen, how="left", on=["plan", "code"])
     latest = frames.measurements.drop_duplicates(["plan", "indicator"], keep="last")
-    latest = latest[["plan", "indicator", "value", "at"]].rename(columns={"indicator": "code", "value": "latest", "at": "latest_at"})
+    latest = latest[["plan", "indicator", "value", "at"]].rename(
+        columns={"indicator": "code", "value": "latest", "at": "latest_at"}
+    )
     table = table.merge(latest, how="left", on=["plan", "code"])
     starts = plans.set_index("slug")["start"]
     table["pct_of_target"] = _progress(table)
@@ -102,5 +104,7 @@ def _status(table: pd.DataFrame, tolerance: pd.Series, as_of: dt.date) -> np.nda
 
 
 def _tolerances(plans: pd.DataFrame) -> pd.Series:
-    values = [float(((rules or {}).get("config", {}).get("I204", {}) or {}).get("tolerance", TOLERANCE)) for rules in plans["rules"]]
+    values = [
+        float(((rules or {}).get("config", {}).get("I204", {}) or {}).get("tolerance", TOLERANCE)) for rules in plans["rules"]
+    ]
     return pd.Series(values, index=plans["slug"].to_numpy(), dtype=float)

@@ -8,8 +8,8 @@ import hashlib
 from pathlib import Path
 
 from cpflow.errors import BadInput
-from cpflow.reports.build import ReportOptions, build_reports
 from cpflow.render import to_jsonable
+from cpflow.reports.build import ReportOptions, build_reports
 from cpflow.reports.jsonout import dumps
 
 FILES = ("progress.xlsx", "compliance.xlsx", "report.html", "report.md", "findings.json")

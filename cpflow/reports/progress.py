@@ -38,9 +38,7 @@ def build_from_frames(frames, *, since: dt.date | None = None) -> ProgressReport
     frame = lists.with_status(frames.activities, frames.plans, as_of)
     states = breakdowns.state_order(frame)
     plans = plans_table(frames)
-    report = ProgressReport(
-        "progress", report_title("Progress", plans), as_of, since, plans, frames=frames, activities=frame
-    )
+    report = ProgressReport("progress", report_title("Progress", plans), as_of, since, plans, frames=frames, activities=frame)
     report.figures = figures(frame, frames, states, since)
     sections = [
         breakdowns.by_objective(frame, frames.objectives, states),
@@ -67,13 +65,30 @@ def figures(frame: pd.DataFrame, frames, states: list[str], since: dt.date | Non
     completed = int(counts.get("completed", 0))
     out = [Figure("activities", "Activities", total)]
     out += [Figure(f"state_{s}", s.replace("_", " ").capitalize(), int(counts.get(s, 0))) for s in states]
-    out.append(Figure("completed_pct", "% completed", _share(completed, live), "pct", f"{completed} of {live} live activities (dropped left out)"))
+    out.append(
+        Figure(
+            "completed_pct",
+            "% completed",
+            _share(completed, live),
+            "pct",
+            f"{completed} of {live} live activities (dropped left out)",
+        )
+    )
     out += _phase_figures(frame, frames.periods)
     start = since or (frames.plans["start"].min().date() if len(frames.plans) else frames.as_of)
     done = _completed_between(frame, frames.events, start)
-    out.append(Figure("completed_in_period", "Completed in the period", done, detail=f"after {start.isoformat()}, up to {frames.as_of.isoformat()}"))
+    out.append(
+        Figure(
+            "completed_in_period",
+            "Completed in the period",
+            done,
+            detail=f"after {start.isoformat()}, up to {frames.as_of.isoformat()}",
+        )
+    )
     out.append(Figure("overdue", "Overdue", int(frame["days_late"].notna().sum()), detail="past due, not completed or dropped"))
-    out.append(Figure("stale", "Stale", int(frame["stale"].sum()), detail="in progress, no move for longer than the T103 threshold"))
+    out.append(
+        Figure("stale", "Stale", int(frame["stale"].sum()), detail="in progress, no move for longer than the T103 threshold")
+    )
     out.append(Figure("dropped", "Dropped", int(counts.get("dropped", 0)), detail="reasons in the Dropped list"))
     return out
 
@@ -120,4 +135,3 @@ def build_progress(session, *, plans: tuple[str, ...] = (), as_of: dt.date, sinc
         report.sections[-1:-1] = added
     report.sections += plugin_sections.collect(plugins, report)
     return report
-

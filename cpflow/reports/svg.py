@@ -96,11 +96,15 @@ def lines(section: Section) -> Markup:
     plot_w, plot_h = WIDTH - left - 20, height - bottom - top_pad
     top = max([v for column in series for v in column if v is not None] + [1])
     count = max(len(labels) - 1, 1)
-    body = [f'<line x1="{_n(left)}" y1="{_n(top_pad + plot_h)}" x2="{_n(left + plot_w)}" y2="{_n(top_pad + plot_h)}" stroke="#868e96"/>']
+    body = [
+        f'<line x1="{_n(left)}" y1="{_n(top_pad + plot_h)}" x2="{_n(left + plot_w)}" y2="{_n(top_pad + plot_h)}" stroke="#868e96"/>'
+    ]
     for step in range(5):
         value = top * step / 4
         y = top_pad + plot_h - plot_h * step / 4
-        body.append(f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end">{escape(_fmt(value, section.chart.value_kind))}</text>')
+        body.append(
+            f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end">{escape(_fmt(value, section.chart.value_kind))}</text>'
+        )
         body.append(f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(left + plot_w)}" y2="{_n(y)}" stroke="#e9ecef"/>')
     ticks = sorted({0, len(labels) - 1, *range(0, len(labels), max(len(labels) // 6, 1))})
     for index in ticks:

@@ -95,7 +95,14 @@ def _writers(ws, fmt: _Formats, section: Section) -> list[Callable]:
     def money(row, col, value, currency):
         ws.write_number(row, col, cells.money_float(value), fmt.money(currency))
 
-    by_kind = {"text": text, "int": number(fmt.int), "number": number(fmt.number), "pct": number(fmt.pct), "date": date, "money": money}
+    by_kind = {
+        "text": text,
+        "int": number(fmt.int),
+        "number": number(fmt.number),
+        "pct": number(fmt.pct),
+        "date": date,
+        "money": money,
+    }
     return [by_kind[c.kind] for c in section.columns]
 
 
@@ -229,7 +236,9 @@ def write_summary(workbook, fmt: _Formats, report: Report, names: list[str]) -> 
     ws.set_column(3, 4, 11)
     ws.write_string(0, 0, report.title, fmt.title)
     ws.write_string(1, 0, f"State {report.period_text}. Plans: {', '.join(report.plans['slug'])}.", fmt.muted)
-    ws.write_string(2, 0, f"Built by cpflow {report.about.get('cpflow', '')}, replayed from the event log as of the date.", fmt.muted)
+    ws.write_string(
+        2, 0, f"Built by cpflow {report.about.get('cpflow', '')}, replayed from the event log as of the date.", fmt.muted
+    )
     row = 4
     for col, label in enumerate(("Figure", "Value", "Detail")):
         ws.write_string(row, col, label, fmt.header)

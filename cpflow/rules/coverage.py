@@ -40,8 +40,7 @@ class ThemeNotCarried(Rule):
     severity = "info"
     pack = "coverage"
     description = (
-        "A cross-cutting theme of the plan (`plan.cross_cutting`, e.g. Gender, AAP, PSEA, AGD) that no "
-        "live activity carries."
+        "A cross-cutting theme of the plan (`plan.cross_cutting`, e.g. Gender, AAP, PSEA, AGD) that no live activity carries."
     )
 
     def check(self, ctx):

@@ -74,17 +74,15 @@ class DroppedWithoutReason(Rule):
     title = "Dropped without a reason"
     severity = "warning"
     pack = "governance"
-    description = (
-        "A dropped activity whose drop carries no reason, or that was loaded as dropped with no "
-        "recorded drop at all."
-    )
+    description = "A dropped activity whose drop carries no reason, or that was loaded as dropped with no recorded drop at all."
 
     def check(self, ctx):
         acts = ctx.activities
         events = ctx.events
         drops = events[events["to"] == "dropped"].drop_duplicates("activity", keep="last")
         dropped = acts[acts["state"] == "dropped"].merge(
-            drops[["activity", "reason", "at"]], how="left", left_on="id", right_on="activity")
+            drops[["activity", "reason", "at"]], how="left", left_on="id", right_on="activity"
+        )
         rows = dropped[dropped["reason"].fillna("").str.strip() == ""]
         message = rows["id"] + rows["at"].isna().map(
             {True: " is dropped with no recorded drop or reason", False: " was dropped without a reason"})  # fmt: skip

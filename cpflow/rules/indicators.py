@@ -139,7 +139,8 @@ class OffTrack(Rule):
         targets = targets.assign(key=targets["targets"].str.get("period"),
                                  target=targets["targets"].str.get("value").astype(float))  # fmt: skip
         targets = targets.dropna(subset=["target"]).merge(
-            ctx.periods[["plan", "key", "name", "end"]].rename(columns={"name": "period_name"}), on=["plan", "key"])
+            ctx.periods[["plan", "key", "name", "end"]].rename(columns={"name": "period_name"}), on=["plan", "key"]
+        )
         # The first target whose period has not ended, else the last one.
         past = targets["end"] < ctx.today
         order = targets["end"].astype("int64").where(~past, -targets["end"].astype("int64"))

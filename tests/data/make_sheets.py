@@ -29,21 +29,59 @@ def swg_2025() -> None:
     ws["A1"].font = Font(bold=True, size=14)
     ws["A2"] = "Sector Name: Child Protection Sub-Working Group"
     ws.append([])
-    ws.append([
-        "#",
-        "Sector Objective (Just add the number/s of the objective/s to which the activity contributes)",
-        "Activity Type (drop down list)",
-        "Activity (Activities here should not be individual activities submitted by organizations under the RRP.)",
-        "Expected Result (What is the result that the sector wants to achieve with this activity?)",
-    ])
+    ws.append(
+        [
+            "#",
+            "Sector Objective (Just add the number/s of the objective/s to which the activity contributes)",
+            "Activity Type (drop down list)",
+            "Activity (Activities here should not be individual activities submitted by organizations under the RRP.)",
+            "Expected Result (What is the result that the sector wants to achieve with this activity?)",
+        ]
+    )
     rows = [
-        (1, "Coordination & Inter Sectorial Coordination", "Coordination", "1. Update ToRs & work plan of CP SWG, as needed", "CP SWG ToRs created and work plan developed"),
-        (None, None, None, "2. Advocate for more active involvement of MLSP in coordination, and work toward an eventual transition to MLSP led WG.", "Currently co-chair responsibilities rotate between UNICEF & UNHCR"),
+        (
+            1,
+            "Coordination & Inter Sectorial Coordination",
+            "Coordination",
+            "1. Update ToRs & work plan of CP SWG, as needed",
+            "CP SWG ToRs created and work plan developed",
+        ),
+        (
+            None,
+            None,
+            None,
+            "2. Advocate for more active involvement of MLSP in coordination, and work toward an eventual transition to MLSP led WG.",
+            "Currently co-chair responsibilities rotate between UNICEF & UNHCR",
+        ),
         (None, None, None, '3. Explore the possiblity of "guest CSO co-chairs"', "As suggested by CP SWG members"),
-        (2, "Assessment and Resource Mobilization", "Assessment", "1. Support with the 2025 SEIS and implementing recommendations from 2024 assessments.", "Address needs identified in previous assessments"),
-        (None, None, None, "2. Integrate child protection into planning exercises", "Evidence based programming on the basis of assessment findings"),
-        (3, "Planning and Strategy Development", "Technical Support", "6. Explore how to improve access to services for non-Ukrainian refugee children.", None),
-        (None, None, None, "7. Expand and disseminate technical guidance on inclusion of child protection vulnerability criteria", "Technical guidance developed and shared"),
+        (
+            2,
+            "Assessment and Resource Mobilization",
+            "Assessment",
+            "1. Support with the 2025 SEIS and implementing recommendations from 2024 assessments.",
+            "Address needs identified in previous assessments",
+        ),
+        (
+            None,
+            None,
+            None,
+            "2. Integrate child protection into planning exercises",
+            "Evidence based programming on the basis of assessment findings",
+        ),
+        (
+            3,
+            "Planning and Strategy Development",
+            "Technical Support",
+            "6. Explore how to improve access to services for non-Ukrainian refugee children.",
+            None,
+        ),
+        (
+            None,
+            None,
+            None,
+            "7. Expand and disseminate technical guidance on inclusion of child protection vulnerability criteria",
+            "Technical guidance developed and shared",
+        ),
     ]
     for row in rows:
         ws.append(list(row))
@@ -57,18 +95,44 @@ def refugee_quarters() -> None:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = "CPSWG 2021"
-    ws["A1"] = "Goal: Child Protection prevention and response services are effectively coordinated at national and settlement level"
+    ws["A1"] = (
+        "Goal: Child Protection prevention and response services are effectively coordinated at national and settlement level"
+    )
     ws.append(["Objective", "Activity", "Result", "Responsible actor", "Timeline", "Status"])
     rows = [
-        ("Children access relevant and appropriate national child protection services",
-         "· Organize an inception meeting with MGLSD as well as OPM on child protection coordination",
-         None, "Co-chairs of UNHCR and UNICEF", "Q1-Q2", "Done"),
+        (
+            "Children access relevant and appropriate national child protection services",
+            "· Organize an inception meeting with MGLSD as well as OPM on child protection coordination",
+            None,
+            "Co-chairs of UNHCR and UNICEF",
+            "Q1-Q2",
+            "Done",
+        ),
         (None, "· Facilitate a workshop with relevant national stakeholders", None, None, "Q2/ Q3", "Ongoing"),
-        ("Child protection prevention and response programs for refugee children are well coordinated",
-         "· Update the 2021 CPSWG TORs and circulate to all members",
-         "All members are guided on the sector aims", "Co-chairs and field-based CPSWGs", "Q1", "Agreed"),
-        (None, "· Develop an inter-agency CP sector strategy (2021-2023)", "Strategy is published", "UNHCR", "All quarters", "Not started"),
-        (None, "· Roll-out CP mainstreaming and safe programming trainings for all humanitarian sectors", None, "All sector members", "Q3", "Cancelled"),
+        (
+            "Child protection prevention and response programs for refugee children are well coordinated",
+            "· Update the 2021 CPSWG TORs and circulate to all members",
+            "All members are guided on the sector aims",
+            "Co-chairs and field-based CPSWGs",
+            "Q1",
+            "Agreed",
+        ),
+        (
+            None,
+            "· Develop an inter-agency CP sector strategy (2021-2023)",
+            "Strategy is published",
+            "UNHCR",
+            "All quarters",
+            "Not started",
+        ),
+        (
+            None,
+            "· Roll-out CP mainstreaming and safe programming trainings for all humanitarian sectors",
+            None,
+            "All sector members",
+            "Q3",
+            "Cancelled",
+        ),
     ]
     for row in rows:
         ws.append(list(row))
@@ -87,12 +151,40 @@ def iraq_months() -> None:
     ws.append([])
     ws.append(["Key areas of work", "Expected Output", "Activities", "Sept.", "Oct.", "Nov.", "Dec.", "Jan", "Feb"])
     rows = [
-        ("Coordination", "Nation-wide coordination structures established and functional",
-         "Identify and establish CP Coordinators/focal points and groups in Kirkuk, Center Governorates, Ninewa, Diyala.", "X", None, None, None, None, None),
-        (None, None, "Develop, finalise and endorse National and Governorate Level CPSC group ToRs.", None, None, "X", None, None, None),
+        (
+            "Coordination",
+            "Nation-wide coordination structures established and functional",
+            "Identify and establish CP Coordinators/focal points and groups in Kirkuk, Center Governorates, Ninewa, Diyala.",
+            "X",
+            None,
+            None,
+            None,
+            None,
+            None,
+        ),
+        (
+            None,
+            None,
+            "Develop, finalise and endorse National and Governorate Level CPSC group ToRs.",
+            None,
+            None,
+            "X",
+            None,
+            None,
+            None,
+        ),
         (None, None, "Mid-year review of nation-wide coordination structure", None, None, None, None, None, "X"),
-        ("Planning and Strategy", "2016 Child Protection strategic plans developed",
-         "Develop the 2016 CP strategy for Iraq", None, None, "X", "x", None, None),
+        (
+            "Planning and Strategy",
+            "2016 Child Protection strategic plans developed",
+            "Develop the 2016 CP strategy for Iraq",
+            None,
+            None,
+            "X",
+            "x",
+            None,
+            None,
+        ),
     ]
     for row in rows:
         ws.append(list(row))
@@ -113,9 +205,33 @@ def coordinator_own_headers() -> None:
     ws.append([])
     ws.append(["Ref", "Action point", "Pillar", "Focal agency", "Deadline", "Situation", "Comments"])
     rows = [
-        ("E-1", "Train teachers on safe referral of children at risk", "Capacity", "Save the Children", dt.date(2024, 6, 30), "On track", "two sessions done"),
-        ("E-2", "Map child-friendly spaces near temporary learning spaces", "Coordination", "UNICEF", dt.date(2024, 3, 31), "Finished", None),
-        ("E-3", "Agree a referral pathway with the education cluster", "Coordination", "UNICEF", dt.date(2024, 9, 30), "Waiting", "=HYPERLINK(\"http://example.org\")"),
+        (
+            "E-1",
+            "Train teachers on safe referral of children at risk",
+            "Capacity",
+            "Save the Children",
+            dt.date(2024, 6, 30),
+            "On track",
+            "two sessions done",
+        ),
+        (
+            "E-2",
+            "Map child-friendly spaces near temporary learning spaces",
+            "Coordination",
+            "UNICEF",
+            dt.date(2024, 3, 31),
+            "Finished",
+            None,
+        ),
+        (
+            "E-3",
+            "Agree a referral pathway with the education cluster",
+            "Coordination",
+            "UNICEF",
+            dt.date(2024, 9, 30),
+            "Waiting",
+            '=HYPERLINK("http://example.org")',
+        ),
     ]
     for row in rows:
         ws.append(list(row))

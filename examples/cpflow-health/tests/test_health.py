@@ -1,11 +1,11 @@
 """cpflow-health's own tests, written with cpflow.testing."""
 
 import pytest
+from cpflow_health import plugin
+from cpflow_health.plugin import HealthCounterpart
 
 from cpflow.errors import GuardVeto
 from cpflow.testing import Sandbox, check_rule
-from cpflow_health import plugin
-from cpflow_health.plugin import HealthCounterpart
 
 PLAN = """\
 plan:
@@ -40,8 +40,9 @@ def test_h101_is_quiet_before_actions_are_live():
 
 
 def test_h101_counterparts_are_configurable():
-    findings = check_rule(HealthCounterpart(), PLAN, as_of="2024-06-01", moves=start_all("5"),
-                          settings={"counterparts": "whole of community"})
+    findings = check_rule(
+        HealthCounterpart(), PLAN, as_of="2024-06-01", moves=start_all("5"), settings={"counterparts": "whole of community"}
+    )
     assert findings == []
 
 
