@@ -302,7 +302,7 @@ def append_events(conn, facts: Iterable[tuple], recorded_at: str, paramstyle: st
 
 # --- the as-of query ----------------------------------------------------------------------
 
-# The same rows and order as cpflow.queries.list_activities(as_of=…): one window function.
+# The same rows and order as cpflow.read.queries.list_activities(as_of=…): one window function.
 AS_OF_SQL = """
 SELECT a.id, p.slug, a.code, a.title, o.code, u.key, a.lead, a.phase, a.start, a.due, a.sectors,
        COALESCE(lm.to_state, a.initial_state) AS state

@@ -175,7 +175,7 @@ def _default_actor() -> str:
 @pass_ctx
 def plans(c: Context, fmt: str) -> None:
     """List loaded plans."""
-    from cpflow.queries import list_plans
+    from cpflow.read.queries import list_plans
     from cpflow.render import render
 
     with c.db.read() as session:
@@ -194,7 +194,7 @@ def plans(c: Context, fmt: str) -> None:
 @pass_ctx
 def activities(c: Context, plans_, states, objective, unit, sector, phase, as_of, fmt) -> None:
     """List activities with their state, optionally as of a past date."""
-    from cpflow.queries import ACTIVITY_COLUMNS, list_activities, require_known_states
+    from cpflow.read.queries import ACTIVITY_COLUMNS, list_activities, require_known_states
     from cpflow.render import render
 
     with c.db.read() as session:
@@ -212,7 +212,7 @@ def activities(c: Context, plans_, states, objective, unit, sector, phase, as_of
 @pass_ctx
 def show(c: Context, ident: str, fmt: str) -> None:
     """Show one activity: its fields, state, version and the moves allowed now."""
-    from cpflow.queries import show_activity
+    from cpflow.read.queries import show_activity
     from cpflow.render import render_json, render_record
 
     with c.db.read() as session:
@@ -226,7 +226,7 @@ def show(c: Context, ident: str, fmt: str) -> None:
 @pass_ctx
 def history(c: Context, ident: str, fmt: str) -> None:
     """Show every move of one activity: who, when, why."""
-    from cpflow.queries import history as history_rows
+    from cpflow.read.queries import history as history_rows
     from cpflow.render import render
 
     with c.db.read() as session:
@@ -241,7 +241,7 @@ def history(c: Context, ident: str, fmt: str) -> None:
 @pass_ctx
 def units(c: Context, plan: str, fmt: str) -> None:
     """List a plan's units with their leads and budget lines."""
-    from cpflow.queries import list_units
+    from cpflow.read.queries import list_units
     from cpflow.render import render
 
     with c.db.read() as session:
@@ -262,7 +262,7 @@ def units(c: Context, plan: str, fmt: str) -> None:
 @pass_ctx
 def indicators(c: Context, plan: str, fmt: str) -> None:
     """List a plan's indicators with baseline, targets and latest value."""
-    from cpflow.queries import list_indicators
+    from cpflow.read.queries import list_indicators
     from cpflow.render import render
 
     with c.db.read() as session:

@@ -42,10 +42,11 @@ def _shared(since: bool, formats: bool):
 
 
 def _options(plans, as_of, since, select, ignore, settings):
-    from cpflow.reports.build import ReportOptions, utc_today
+    from cpflow.clock import today
+    from cpflow.reports.build import ReportOptions
     from cpflow.rules.engine import parse_settings
 
-    return ReportOptions(as_of=as_of or utc_today(), plans=tuple(plans), since=since, select=tuple(select),
+    return ReportOptions(as_of=as_of or today(), plans=tuple(plans), since=since, select=tuple(select),
                          ignore=tuple(ignore), settings=parse_settings(settings))  # fmt: skip
 
 

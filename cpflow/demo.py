@@ -129,8 +129,8 @@ def _fresh_folder(out: Path) -> None:
 
 
 def _write_reports(db, out: Path) -> list[Path]:
-    from cpflow.queries import ACTIVITY_COLUMNS, list_activities
-    from cpflow.render import render_csv, render_json
+    from cpflow.read.queries import ACTIVITY_COLUMNS, list_activities
+    from cpflow.safe_output import render_csv, render_json
 
     with db.read() as session:
         rows = list_activities(session)
@@ -143,9 +143,9 @@ def _write_reports(db, out: Path) -> list[Path]:
 def _write_packs(db, out: Path, slugs: list[str]) -> list[Path]:
     """A governance-review pack per loaded plan, as of its demo review date (else its end)."""
     from cpflow.plugins.manager import get_plugins
+    from cpflow.read.lookup import find_plan
     from cpflow.reports.build import ReportOptions
     from cpflow.reports.pack import write_pack
-    from cpflow.services import find_plan
 
     reviews = {slug: (as_of, since) for slug, as_of, since in DEMO_REVIEWS}
     written = []

@@ -5,7 +5,7 @@ Headers are names the importer's synonyms know; lists are `a; b`; a grouping col
 (objective, unit, type, phase) that is empty on a row says `(none)` so the importer does
 not carry the row above into it; columns empty for every activity are left out. Nothing
 from user text can become a formula: xlsx cells are written as strings, CSV cells through
-`cpflow.render.safe_cell`.
+`cpflow.safe_output.safe_cell`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from cpflow.errors import BadInput
 from cpflow.importers.cells import NONE_MARKER
 from cpflow.models import Activity, ChecklistItem, Objective, Unit
-from cpflow.render import csv_writer, safe_cell
+from cpflow.safe_output import csv_writer, safe_cell
 
 # (field, header); the importer maps each header back to its field.
 COLUMNS = (
@@ -38,7 +38,7 @@ BUILT_IN = ("xlsx", "csv")
 
 def plan_table(session: Session, slug: str) -> tuple[list[tuple[str, str]], list[dict[str, Any]]]:
     """The plan's activities in plan order as (columns, rows); rows hold plain values."""
-    from cpflow.services import find_plan
+    from cpflow.read.lookup import find_plan
 
     plan = find_plan(session, slug)
     unit = aliased(Unit)
@@ -130,7 +130,7 @@ def export_plan(db, slug: str, fmt: str, out: str | Path | None, exporters: dict
         raise BadInput(f"--format {fmt} cannot go to standard output; give -o FILE")
     with db.read() as session:
         columns, rows = plan_table(session, slug)
-        from cpflow.services import find_plan
+        from cpflow.read.lookup import find_plan
 
         title = find_plan(session, slug).title
     if fmt == "csv":

@@ -1,80 +1,18 @@
-"""Render rows (lists of dicts with stable keys) as a table, JSON or CSV.
+"""The CLI's renderer: rows (lists of dicts with stable keys) as a terminal table, JSON or CSV.
 
-JSON is the documented, stable interface; tables are for people. CSV cells that a
-spreadsheet would run as a formula are prefixed with a quote (OWASP CSV injection).
+JSON is the documented, stable interface; tables are for people and fit the terminal.
+Inert cells, the CSV dialect and JSON conversion live in `cpflow.safe_output`.
 """
 
 from __future__ import annotations
 
-import csv
-import datetime as dt
-import io
-import json
 import re
 import shutil
 import sys
 from collections.abc import Sequence
-from decimal import Decimal
 from typing import Any
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n")
-
-
-def to_jsonable(value: Any) -> Any:
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, dict):
-        return {k: to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [to_jsonable(v) for v in value]
-    return value
-
-
-def render_json(data: Any) -> str:
-    return json.dumps(to_jsonable(data), ensure_ascii=False, indent=2)
-
-
-def safe_cell(value: Any) -> str:
-    """Text for a CSV cell that no spreadsheet will evaluate."""
-    if value is None:
-        return ""
-    if isinstance(value, (list, tuple)):
-        value = "; ".join(str(v) for v in value)
-    elif isinstance(value, dict):
-        value = json.dumps(to_jsonable(value), ensure_ascii=False)
-    text = to_jsonable(value) if isinstance(value, dt.date) else value
-    text = str(text)
-    if text.startswith(FORMULA_PREFIXES) and not _is_number(text):
-        return "'" + text
-    return text
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
-
-def csv_writer(out):
-    """The one CSV dialect cpflow writes: RFC 4180, CRLF between rows, so any cell holding
-    a line break or a bare CR is quoted and can never split a row (or start a new one
-    with a formula)."""
-    return csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
-
-
-def render_csv(rows: Sequence[dict], columns: Sequence[str] | None = None) -> str:
-    columns = list(columns or (rows[0].keys() if rows else []))
-    out = io.StringIO()
-    writer = csv_writer(out)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([safe_cell(row.get(c)) for c in columns])
-    return out.getvalue()
-
+from cpflow.safe_output import render_csv, render_json, to_jsonable
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from cpflow import audit
 from cpflow.audit import Fact
+from cpflow.clock import today
 from cpflow.db import Database
 from cpflow.errors import BadInput, ConflictError, GuardVeto, NotFound, PlanFileError
 from cpflow.failpoints import failpoint
@@ -24,19 +25,8 @@ from cpflow.lifecycle import lifecycle_for
 from cpflow.loading import LoadResult, load_plan
 from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
+from cpflow.read.lookup import find_plan, split_id
 from cpflow.workflows import read_plan_file
-
-
-def today() -> dt.date:
-    return dt.date.today()
-
-
-def split_id(ident: str, what: str = "activity") -> tuple[str, str]:
-    """'plan:code' -> ('plan', 'code'); BadInput for anything else."""
-    plan, sep, code = (ident or "").partition(":")
-    if not sep or not plan.strip() or not code.strip():
-        raise BadInput(f"{ident!r}: expected PLAN:CODE for the {what}, e.g. cpms-wg-2022-2025:2.11")
-    return plan.strip(), code.strip()
 
 
 def require_actor(actor: str | None) -> str:
@@ -53,15 +43,6 @@ def check_date(subject: str, at: dt.date | None, *, now: dt.date) -> dt.date:
     if at > now:
         raise BadInput(f"{subject}: {at} is in the future (today is {now}); record facts when they have happened")
     return at
-
-
-def find_plan(session: Session, slug: str) -> Plan:
-    plan = session.execute(select(Plan).where(Plan.slug == slug)).scalar_one_or_none()
-    if plan is None:
-        known = session.scalars(select(Plan.slug).order_by(Plan.slug)).all()
-        hint = f"; plans are {', '.join(known)}" if known else "; no plan is loaded yet (cpflow load FILE)"
-        raise NotFound(f"unknown plan {slug!r}{hint}")
-    return plan
 
 
 # --- moves ------------------------------------------------------------------------------

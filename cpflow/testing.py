@@ -111,8 +111,8 @@ class Sandbox:
                     at=_date(at), now=_FAR_FUTURE)  # fmt: skip
 
     def frames(self, as_of: str | dt.date | None = None):
-        """The plan's frames (`cpflow.frames.Frames`) as of a date."""
-        from cpflow.frames import load_frames
+        """The plan's frames (`cpflow.read.frames.Frames`) as of a date."""
+        from cpflow.read.frames import load_frames
 
         with self.db.read() as session:
             return load_frames(session, as_of=_date(as_of))

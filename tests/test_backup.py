@@ -186,7 +186,7 @@ WRITER = textwrap.dedent(
     from cpflow.errors import CpflowError
     from cpflow.lifecycle import lifecycle_for
     from cpflow.plugins.manager import get_plugins
-    from cpflow.queries import get_activity
+    from cpflow.read.queries import get_activity
     from cpflow.services import move
 
     url, stop, ids = sys.argv[1], sys.argv[2], sys.argv[3].split(",")

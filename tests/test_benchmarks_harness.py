@@ -86,7 +86,7 @@ def test_fixture_database_is_what_cpflow_would_hold(tiny):
         with db.read() as session:
             result = verify(session)
             assert result.ok and result.events == TINY.events
-            from cpflow.queries import list_activities
+            from cpflow.read.queries import list_activities
 
             cached = {r["id"]: r["state"] for r in list_activities(session)}
             replayed = {r["id"]: r["state"] for r in list_activities(session, as_of=HORIZON)}

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from cpflow.errors import NotFound
-from cpflow.frames import load_frames
+from cpflow.read.frames import load_frames
 from cpflow.plugins.manager import build
 from cpflow.services import fund, load_files, measure, move
 

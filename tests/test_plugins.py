@@ -128,7 +128,7 @@ def test_guard_transition_vetoes_a_move_with_every_reason_and_writes_nothing(pla
     with pytest.raises(GuardVeto) as refused:
         do_move(plan_db, plugins, "mini:1.2", "start")
     assert str(refused.value) == "mini:1.2: start refused: no lead named; ask the working group first"
-    from cpflow.queries import history
+    from cpflow.read.queries import history
 
     with plan_db.read() as session:
         assert [row["trigger"] for row in history(session, "mini:1.2")] == ["endorse"]
@@ -222,7 +222,7 @@ def test_cpflow_help_does_not_import_pandas_or_the_database_layer(tmp_path):
             main(["--help"])
         except SystemExit:
             pass
-        heavy = sorted(m for m in ("pandas", "numpy", "sqlalchemy", "cpflow.frames") if m in sys.modules)
+        heavy = sorted(m for m in ("pandas", "numpy", "sqlalchemy", "cpflow.read.frames") if m in sys.modules)
         print("HEAVY=" + ",".join(heavy))
     """)
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from test_report_support import DDE, HYPERLINK, MALICIOUS, TABBED, D, review_db  # noqa: F401
 
 from cpflow.models import BudgetLine
-from cpflow.queries import list_activities
+from cpflow.read.queries import list_activities
 from cpflow.reports.build import ReportOptions, build_reports
 from cpflow.reports.xlsx import sheet_names, write
 

@@ -22,7 +22,7 @@ import openpyxl
 import pytest
 import yaml
 
-from cpflow.render import FORMULA_PREFIXES
+from cpflow.safe_output import FORMULA_PREFIXES
 
 HOSTILE = {
     "H01": '=HYPERLINK("http://evil.example/H01","click H01")',

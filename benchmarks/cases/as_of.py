@@ -8,15 +8,15 @@ from benchmarks import AS_OF, rawdb
 
 NAME = "as_of"
 TARGET = 2.0
-DOES = "cpflow.queries.list_activities(as_of=…) over N activities and E events (`cpflow activities --as-of`)"
+DOES = "cpflow.read.queries.list_activities(as_of=…) over N activities and E events (`cpflow activities --as-of`)"
 BASELINE = "one window-function query (row_number() over the events) returning the same rows"
-REQUIRES = ("cpflow.queries", "cpflow.state")
+REQUIRES = ("cpflow.read.queries", "cpflow.read.state")
 BACKENDS = ("sqlite", "postgresql")
 
 
 def cpflow(ctx):
     from cpflow.db import Database
-    from cpflow.queries import list_activities
+    from cpflow.read.queries import list_activities
 
     db = Database(ctx.fixture_url)
     db.require_schema()

@@ -8,7 +8,7 @@ NAME = "check"
 TARGET = 3.0
 DOES = "cpflow.rules.engine.run_checks with every registered rule, as of a date (frames + rules + findings)"
 BASELINE = "pandas.read_sql of the same tables (events and measurements up to the date): the data-access floor"
-REQUIRES = ("cpflow.rules.engine", "cpflow.frames")
+REQUIRES = ("cpflow.rules.engine", "cpflow.read.frames")
 BACKENDS = ("sqlite",)
 COMPARE = False  # the baseline reads; it finds nothing to compare with
 
@@ -30,7 +30,7 @@ TABLES = {
 
 
 def cpflow(ctx):
-    import cpflow.frames  # noqa: F401 (pandas is imported untimed on both sides)
+    import cpflow.read.frames  # noqa: F401 (pandas is imported untimed on both sides)
     from cpflow.db import Database
     from cpflow.plugins.manager import get_plugins
     from cpflow.rules.engine import run_checks

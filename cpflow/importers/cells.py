@@ -14,7 +14,7 @@ from typing import Any
 
 from cpflow.dates import parse_date
 from cpflow.importers.columns import When, when_of
-from cpflow.render import FORMULA_PREFIXES
+from cpflow.safe_output import FORMULA_PREFIXES
 
 NONE_MARKER = "(none)"
 BULLETS = "·•▪◦●‣∙"

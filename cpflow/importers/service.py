@@ -23,7 +23,7 @@ from cpflow.importers.mapping import Mapping, read_mapping
 from cpflow.importers.readers import Sheet, read_sheets
 from cpflow.importers.rows import read_rows
 from cpflow.loading import LoadResult, load_plan
-from cpflow.render import csv_writer, safe_cell
+from cpflow.safe_output import csv_writer, safe_cell
 from cpflow.workflows import SLUG, LoadedPlan
 
 MAX_LISTED = 200
@@ -75,7 +75,8 @@ def import_file(
     """Import one sheet of `path` into plan `plan` (created when new); all or nothing,
     unless `keep_going`, which loads the good rows and writes the rest to a rejects file.
     `progress(rows, length)` wraps the row loop; `status(text)` hears what comes next."""
-    from cpflow.services import require_actor, today
+    from cpflow.clock import today
+    from cpflow.services import require_actor
 
     actor = require_actor(actor)
     path = Path(path)

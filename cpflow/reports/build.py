@@ -34,11 +34,6 @@ class ReportOptions:
         }  # fmt: skip
 
 
-def utc_today() -> dt.date:
-    """The default as-of date: today in UTC, whatever the machine's time zone."""
-    return dt.datetime.now(dt.UTC).date()
-
-
 def _version() -> str:
     from cpflow import __version__
 
@@ -83,7 +78,7 @@ def _require_started(session, options: ReportOptions) -> None:
     from sqlalchemy import select
 
     from cpflow.models import Plan
-    from cpflow.services import find_plan
+    from cpflow.read.lookup import find_plan
 
     for slug in options.plans:
         find_plan(session, slug)

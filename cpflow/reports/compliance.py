@@ -134,7 +134,7 @@ def build_compliance(session, *, plans: Sequence[str] = (), as_of: dt.date, sele
                      ignore: Sequence[str] = (), settings: Mapping | None = None, severities: Mapping | None = None,
                      plugins=None) -> ComplianceReport:  # fmt: skip
     """Run the rules as `cpflow check` would and build the compliance report."""
-    from cpflow.frames import load_frames
+    from cpflow.read.frames import load_frames
     from cpflow.rules.engine import run_checks
 
     if plugins is None:

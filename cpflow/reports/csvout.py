@@ -2,7 +2,7 @@
 
 Values are machine-readable (ISO dates, money in currency units, fractions for `pct`);
 text that a spreadsheet would run as a formula is prefixed with a quote
-(`cpflow.render.safe_cell`, the OWASP convention).
+(`cpflow.safe_output.safe_cell`, the OWASP convention).
 """
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
-from cpflow.render import csv_writer, safe_cell
 from cpflow.reports import cells
 from cpflow.reports.model import Report, Section
+from cpflow.safe_output import csv_writer, safe_cell
 
 
 def _value(value, kind: str) -> str:

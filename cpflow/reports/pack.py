@@ -8,9 +8,9 @@ import hashlib
 from pathlib import Path
 
 from cpflow.errors import BadInput
-from cpflow.render import to_jsonable
 from cpflow.reports.build import ReportOptions, build_reports
 from cpflow.reports.jsonout import dumps
+from cpflow.safe_output import to_jsonable
 
 FILES = ("progress.xlsx", "compliance.xlsx", "report.html", "report.md", "findings.json")
 MANIFEST = "manifest.json"

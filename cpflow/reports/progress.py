@@ -1,6 +1,6 @@
 """The progress report: headline figures, breakdowns, the overdue, stale and dropped
 lists, indicators, funding and (with a `since` date) what changed, for the plans as of a
-date. Built from `cpflow.frames` DataFrames; writers render the result."""
+date. Built from `cpflow.read.frames` DataFrames; writers render the result."""
 
 from __future__ import annotations
 
@@ -123,7 +123,7 @@ def build_progress(session, *, plans: tuple[str, ...] = (), as_of: dt.date, sinc
                    plugins=None, checks=None) -> ProgressReport:  # fmt: skip
     """The progress report for the plans as of the date; `checks(as_of)` returns the
     findings as a DataFrame (for the change log's appeared and resolved findings)."""
-    from cpflow.frames import load_frames
+    from cpflow.read.frames import load_frames
     from cpflow.reports import changes, plugin_sections
 
     frames = load_frames(session, plans=plans, as_of=as_of)

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import pandas as pd
 
-    from cpflow.frames import Frames
+    from cpflow.read.frames import Frames
 
 
 @dataclass
 class Context:
-    """The as-of date, the frames (see `cpflow.frames` for every column) and the rule's
+    """The as-of date, the frames (see `cpflow.read.frames` for every column) and the rule's
     validated settings. Tables are shared between rules: never modify them in place."""
 
     as_of: dt.date

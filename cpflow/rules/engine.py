@@ -18,6 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from cpflow.clock import today
 from cpflow.errors import BadInput
 from cpflow.rules.base import SEVERITIES, SEVERITY_RANK, Finding, Rule
 from cpflow.rules.selection import resolve, split_codes, unknown_entries
@@ -141,7 +142,7 @@ def run_checks(
     `{setting: value}` and may carry `severity`; `severities` maps a code to a severity.
     Bad input (unknown code, bad value, unknown plan) raises BadInput before any rule runs.
     """
-    from cpflow.frames import load_frames
+    from cpflow.read.frames import load_frames
 
     if plugins is None:
         from cpflow.plugins.manager import get_plugins
@@ -153,7 +154,7 @@ def run_checks(
     if bad:
         raise BadInput(f"unknown rule code or prefix {bad[0]!r}; `cpflow rules` lists the known rules")
     cli_config, cli_severity = _cli_settings(registry, settings or {}, severities or {})
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     frames = load_frames(session, plans=tuple(plans), as_of=as_of)
     notes = [f"plan {slug} starts after {as_of}; nothing to check" for slug in plans
              if slug not in set(frames.plans["slug"])]  # fmt: skip

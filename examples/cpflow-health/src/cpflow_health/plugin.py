@@ -99,7 +99,7 @@ def register_commands(cli):
     @pass_ctx
     def health(c, plans, as_of, fmt):
         """List health-sector actions with their state, lead and contributors (cpflow-health)."""
-        from cpflow.frames import load_frames
+        from cpflow.read.frames import load_frames
         from cpflow.render import render
 
         with c.db.read() as session:

@@ -9,11 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from cpflow.errors import BadInput, NotFound
-from cpflow.lifecycle import lifecycle_for
 from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount
-from cpflow.services import find_plan, split_id
-from cpflow.state import with_state
+from cpflow.read.lookup import find_plan, split_id
+from cpflow.read.state import with_state
 
 ACTIVITY_COLUMNS = ("id", "plan", "code", "title", "objective", "unit", "lead", "phase", "start", "due", "sectors", "state")
 
@@ -110,6 +109,8 @@ def list_activities(
 
 def known_states(session: Session, plans: tuple[str, ...]) -> set[str]:
     lifecycles = session.scalars(select(Plan.lifecycle).where(Plan.slug.in_(plans)) if plans else select(Plan.lifecycle)).all()
+    from cpflow.lifecycle import lifecycle_for  # only a state filter needs the lifecycle (YAML, transitions)
+
     states = set(lifecycle_for(None).states)
     for definition in lifecycles:
         states |= set(lifecycle_for(definition).states)
@@ -129,6 +130,8 @@ def show_activity(session: Session, ident: str) -> dict:
     plan, activity = get_activity(session, ident)
     objective = session.get(Objective, activity.objective_id) if activity.objective_id else None
     unit = session.get(Unit, activity.unit_id) if activity.unit_id else None
+    from cpflow.lifecycle import lifecycle_for
+
     lifecycle = lifecycle_for(plan.lifecycle)
     return {
         "id": f"{plan.slug}:{activity.code}",

@@ -2,7 +2,7 @@
 
 `load_frames(session, plans=..., as_of=...)` runs one set-based SQL select per table
 (`pandas.read_sql` on SQLAlchemy Core) and never loops over ORM objects. Every activity
-state is replayed from the event log through `cpflow.state.last_moves`, the one place
+state is replayed from the event log through `cpflow.read.state.last_moves`, the one place
 that computes state on a date; budget lines replay `funding` events the same way.
 
 Dates are pandas `datetime64` columns (NaT when absent); lists are Python lists (never
@@ -53,6 +53,7 @@ import pandas as pd
 from sqlalchemy import Text, and_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from cpflow.clock import today
 from cpflow.errors import NotFound
 from cpflow.models import (
     Activity,
@@ -68,7 +69,7 @@ from cpflow.models import (
     Unit,
 )
 from cpflow.money import MINOR_PER_UNIT
-from cpflow.state import last_moves, state_after
+from cpflow.read.state import last_moves, state_after
 
 
 @dataclass
@@ -103,7 +104,7 @@ class Frames:
 
 def load_frames(session: Session, *, plans: tuple[str, ...] = (), as_of: dt.date | None = None) -> Frames:
     """Load the plans' tables (all plans when `plans` is empty) as of `as_of` (default today)."""
-    as_of = as_of or dt.date.today()
+    as_of = as_of or today()
     conn = session.connection()
     _require_plans(session, plans)
     started = Plan.start <= as_of
