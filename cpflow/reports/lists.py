@@ -1,5 +1,5 @@
 """Activity listings as of the date: every activity with its status, and the overdue,
-stale and dropped lists. Status, days late and days idle are vectorised columns."""
+due-now, stale and dropped lists. Status, days late and days idle are vectorised columns."""
 
 from __future__ import annotations
 
@@ -21,21 +21,26 @@ def stale_days(plans: pd.DataFrame) -> pd.Series:
 
 
 def with_status(activities: pd.DataFrame, plans: pd.DataFrame, as_of: dt.date) -> pd.DataFrame:
-    """The activity table plus days_late, idle_days and status (completed, dropped,
-    overdue, stale or on track) as of the date."""
+    """The activity table plus days_late, idle_days, stale and status as of the date.
+
+    `status` is the one place an activity's RAG status is decided; every format reads it.
+    An activity due on or before the date and not completed or dropped is never on track:
+    it is "due now" (amber) on its due date and "overdue" (red) after it.
+    """
     frame = activities.copy()
     stamp = pd.Timestamp(as_of)
     live = ~frame["state"].isin(FINAL)
     late = (stamp - pd.to_datetime(frame["due"])).dt.days
     frame["days_late"] = late.where(live & (late > 0)).astype("Int64")
+    due_now = (live & (late == 0)).fillna(False).astype(bool)
     since = pd.to_datetime(frame["last_event_at"]).fillna(pd.to_datetime(frame["start"]))
     frame["idle_days"] = (stamp - since).dt.days.clip(lower=0).astype("Int64")
     threshold = frame["plan"].map(stale_days(plans)).fillna(STALE_DAYS)
     stale = (frame["state"] == "in_progress") & (frame["idle_days"] > threshold).fillna(False)
     frame["stale"] = stale.astype(bool)
     frame["status"] = np.select(
-        [frame["state"] == "completed", frame["state"] == "dropped", frame["days_late"].notna().to_numpy(), stale],
-        ["completed", "dropped", "overdue", "stale"],
+        [frame["state"] == "completed", frame["state"] == "dropped", frame["days_late"].notna().to_numpy(), due_now, stale],
+        ["completed", "dropped", "overdue", "due now", "stale"],
         default="on track",
     )
     return frame
@@ -63,6 +68,16 @@ def overdue(frame: pd.DataFrame) -> Section:
     )  # fmt: skip
     note = "Not completed or dropped, and past the due date; most overdue first."
     return Section("Overdue", rows.reset_index(drop=True), key="overdue", columns=columns, note=note)
+
+
+def due_now(frame: pd.DataFrame) -> Section:
+    rows = frame[frame["status"] == "due now"]
+    columns = (
+        Column("id", "ID"), Column("title", "Title"), Column("lead", "Owner"), Column("unit", "Unit"),
+        Column("state", "State"), Column("due", "Due", "date"), Column("status", "Status", rag="status"),
+    )  # fmt: skip
+    note = "Due on the as-of date and not completed or dropped: at risk, overdue from the next day; in plan order."
+    return Section("Due now", rows.reset_index(drop=True), key="due-now", columns=columns, note=note)
 
 
 def stale(frame: pd.DataFrame) -> Section:

@@ -26,7 +26,7 @@ CHART_KINDS = ("stacked_bar", "bar", "line")
 RAG_SCALES: dict[str, dict[str, str] | tuple[tuple[float, str], ...]] = {
     "status": {
         "completed": "green", "on track": "green", "met": "green",
-        "stale": "amber", "no data": "amber", "not started": "amber",
+        "stale": "amber", "no data": "amber", "not started": "amber", "due now": "amber",
         "overdue": "red", "off track": "red", "missed": "red",
     },
     "severity": {"error": "red", "warning": "amber", "info": "green"},

@@ -48,6 +48,7 @@ def build_from_frames(frames, *, since: dt.date | None = None) -> ProgressReport
         breakdowns.by_phase(frame, frames.periods, states),
         breakdowns.over_time(frame, frames.events, frames.plans, as_of, states),
         lists.overdue(frame),
+        lists.due_now(frame),
         lists.stale(frame),
         lists.dropped(frame, frames.events),
         indicators.indicator_table(frames, as_of),
@@ -74,7 +75,7 @@ def figures(frame: pd.DataFrame, frames, states: list[str], since: dt.date | Non
             f"{completed} of {live} live activities (dropped left out)",
         )
     )
-    out += _phase_figures(frame, frames.periods)
+    out += _phase_figures(frame, frames.periods, frames.as_of)
     start = since or (frames.plans["start"].min().date() if len(frames.plans) else frames.as_of)
     done = _completed_between(frame, frames.events, start)
     out.append(
@@ -85,7 +86,11 @@ def figures(frame: pd.DataFrame, frames, states: list[str], since: dt.date | Non
             detail=f"after {start.isoformat()}, up to {frames.as_of.isoformat()}",
         )
     )
-    out.append(Figure("overdue", "Overdue", int(frame["days_late"].notna().sum()), detail="past due, not completed or dropped"))
+    status = frame["status"].value_counts()
+    out.append(Figure("overdue", "Overdue", int(status.get("overdue", 0)), detail="past due, not completed or dropped"))
+    out.append(
+        Figure("due_now", "Due now", int(status.get("due now", 0)), detail="due on the as-of date, not completed: at risk")
+    )
     out.append(
         Figure("stale", "Stale", int(frame["stale"].sum()), detail="in progress, no move for longer than the T103 threshold")
     )
@@ -97,8 +102,9 @@ def _share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
 
 
-def _phase_figures(frame: pd.DataFrame, periods: pd.DataFrame) -> list[Figure]:
-    """'% of Years 1-2 actions completed' for each phase that has activities."""
+def _phase_figures(frame: pd.DataFrame, periods: pd.DataFrame, as_of: dt.date) -> list[Figure]:
+    """For each phase that has activities: '% of Years 1-2 actions completed', and once the
+    phase has ended (on its last day too) how many of its live actions were not completed."""
     phases = periods[periods["kind"] == "phase"][["plan", "key", "name", "end"]].rename(columns={"key": "phase"})
     tagged = frame[["plan", "phase", "state"]].merge(phases, on=["plan", "phase"])
     if tagged.empty:
@@ -106,11 +112,16 @@ def _phase_figures(frame: pd.DataFrame, periods: pd.DataFrame) -> list[Figure]:
     tagged = tagged.assign(done=tagged["state"] == "completed", live=tagged["state"] != "dropped")
     grouped = tagged.groupby(["phase", "name"], sort=False).agg(done=("done", "sum"), live=("live", "sum"), end=("end", "max"))
     grouped = grouped.reset_index().sort_values(["end", "phase"], kind="stable")
-    return [
-        Figure(f"completed_pct_{row.phase}", f"% of {row.name} actions completed", _share(int(row.done), int(row.live)), "pct",
-               f"{int(row.done)} of {int(row.live)} live {row.name} activities")
-        for row in grouped.itertuples(index=False)
-    ]  # fmt: skip
+    out = []
+    for row in grouped.itertuples(index=False):
+        done, live = int(row.done), int(row.live)
+        out.append(Figure(f"completed_pct_{row.phase}", f"% of {row.name} actions completed", _share(done, live), "pct",
+                          f"{done} of {live} live {row.name} activities"))  # fmt: skip
+        end = pd.Timestamp(row.end)
+        if end <= pd.Timestamp(as_of):
+            out.append(Figure(f"not_completed_{row.phase}", f"{row.name} actions not completed by the end of the phase",
+                              live - done, detail=f"{live - done} of {live} live; the phase ended {end.date().isoformat()}"))  # fmt: skip
+    return out
 
 
 def _completed_between(frame: pd.DataFrame, events: pd.DataFrame, start: dt.date) -> int:
