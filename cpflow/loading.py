@@ -37,7 +37,7 @@ from cpflow.models import (
     Unit,
 )
 from cpflow.money import json_amount, to_minor
-from cpflow.workflows import LoadedPlan, PlanSpec
+from cpflow.plans import LoadedPlan, PlanSpec
 
 ACTIVITY_FIELDS = (
     "title", "description", "objective_id", "unit_id", "lead", "contributors", "phase", "schedule",

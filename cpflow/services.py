@@ -26,7 +26,7 @@ from cpflow.loading import LoadResult, load_plan
 from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
 from cpflow.read.lookup import find_plan, split_id
-from cpflow.workflows import read_plan_file
+from cpflow.plans import read_plan_file
 
 
 def require_actor(actor: str | None) -> str:

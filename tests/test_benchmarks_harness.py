@@ -18,7 +18,7 @@ from benchmarks.runner import JSON_KEYS, Row, run_case
 from cpflow.audit import verify
 from cpflow.db import Database
 from cpflow.lifecycle import lifecycle_for
-from cpflow.workflows import parse_plan
+from cpflow.plans import parse_plan
 from tests.conftest import PG_URL, REPO
 
 TINY = SIZES["tiny"]
@@ -73,7 +73,7 @@ def test_the_load_plan_file_is_a_valid_cpflow_plan_and_reads_back_as_generated()
 
 
 def test_a_full_size_plan_file_fits_cpflows_file_size_limit():
-    from cpflow.workflows import MAX_FILE_BYTES
+    from cpflow.plans import MAX_FILE_BYTES
 
     assert len(generate.plan_yaml(generate.load_plan(SIZES["full"].activities)).encode()) < MAX_FILE_BYTES
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from cpflow.loading import load_plan
 from cpflow.models import Activity, Objective, Plan, TransitionEvent
-from cpflow.workflows import LoadedPlan, PlanSpec, parse_plan
+from cpflow.plans import LoadedPlan, PlanSpec, parse_plan
 
 DAY = dt.date(2024, 1, 15)
 

@@ -22,7 +22,7 @@ from cpflow.importers.columns import Columns, When
 from cpflow.importers.context import PlanContext
 from cpflow.importers.mapping import Mapping
 from cpflow.importers.rows import Draft, ReadRows, error
-from cpflow.workflows import (
+from cpflow.plans import (
     ChecklistItemSpec,
     ChecklistSpec,
     ObjectiveSpec,

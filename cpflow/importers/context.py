@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from cpflow.lifecycle import lifecycle_for
 from cpflow.models import Activity, ChecklistItem, Objective, Period, Plan, Unit
-from cpflow.workflows import ChecklistItemSpec, ChecklistSpec, ObjectiveSpec, PeriodSpec, PlanMeta, UnitSpec
+from cpflow.plans import ChecklistItemSpec, ChecklistSpec, ObjectiveSpec, PeriodSpec, PlanMeta, UnitSpec
 
 
 @dataclass

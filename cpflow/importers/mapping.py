@@ -28,7 +28,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from cpflow.errors import PlanFileError
 from cpflow.importers.columns import FIELDS, normalise
-from cpflow.workflows import IsoDate, PeriodSpec, Text, format_path, read_yaml
+from cpflow.plans import IsoDate, PeriodSpec, Text, format_path, read_yaml
 
 MAX_MAPPING_BYTES = 1024 * 1024
 TARGETS = FIELDS

@@ -24,7 +24,7 @@ from cpflow.importers.readers import Sheet, read_sheets
 from cpflow.importers.rows import read_rows
 from cpflow.loading import LoadResult, load_plan
 from cpflow.safe_output import csv_writer, safe_cell
-from cpflow.workflows import SLUG, LoadedPlan
+from cpflow.plans import SLUG, LoadedPlan
 
 MAX_LISTED = 200
 
