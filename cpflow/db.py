@@ -2,14 +2,19 @@
 
 SQLite runs with WAL, foreign keys on and a busy timeout; every write transaction opens
 with BEGIN IMMEDIATE so writers queue at the start instead of failing half-way. On
-PostgreSQL every write first locks the single chain-head row, which orders all writers
-(the event log is one hash chain) and rules out deadlocks.
+PostgreSQL every write first takes cpflow's transaction-scoped advisory lock for the
+schema, which orders all writers (the event log is one hash chain) and rules out
+deadlocks; it needs no UPDATE right on any table, so writers never hold the chain head.
+Writes wait for that lock at most CPFLOW_LOCK_TIMEOUT seconds in all, are retried, and
+then fail with exit 4 naming the session that holds it. Every read is one read-only
+snapshot (REPEATABLE READ on PostgreSQL, one read transaction on SQLite).
 """
 
 from __future__ import annotations
 
 import os
 import random
+import socket
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,8 +29,13 @@ from sqlalchemy.orm import Session
 from cpflow.errors import BusyError, DatabaseError
 
 DEFAULT_URL = "sqlite:///cpflow.db"
-BUSY_TIMEOUT_S = 10.0
-WRITE_ATTEMPTS = 8
+LOCK_TIMEOUT_S = 30.0  # default of CPFLOW_LOCK_TIMEOUT: how long one write waits for others, all attempts together
+STATEMENT_TIMEOUT_S = 600.0  # default of CPFLOW_STATEMENT_TIMEOUT: the longest one statement of a write may run
+IDLE_TIMEOUT_S = 120.0  # default of CPFLOW_IDLE_TIMEOUT: a stopped writer loses its transaction (and lock) after this
+WRITE_ATTEMPTS = 4
+# Advisory lock keys (the first of the two int4 keys; the second is the schema's oid).
+WRITE_LOCK, SCHEMA_LOCK = 0x63700001, 0x63700002
+_SCHEMA_OID = "COALESCE((SELECT oid FROM pg_namespace WHERE nspname = current_schema())::int, 0)"
 
 # Bump together with a new Alembic revision; a test keeps the two in step.
 SCHEMA_REVISION = "0002"
@@ -54,12 +64,28 @@ def _parse_url(url: str) -> URL:
     return parsed
 
 
+def _seconds(name: str, default: float) -> float:
+    raw = os.environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = -1.0
+    if not 0 < value <= 86_400:
+        raise DatabaseError(f"{name}={raw!r}: expected a number of seconds between 0 and 86400")
+    return value
+
+
 class Database:
     """One cpflow database: an engine plus the transaction helpers services use."""
 
     def __init__(self, url: str | None = None):
         self.url = _parse_url(resolve_url(url))
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.lock_timeout = _seconds("CPFLOW_LOCK_TIMEOUT", LOCK_TIMEOUT_S)
+        self.statement_timeout = _seconds("CPFLOW_STATEMENT_TIMEOUT", STATEMENT_TIMEOUT_S)
+        self.idle_timeout = _seconds("CPFLOW_IDLE_TIMEOUT", IDLE_TIMEOUT_S)
         self.engine = self._create_engine()
 
     def __repr__(self) -> str:
@@ -75,13 +101,19 @@ class Database:
             return None
         return Path(self.url.database)
 
+    @property
+    def _attempt_wait(self) -> float:
+        return self.lock_timeout / WRITE_ATTEMPTS
+
     def _create_engine(self) -> Engine:
         try:
             if self.is_sqlite:
-                engine = create_engine(self.url, connect_args={"timeout": BUSY_TIMEOUT_S})
-                _configure_sqlite(engine)
+                engine = create_engine(self.url, connect_args={"timeout": self._attempt_wait})
+                _configure_sqlite(engine, self._attempt_wait)
             else:
-                engine = create_engine(self.url, pool_pre_ping=False)
+                # The name other sessions see in pg_stat_activity, so a busy message can say who holds the lock.
+                name = f"cpflow pid {os.getpid()} on {socket.gethostname()}"[:63]
+                engine = create_engine(self.url, pool_pre_ping=False, connect_args={"application_name": name})
         except (NoSuchModuleError, ModuleNotFoundError) as exc:
             hint = " (install cpflow[postgres] for psycopg)" if not self.is_sqlite else ""
             raise DatabaseError(f"no driver for {self.display_url}: {exc}{hint}") from None
@@ -103,22 +135,27 @@ class Database:
             if _is_permission_denied(exc):
                 # A read-only role (or file): one clear line, not an internal error.
                 raise DatabaseError(f"{self.display_url} refused: {_first_line(exc)}; nothing was written") from None
+            if _is_not_a_database(exc):
+                raise DatabaseError(f"{self.display_url} is not a database cpflow can open: {_first_line(exc)}") from None
             raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:
-        """A read-only session in one transaction (a consistent snapshot)."""
+        """A read-only session in one transaction: every statement sees the same snapshot."""
         self.require_schema()
-        with self.connect() as conn, Session(bind=conn) as session:
-            with session.begin():
+        with self.connect() as conn:
+            if not self.is_sqlite:
+                conn = conn.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+            with Session(bind=conn) as session, session.begin():
                 yield session
 
     def write(self, work: Callable[[Session], T], *, require_schema: bool = True) -> T:
         """Run `work(session)` in one write transaction, retrying while the database is busy.
 
         The whole function is re-run on a lock timeout or a serialization failure, so it
-        must do all its reading inside the transaction. After WRITE_ATTEMPTS the caller
-        gets BusyError; a failure of any other kind rolls back and propagates.
+        must do all its reading inside the transaction. After WRITE_ATTEMPTS (at most
+        CPFLOW_LOCK_TIMEOUT seconds of waiting) the caller gets BusyError naming the
+        holder when the server can tell; a failure of any other kind rolls back and propagates.
         """
         if require_schema:
             self.require_schema()
@@ -129,26 +166,61 @@ class Database:
                         conn = conn.execution_options(cpflow_immediate=True)
                     with Session(bind=conn) as session, session.begin():
                         if not self.is_sqlite:
-                            session.execute(text("SELECT seq FROM chain_head WHERE id = 1 FOR UPDATE"))
+                            self._take_write_lock(session.connection())
                         return work(session)
             except DBAPIError as exc:
+                if _is_statement_timeout(exc):
+                    raise BusyError(
+                        f"a statement on {self.display_url} ran longer than CPFLOW_STATEMENT_TIMEOUT="
+                        f"{self.statement_timeout:g}s and was cancelled; nothing was written"
+                    ) from None
                 if not _is_busy(exc):
                     raise
                 if attempt == WRITE_ATTEMPTS:
+                    holder = "" if self.is_sqlite else self._lock_holder()
                     raise BusyError(
-                        f"database {self.display_url} stayed busy after {WRITE_ATTEMPTS} attempts; nothing was written"
+                        f"database {self.display_url} stayed busy after {WRITE_ATTEMPTS} attempts "
+                        f"(CPFLOW_LOCK_TIMEOUT={self.lock_timeout:g}s){holder}; nothing was written"
                     ) from None
-                time.sleep(min(2.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+                time.sleep(min(1.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
         raise AssertionError("unreachable")
+
+    def _take_write_lock(self, conn: Connection) -> None:
+        ms = lambda seconds: f"{max(1, int(seconds * 1000))}ms"  # noqa: E731
+        conn.execute(text(f"SET LOCAL lock_timeout = '{ms(self._attempt_wait)}'"))
+        conn.execute(text(f"SET LOCAL statement_timeout = '{ms(self.statement_timeout)}'"))
+        conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{ms(self.idle_timeout)}'"))
+        conn.execute(text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK}, {_SCHEMA_OID})"))
+
+    def _lock_holder(self) -> str:
+        """Who holds cpflow's write lock, as far as the server tells this role ('' if it cannot)."""
+        query = text(
+            "SELECT l.pid, a.application_name, a.usename, a.state, "
+            "EXTRACT(EPOCH FROM now() - a.xact_start)::int AS held "
+            "FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid "
+            f"WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = {WRITE_LOCK} "
+            f"AND l.objid::bigint = ({_SCHEMA_OID})::bigint & 4294967295 AND l.objsubid = 2 "
+            "AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())"
+        )
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(query).first()
+        except DBAPIError:
+            return ""
+        if row is None:
+            return ""
+        parts = [f"server process {row.pid}"]
+        parts += [str(value) for value in (row.application_name, row.usename and f"user {row.usename}", row.state) if value]
+        if row.held is not None:
+            parts.append(f"in its transaction for {row.held}s")
+        return "; the write lock is held by " + ", ".join(parts)
 
     # --- schema -------------------------------------------------------------------
 
     def schema_revision(self) -> str | None:
         """The Alembic revision the database is at, or None for an empty database."""
         with self.connect() as conn:
-            if not conn.dialect.has_table(conn, "alembic_version"):
-                return None
-            return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            return _revision(conn)
 
     def require_schema(self) -> None:
         """Refuse, with a clear message, a database cpflow has not initialised."""
@@ -160,19 +232,35 @@ class Database:
         if revision is None:
             raise DatabaseError(f"{self.display_url} is not a cpflow database yet: run `cpflow init`")
         if revision != SCHEMA_REVISION:
+            _refuse_newer(self.display_url, revision)
             raise DatabaseError(
                 f"{self.display_url} is at schema {revision}, this cpflow needs {SCHEMA_REVISION}: run `cpflow init`"
             )
         self._schema_ok = True
 
     def init(self) -> tuple[str | None, str]:
-        """Create or upgrade the schema to the current revision; returns (before, after)."""
+        """Create or upgrade the schema to the current revision; returns (before, after).
+
+        Concurrent first uses are serialised (an advisory lock on PostgreSQL, BEGIN
+        IMMEDIATE on SQLite) and the revision is read again under the lock, so four
+        processes starting on an empty database create the schema once.
+        """
         from cpflow.migrate import upgrade
 
         before = self.schema_revision()
         if before != SCHEMA_REVISION:
+            _refuse_newer(self.display_url, before)
             with self.connect() as conn:
-                upgrade(conn)
+                if self.is_sqlite:
+                    conn = conn.execution_options(cpflow_immediate=True)
+                conn.begin()
+                if not self.is_sqlite:
+                    conn.execute(text(f"SET LOCAL lock_timeout = '{int(self.lock_timeout * 1000)}ms'"))
+                    conn.execute(text(f"SELECT pg_advisory_xact_lock({SCHEMA_LOCK}, {_SCHEMA_OID})"))
+                before = _revision(conn)
+                if before != SCHEMA_REVISION:
+                    _refuse_newer(self.display_url, before)
+                    upgrade(conn)
                 conn.commit()
         self._schema_ok = True
         return before, SCHEMA_REVISION
@@ -188,7 +276,30 @@ class Database:
         self.engine.dispose()
 
 
-def _configure_sqlite(engine: Engine) -> None:
+def _revision(conn: Connection) -> str | None:
+    if not conn.dialect.has_table(conn, "alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+
+
+def _refuse_newer(display_url: str, revision: str | None) -> None:
+    """A database at a revision this cpflow does not know was made by a newer cpflow: init cannot help."""
+    if revision is not None and revision not in _known_revisions():
+        raise DatabaseError(
+            f"{display_url} is at schema {revision}, newer than this cpflow knows (it needs {SCHEMA_REVISION}): "
+            "use the cpflow that created it, or upgrade cpflow"
+        )
+
+
+def _known_revisions() -> set[str]:
+    from alembic.script import ScriptDirectory
+
+    from cpflow.migrate import alembic_config
+
+    return {script.revision for script in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
+
+
+def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn, _record):
         # Take transaction control from the driver so BEGIN IMMEDIATE can be issued.
@@ -197,7 +308,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute(f"PRAGMA busy_timeout={int(BUSY_TIMEOUT_S * 1000)}")
+        cursor.execute(f"PRAGMA busy_timeout={max(1, int(busy_timeout_s * 1000))}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -219,13 +330,25 @@ def _is_busy(exc: DBAPIError) -> bool:
     return code in ("40001", "40P01", "55P03")  # serialization failure, deadlock, lock not available
 
 
+def _is_statement_timeout(exc: DBAPIError) -> bool:
+    return getattr(exc.orig, "sqlstate", None) == "57014" and "statement timeout" in str(exc.orig)
+
+
 def _is_permission_denied(exc: DBAPIError) -> bool:
     if getattr(exc.orig, "sqlstate", None) == "42501":  # insufficient_privilege
         return True
     return "attempt to write a readonly database" in str(exc.orig).lower()
 
 
+def _is_not_a_database(exc: DBAPIError) -> bool:
+    message = str(exc.orig).lower()
+    return "file is not a database" in message or "database disk image is malformed" in message
+
+
 def _is_connect_failure(exc: OperationalError) -> bool:
     message = str(exc.orig).lower()
-    markers = ("connection", "could not", "unable to open", "no such host", "timeout expired", "password", "does not exist")
+    markers = (
+        "connection", "could not", "unable to open", "no such host", "timeout expired", "password", "does not exist",
+        "failed to resolve host", "name or service not known", "nodename nor servname",
+    )  # fmt: skip
     return exc.connection_invalidated or any(marker in message for marker in markers)

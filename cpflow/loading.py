@@ -62,6 +62,37 @@ class LoadResult:
     def changed(self) -> bool:
         return self.created or bool(self.added or self.edited or self.newly_missing or self.other_changes)
 
+    def summary(self, source: str | None = None, rows: int | None = None) -> str:
+        """One line saying what the load (or, with `source`, the import) did to the plan."""
+        origin = f" from {source}" if source else ""
+        if self.created:
+            return (
+                f"{self.slug}: created{origin}: {len(self.added)} activities"
+                if source
+                else f"{self.slug}: loaded {len(self.added)} activities"
+            )
+        if not self.changed:
+            return f"{self.slug}: unchanged ({rows} rows of {source} match the plan)" if source else f"{self.slug}: unchanged"
+        parts = [f"{len(self.added)} added"] if self.added else []
+        parts += [f"{len(self.edited)} edited"] if self.edited else []
+        parts += [f"{self.other_changes} other changes"] if self.other_changes else []
+        return f"{self.slug}: {', '.join(parts or ['updated'])}{origin}"
+
+    def notes(self, what: str = "file") -> list[str]:
+        """Lines for stderr: activities kept although the source no longer lists them, and
+        states in the source that recorded moves overrule."""
+        lines = []
+        if self.missing and what == "file":
+            shown = ", ".join(self.missing[:20]) + (" …" if len(self.missing) > 20 else "")
+            lines.append(f"{self.slug}: {len(self.missing)} activities are no longer in the file and were kept: {shown}")
+        if self.ignored_states:
+            shown = ", ".join(self.ignored_states[:20])
+            if what == "file":
+                lines.append(f"{self.slug}: the file's state was ignored for activities with recorded moves: {shown}")
+            else:
+                lines.append(f"note: the sheet's status was ignored for activities with recorded moves: {shown}")
+        return lines
+
 
 def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.date, partial: bool = False) -> LoadResult:
     """Upsert one validated plan inside the caller's write transaction (see `partial` above)."""

@@ -282,7 +282,7 @@ def test_busy_database_is_retried_then_reported_with_exit_4(db_url, mini_plan, m
     import cpflow.db as dbmod
 
     assert run_cli("load", str(mini_plan), "--by", "lead", db_url=db_url).exit_code == 0
-    monkeypatch.setattr(dbmod, "BUSY_TIMEOUT_S", 0.05)
+    monkeypatch.setenv("CPFLOW_LOCK_TIMEOUT", "0.2")
     monkeypatch.setattr(dbmod.time, "sleep", lambda s: None)
     holder = sqlite3.connect(db_url.removeprefix("sqlite:///"), isolation_level=None)
     holder.execute("BEGIN IMMEDIATE")  # another writer holds the lock for the whole test

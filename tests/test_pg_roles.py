@@ -82,7 +82,9 @@ def test_the_reviewer_reads_everything_and_writes_nothing(roles, capsys):
         result = run_cli(*args, db_url=url)
         assert result.exit_code == 0, (args, result.output)
     before = run_cli("history", "mini:1.1", "--format", "json", db_url=roles["owner"]).stdout
-    for args in (["move", "mini:1.1", "start", "--by", "Donor"], ["load", str(roles["dir"] / "mini.yaml"), "--by", "Donor"]):
+    changed = roles["dir"] / "mini-renamed.yaml"
+    changed.write_text(MINI_PLAN.replace("First action", "First action (renamed by a reviewer)"), encoding="utf-8")
+    for args in (["move", "mini:1.1", "start", "--by", "Donor"], ["load", str(changed), "--by", "Donor"]):
         result = run_cli(*args, db_url=url)
         assert result.exit_code == 2, (args, result.output)
         assert "refused: permission denied" in result.stderr and "nothing was written" in result.stderr
