@@ -68,6 +68,11 @@ class BackupResult:
     verified: bool
     problem: str | None = None
 
+    @property
+    def data_rows(self) -> int:
+        """Rows of every table but the one-row chain head."""
+        return _data_rows(self.rows)
+
 
 @dataclass
 class RestoreResult:
@@ -77,6 +82,15 @@ class RestoreResult:
     events: int = 0
     head: str = audit.GENESIS
     replaced: bool = False
+
+    @property
+    def data_rows(self) -> int:
+        """Rows of every table but the one-row chain head."""
+        return _data_rows(self.rows)
+
+
+def _data_rows(rows: dict[str, int]) -> int:
+    return sum(n for name, n in rows.items() if name != "chain_head")
 
 
 # --- backup ---------------------------------------------------------------------------------

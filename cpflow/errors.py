@@ -9,9 +9,17 @@ EXIT_BUSY = 4  # the database stayed locked past the retry budget
 
 
 class CpflowError(Exception):
-    """Base class: a message meant for the user, and the exit code for it."""
+    """Base class: a message meant for the user, and the exit code for it.
+
+    `field` names the input the problem is about (`actor`, `reason` …) in the service's
+    own terms; a face (the CLI, the web app) adds how to give it (`--by WHO`, a form field).
+    """
 
     exit_code = EXIT_BAD_INPUT
+
+    def __init__(self, message: str = "", *, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 class BadInput(CpflowError):

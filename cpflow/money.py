@@ -63,3 +63,8 @@ def json_amount(minor: int | None) -> int | float | None:
         return None
     whole, cents = divmod(int(minor), MINOR_PER_UNIT)
     return whole if cents == 0 else float(Decimal(minor) / MINOR_PER_UNIT)
+
+
+def format_amount(value: int | float | Decimal | None) -> str:
+    """An amount for people: grouped thousands, `unknown` when the source gives none."""
+    return "unknown" if value is None else f"{value:,}"

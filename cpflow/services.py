@@ -32,9 +32,9 @@ from cpflow.plans import read_plan_file
 def require_actor(actor: str | None) -> str:
     actor = (actor or "").strip()
     if not actor:
-        raise BadInput("an actor is required: pass --by WHO or set CPFLOW_USER")
+        raise BadInput("an actor is required", field="actor")
     if len(actor) > 200:
-        raise BadInput("--by: an actor name is at most 200 characters")
+        raise BadInput("an actor name is at most 200 characters", field="actor")
     return actor
 
 
@@ -148,7 +148,7 @@ def move(
         dest = lifecycle.destination(ident, activity.state, trigger)
         rule = lifecycle.rules[trigger]
         if rule.reason_required and not reason:
-            raise BadInput(f"{ident}: {trigger} needs a reason (--reason TEXT); nothing was written")
+            raise BadInput(f"{ident}: {trigger} needs a reason; nothing was written", field="reason")
         if activity.people and rule.roles:
             _check_roles(ident, trigger, actor, activity.people, rule.roles)
         if at < activity.plan_start:
@@ -170,7 +170,7 @@ def move(
         )  # fmt: skip
         warnings = []
         if rule.ref_recommended and not ref:
-            warnings.append(f"{ident}: no --ref given; a reference (minutes, decision id) is recommended for {trigger}")
+            warnings.append(f"{ident}: no reference given; a reference (minutes, decision id) is recommended for {trigger}")
         return MoveResult(ident, trigger, activity.state, dest, actor, at, event_id, activity.version + 1, warnings)
 
     result = db.write(work)
@@ -330,7 +330,7 @@ def fund(
     actor = require_actor(actor)
     at = check_date(ident, at, now=now or today())
     if received is None and budget is None:
-        raise BadInput(f"{ident}: give --received AMOUNT, --budget AMOUNT or both")
+        raise BadInput(f"{ident}: give the amount received, a revised budget, or both", field="received")
 
     def work(session: Session) -> FundResult:
         plan = find_plan(session, slug)

@@ -69,7 +69,7 @@ def test_funding_update_is_recorded_with_money_as_numbers(loaded):
         (("fund", "mini:nope", "--period", "years-1-2", "--received", "1", "--by", "x"), "unknown unit mini:nope; units are wg"),
         (("fund", "mini:wg", "--period", "years-1-2", "--received", "-5", "--by", "x"), "cannot be negative"),
         (("fund", "mini:wg", "--period", "years-1-2", "--received", "1.585,000", "--by", "x"), "expected an amount"),
-        (("fund", "mini:wg", "--period", "years-1-2", "--by", "x"), "give --received AMOUNT, --budget AMOUNT or both"),
+        (("fund", "mini:wg", "--period", "years-1-2", "--by", "x"), "pass --received AMOUNT, --budget AMOUNT or both"),
         (("fund", "mini:wg", "--period", "years-1-2", "--received", "5", "--by", "x", "--at", "2999-01-01"), "in the future"),
         (("fund", "ghost:wg", "--period", "years-1-2", "--received", "5", "--by", "x"), "unknown plan 'ghost'"),
     ],

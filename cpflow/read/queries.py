@@ -243,3 +243,17 @@ def require_known_states(session: Session, states: tuple[str, ...], plans: tuple
     unknown = [s for s in states if s not in known_states(session, plans)]
     if unknown:
         raise BadInput(f"unknown state {unknown[0]!r}; states are {', '.join(sorted(known_states(session, plans)))}")
+
+
+def unit_table_rows(units: list[dict]) -> list[dict]:
+    """`list_units` rows shaped for a terminal table: one budget / received cell per period."""
+    from cpflow.money import format_amount
+
+    return [
+        {
+            "unit": u["key"],
+            "leads": u["leads"],
+            "budget / received": [f"{b['period']}: {format_amount(b['budget'])} / {format_amount(b['received'])}" for b in u["budgets"]],
+        }
+        for u in units
+    ]

@@ -90,7 +90,7 @@ def report_sections(report):
 def register_commands(cli):
     import click
 
-    from cpflow.cli import DATE, emit, format_option, pass_ctx
+    from cpflow.cli.common import DATE, emit, format_option, pass_ctx
 
     @cli.command("health")
     @click.option("--plan", "plans", multiple=True, metavar="SLUG", help="Only this plan (repeatable).")

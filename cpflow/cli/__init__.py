@@ -1,0 +1,137 @@
+"""The `cpflow` command line: thin click commands that parse, call a service, render.
+
+Each command group lives in its own module and is added here explicitly; no module of
+this package imports this one, so there is no import circle. Errors are cpflow's own
+exceptions, turned into one line on stderr and a documented exit code by `main` (no
+traceback unless --debug).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cpflow.cli import admin, audit, io, plans, record, reports, rules
+from cpflow.cli.common import (  # noqa: F401 (DATE, by_option, emit, format_option, pass_ctx: the plugin-author API)
+    DATE,
+    EXIT_CODES_HELP,
+    EXIT_INTERNAL,
+    Context,
+    by_option,
+    emit,
+    error_line,
+    format_option,
+    pass_ctx,
+    say,
+    terminal_safe,
+    usage_error_line,
+)
+from cpflow.errors import EXIT_BAD_INPUT, EXIT_OK, CpflowError
+
+
+def _version() -> str:
+    from cpflow import __version__
+
+    return __version__
+
+
+@click.group(
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+    epilog=EXIT_CODES_HELP,
+)
+@click.option("--db", "db_url", envvar="CPFLOW_DB", show_envvar=True, metavar="URL",
+              help="Database: sqlite:///FILE (default ./cpflow.db) or postgresql+psycopg://USER@HOST/DB.")  # fmt: skip
+@click.option("--plugins", envvar="CPFLOW_PLUGINS", show_envvar=True, metavar="NAMES",
+              help="Comma-separated plugins to load (`builtin`, entry-point names, or `none`); default all.")  # fmt: skip
+@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
+@click.version_option(version=None, package_name="cpflow", message="cpflow %(version)s")
+@click.pass_context
+def cli(ctx: click.Context, db_url: str | None, plugins: str | None, debug: bool) -> None:
+    """cpflow tracks humanitarian work plans activity by activity, checks them against
+    their framework's criteria, and writes progress and compliance reports.
+
+    \b
+    Start:   cpflow load workflows/*.yaml
+    Record:  cpflow move cpms-wg-2022-2025:2.11 endorse --by "CPMS WG" --at 2022-05-12
+    Read:    cpflow activities --plan cpms-wg-2022-2025 --as-of 2023-12-31
+    """
+    ctx.obj = Context(db_url, plugins, debug)
+
+
+for _module in (plans, record, audit, io, reports, rules, admin):
+    for _command in _module.COMMANDS:
+        cli.add_command(_command)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Console entry point: run the CLI and map errors to exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    debug = "--debug" in args
+    try:
+        _add_plugin_commands(_plugin_selection(args))
+        code = cli.main(args=args, prog_name="cpflow", standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else EXIT_OK)
+    except CpflowError as exc:
+        if debug:
+            raise
+        click.echo(error_line(exc), err=True)
+        sys.exit(exc.exit_code)
+    except click.exceptions.Exit as exc:
+        sys.exit(exc.exit_code)
+    except click.ClickException as exc:
+        say(usage_error_line(exc))
+        sys.exit(EXIT_BAD_INPUT)
+    except click.Abort:
+        say("aborted; nothing was written")
+        sys.exit(EXIT_BAD_INPUT)
+    except KeyboardInterrupt:
+        say("interrupted; nothing more was written")
+        sys.exit(130)
+    except BrokenPipeError:
+        sys.stderr.close()
+        sys.exit(EXIT_OK)
+    except Exception as exc:  # noqa: BLE001 (the edge: no traceback without --debug)
+        if debug:
+            raise
+        say(
+            f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (a bug in cpflow; rerun with --debug for the traceback)"
+        )
+        sys.exit(EXIT_INTERNAL)
+
+
+_plugin_commands_added = False
+
+
+def _add_plugin_commands(selection: str | None) -> None:
+    """Let plugins add commands. A plugin that fails, or names a command that is taken,
+    is reported by `cpflow plugins` and skipped; it never takes the CLI down."""
+    global _plugin_commands_added
+    if _plugin_commands_added:
+        return
+    _plugin_commands_added = True
+    from cpflow.plugins.manager import PluginFailure, get_plugins
+
+    plugins = get_plugins(selection)
+    for impl in plugins.manager.hook.register_commands.get_hookimpls():
+        staging = click.Group()
+        try:
+            impl.function(cli=staging)
+        except Exception as exc:  # noqa: BLE001
+            plugins.failures.append(PluginFailure(impl.plugin_name, f"register_commands failed: {exc}"))
+            continue
+        for name, command in staging.commands.items():
+            if name in cli.commands:
+                plugins.failures.append(PluginFailure(impl.plugin_name, f"command {name!r} is already taken; skipped"))
+            else:
+                cli.add_command(command, name)
+
+
+def _plugin_selection(args: list[str]) -> str | None:
+    """The --plugins value, read before parsing so plugin commands honour it."""
+    for i, arg in enumerate(args):
+        if arg == "--plugins" and i + 1 < len(args):
+            return args[i + 1]
+        if arg.startswith("--plugins="):
+            return arg.split("=", 1)[1]
+    return None

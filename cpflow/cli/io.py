@@ -1,0 +1,103 @@
+"""`cpflow import` and `cpflow export`: spreadsheets in and out (docs/importing.md).
+
+The readers and writers load only when a command runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from cpflow.cli.common import Context, by_option, default_actor, pass_ctx, say
+
+
+def _plugin_table(c: Context, hook_name: str) -> dict:
+    """name -> callable registered by plugins through register_importers / register_exporters."""
+    table: dict = {}
+    try:
+        getattr(c.plugins.hook, hook_name)(register=lambda name, fn: table.setdefault(name, fn))
+    except Exception as exc:  # noqa: BLE001 (a broken plugin must not take import/export down)
+        say(f"note: a plugin's {hook_name} hook failed: {type(exc).__name__}: {exc}")
+    return table
+
+
+def _progress(label: str):
+    """click.progressbar on stderr when it is a terminal; otherwise rows pass through."""
+
+    def wrap(items, length):
+        if not sys.stderr.isatty() or length < 200:
+            return items
+        return _bar(items, length, label)
+
+    return wrap
+
+
+def _status(text: str) -> None:
+    if sys.stderr.isatty():
+        say(text)
+
+
+def _bar(items, length, label):
+    with click.progressbar(items, length=length, label=label, file=sys.stderr) as bar:
+        yield from bar
+
+
+@click.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--plan", "plan", required=True, metavar="SLUG", help="The plan to import into (created when new).")
+@click.option("--title", help="Title of a plan the import creates (default: the sheet's title row or the file name).")
+@click.option("--map", "mapping", type=click.Path(path_type=Path), metavar="MAPPING.yaml",
+              help="Mapping file: your headers, status words, dates, year (docs/importing.md).")  # fmt: skip
+@click.option("--sheet", metavar="NAME", help="The sheet to read (default: the first with a header row).")
+@click.option("--keep-going", is_flag=True, help="Write the good rows and put the rejected ones in FILE.rejects.csv.")
+@by_option(required=False)
+@pass_ctx
+def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going: bool, actor) -> None:
+    """Import a work-plan spreadsheet (.xlsx, .xls, .ods, .csv) into a plan.
+
+    The header row is found (title rows above it are skipped) and its columns are
+    matched to fields by name: Objective, Activity, Expected result, Responsible,
+    Timeline, Q1..Q4, months, Status … Every row is checked first; nothing is written
+    when any row fails, unless --keep-going. Importing the same file again changes
+    nothing.
+    """
+    from cpflow.importers.service import import_file
+
+    result = import_file(
+        c.db, file, plan=plan, actor=actor or default_actor(), title=title, mapping=mapping, sheet=sheet,
+        keep_going=keep_going, progress=_progress("checking rows"), status=_status,
+        readers={"." + k.lstrip(".").lower(): v for k, v in _plugin_table(c, "register_importers").items()},
+    )  # fmt: skip
+    click.echo(result.load.summary(f'{file} (sheet "{result.sheet}", header row {result.header_row})', rows=result.rows))
+    if result.ignored:
+        say(f"note: columns not imported: {', '.join(result.ignored)}")
+    for note in result.notes:
+        say(f"note: {note}")
+    for line in result.load.notes("sheet"):
+        say(line)
+    if result.rejected:
+        say(f"{result.rejected} rows rejected and not imported; they are listed in {result.rejects_path}")
+
+
+@click.command("export")
+@click.argument("plan", metavar="PLAN")
+@click.option("--format", "fmt", default="xlsx", show_default=True, metavar="xlsx|csv",
+              help="xlsx or csv (or a format a plugin adds).")  # fmt: skip
+@click.option(
+    "-o", "--output", "output", metavar="PATH", help="Where to write (default PLAN.FORMAT; - is standard output for csv)."
+)
+@pass_ctx
+def export(c: Context, plan: str, fmt: str, output: str | None) -> None:
+    """Write a plan's activities as a table that `cpflow import` reads back."""
+    from cpflow.exporters import export_plan
+
+    target, content = export_plan(c.db, plan, fmt, output, _plugin_table(c, "register_exporters"))
+    if content is not None:
+        click.echo(content, nl=False)
+    else:
+        say(f"{plan}: written to {target}")
+
+
+COMMANDS = (import_, export)

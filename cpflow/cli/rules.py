@@ -1,0 +1,104 @@
+"""`cpflow check`, `cpflow rules` and `cpflow plugins`: parse, call the rules engine or the
+plugin manager, render. Heavy imports stay inside the commands."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from cpflow.cli.common import DATE, Context, emit, format_option, pass_ctx, say
+from cpflow.errors import EXIT_FINDINGS
+
+FINDING_COLUMNS = ("code", "severity", "subject", "plan", "message", "data")
+
+
+@click.command()
+@click.option("--plan", "plans", multiple=True, metavar="SLUG", help="Only this plan (repeatable). Default: all.")
+@click.option("--as-of", "as_of", type=DATE, help="Check the plans as they stood on this date. Default today.")
+@click.option("--select", "select", multiple=True, metavar="CODES",
+              help="Rule codes or prefixes to run, comma-separated (T,F3). Default: the plan's, else all.")  # fmt: skip
+@click.option("--ignore", "ignore", multiple=True, metavar="CODES", help="Rule codes or prefixes to skip (T103).")
+@click.option("--set", "settings", multiple=True, metavar="CODE.KEY=VALUE",
+              help="A rule setting (F301.threshold=0.9) or severity (G402.severity=warning); repeatable.")  # fmt: skip
+@click.option("--fail-on", "fail_on", type=click.Choice(("error", "warning", "info", "never")), default="error",
+              show_default=True, help="Exit 1 when a finding is at least this severe.")  # fmt: skip
+@format_option()
+@pass_ctx
+def check(c: Context, plans, as_of, select, ignore, settings, fail_on, fmt) -> None:
+    """Check plans against the rules: timeline, indicators, funding, governance, coverage
+    and any plugin's rules.
+
+    \b
+    cpflow check --plan cpms-wg-2022-2025 --as-of 2024-01-01 --select T101
+    cpflow check --select T,F3 --ignore T103 --set F301.threshold=0.9
+
+    Exit 0 when no finding reaches --fail-on, 1 when some do, 2 on bad input.
+    """
+    from cpflow.render import render
+    from cpflow.rules.engine import parse_settings, run_checks
+
+    parsed = parse_settings(settings)
+    with c.db.read() as session:
+        report = run_checks(session, plans=plans, as_of=as_of, select=select, ignore=ignore, settings=parsed,
+                            plugins=c.plugins, debug=c.debug)  # fmt: skip
+    rows = report.rows()
+    if fmt == "table":
+        emit(render(rows, "table", ("severity", "code", "subject", "message")))
+    else:
+        emit(render(rows, fmt, FINDING_COLUMNS))
+    for note in report.notes:
+        say(f"note: {note}")
+    if c.debug:
+        for finding in report.findings:
+            if "traceback" in finding.data:
+                click.echo(f"{finding.message}\n{finding.data['traceback']}", err=True)
+    say(report.summary())
+    if report.fails(fail_on):
+        sys.exit(EXIT_FINDINGS)
+
+
+@click.command()
+@click.argument("code", required=False, metavar="[CODE]")
+@format_option("table", "json")
+@pass_ctx
+def rules(c: Context, code: str | None, fmt: str) -> None:
+    """List every rule (code, title, severity, pack, plugin), or explain one rule and its
+    settings. A prefix (T, F3) lists those rules."""
+    from cpflow.errors import BadInput
+    from cpflow.render import render, render_json, render_record
+
+    registry = c.plugins.rules
+    listed = [rule for rule in registry.rules.values() if not code or rule.code.startswith(code.strip().upper())]
+    if code and code.strip().upper() in registry.rules:
+        rule = registry.rules[code.strip().upper()]
+        record = {
+            "code": rule.code, "title": rule.title, "severity": rule.severity, "pack": rule.pack,
+            "plugin": registry.sources[rule.code], "description": rule.description,
+            "settings": {key: {"default": option.default, "help": option.help} for key, option in rule.options.items()},
+        }  # fmt: skip
+        if fmt == "json":
+            emit(render_json(record) + "\n")
+            return
+        record["settings"] = [f"{key}={option.default} ({option.help})" for key, option in rule.options.items()] or "none"
+        emit(render_record(record))
+        return
+    if code and not listed:
+        raise BadInput(f"unknown rule {code!r}; `cpflow rules` lists the {len(registry.rules)} known rules")
+    rows = [{"code": r.code, "title": r.title, "severity": r.severity, "pack": r.pack, "plugin": registry.sources[r.code]}
+            for r in listed]  # fmt: skip
+    emit(render(rows, fmt))
+
+
+@click.command()
+@format_option("table", "json")
+@pass_ctx
+def plugins(c: Context, fmt: str) -> None:
+    """List loaded plugins with their version, hooks and rules, and any that failed to load."""
+    from cpflow.render import render
+
+    rows = c.plugins.describe()
+    emit(render(rows, fmt, ("name", "source", "status", "hooks", "rules", "errors")))
+
+
+COMMANDS = (check, rules, plugins)
