@@ -9,14 +9,28 @@ from collections.abc import Sequence
 from cpflow.reports import cells
 from cpflow.reports.model import Report, Section
 
-_SPECIAL = re.compile(r"([\\`*_\[\]|#])")
+# Characters with a meaning in GitHub-flavoured Markdown: emphasis, code, links, tables,
+# headings, strikethrough and math.
+_SPECIAL = re.compile(r"([\\`*_\[\]|#~$])")
+# GitHub links bare URLs ("http://", "ftp://" …) unless the ':' is escaped, "www." unless its
+# dot is, and an e-mail address (or an @mention, where the text is pasted into an issue)
+# unless a character that cannot be in an address stands before the "@": a zero-width
+# space, written as an entity so that the file shows it. ("mailto:" and "xmpp:" need an
+# address, so they cannot link either.)
+_SCHEME = re.compile(r":(?=//)")
+_WWW = re.compile(r"(?i)(www)\.")
+_AT = re.compile(r"@")
 
 
 def escape(text: str) -> str:
-    """Cell text that stays plain: one line, Markdown and HTML characters escaped."""
+    """User text that stays plain in every Markdown renderer, GitHub's included: one line,
+    HTML and Markdown characters escaped, and no autolink (URL, www., e-mail, mention)."""
     text = " ".join(str(text).split())
     text = text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-    return _SPECIAL.sub(r"\\\1", text)
+    text = _SPECIAL.sub(r"\\\1", text)
+    text = _SCHEME.sub(r"\\:", text)
+    text = _WWW.sub(r"\1\\.", text)
+    return _AT.sub("&#8203;@", text)
 
 
 def _table(section: Section) -> list[str]:
