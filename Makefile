@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 # Reinstall (a normal, non-editable install) whenever the package changes.
 SOURCES := $(shell find cpflow -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: demo test bench install clean
+.PHONY: demo test lint bench install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -21,8 +21,15 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/cpflow demo
 
-test: $(STAMP)
+test: $(STAMP) lint
 	$(BIN)/python -m pytest -n 2 -p no:cacheprovider
+
+# The everyday checks: style, the layer contracts (docs/architecture.md) and types.
+lint: $(STAMP)
+	$(BIN)/ruff check cpflow tests benchmarks examples scripts
+	$(BIN)/ruff format --check cpflow tests benchmarks examples scripts
+	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --size small

@@ -41,6 +41,6 @@ def state_after(last) -> ColumnElement:
 def with_state(query: Select, as_of: dt.date | None) -> tuple[Select, ColumnElement]:
     """Add the as-of state to a query over Activity; returns (query, state column)."""
     if as_of is None:
-        return query, Activity.state
+        return query, Activity.__table__.c.state
     last = last_moves(as_of)
     return query.outerjoin(last, and_(last.c.activity_id == Activity.id)), state_after(last)
