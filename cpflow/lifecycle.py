@@ -1,6 +1,12 @@
 """The lifecycle: one `transitions.Machine` built from a definition is the transition
 table for every activity. Activities stay plain rows; nothing here holds per-activity
-state, so checking a move costs a dictionary lookup."""
+state, so checking a move costs a dictionary lookup.
+
+A lifecycle also says what its states mean, with tags (see `TAGS`): rules, reports and
+exports ask "is this state final / cancelled / active in this plan's lifecycle?" rather
+than naming the default lifecycle's states, so a plan with its own lifecycle (renamed
+states, an extra "on hold") is judged by what its states mean.
+"""
 
 from __future__ import annotations
 
@@ -15,6 +21,26 @@ from transitions import Machine
 from cpflow.errors import BadInput, IllegalTransition
 
 ROLES = ("lead", "co-lead", "member", "reviewer")
+# What a state may mean. `initial` and `final` also follow from the definition's
+# `initial:` and `final:` keys; a state may carry several tags.
+TAGS = {
+    "initial": "nothing decided yet: the state a new activity starts in",
+    "endorsed": "agreed to go ahead, not started",
+    "active": "work under way (judged for staleness)",
+    "paused": "started, then put on hold",
+    "done": "completed (counts as achieved)",
+    "cancelled": "dropped: no longer part of the plan's live work",
+    "final": "needs nothing more (not overdue, not late for its phase)",
+}
+# A lifecycle without `tags:` gets these for the states it shares with the default one.
+DEFAULT_TAGS = {
+    "proposed": ("initial",),
+    "endorsed": ("endorsed",),
+    "in_progress": ("active",),
+    "completed": ("done", "final"),
+    "dropped": ("cancelled", "final"),
+}
+IATI_STATUS_CODES = (1, 2, 3, 4, 5, 6)  # IATI ActivityStatus codelist
 
 
 @dataclass(frozen=True)
@@ -36,6 +62,7 @@ class Lifecycle:
     rules: dict[str, Rule]
     iati_status: dict[str, int] = field(default_factory=dict)
     machine: Machine = field(repr=False, default=None)
+    tags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # state -> its tags
 
     @classmethod
     def from_definition(cls, definition: dict) -> Lifecycle:
@@ -59,18 +86,35 @@ class Lifecycle:
             )
             for t in definition["transitions"]
         }
+        states = tuple(definition["states"])
+        final = tuple(definition.get("final") or ())
+        declared = definition.get("tags")
+        tags = {}
+        for state in states:
+            own = list(declared.get(state) or ()) if declared is not None else list(DEFAULT_TAGS.get(state, ()))
+            own += ["initial"] if state == definition["initial"] else []
+            own += ["final"] if state in final else []
+            tags[state] = tuple(dict.fromkeys(own))
         return cls(
             initial=definition["initial"],
-            states=tuple(definition["states"]),
-            final=tuple(definition.get("final", ())),
+            states=states,
+            final=tuple(s for s in states if "final" in tags[s]),
             rules=rules,
-            iati_status=dict(definition.get("iati_status", {})),
+            iati_status=dict(definition.get("iati_status") or {}),
             machine=machine,
+            tags=tags,
         )
 
     @property
     def triggers(self) -> tuple[str, ...]:
         return tuple(self.rules)
+
+    def tagged(self, *tags: str) -> tuple[str, ...]:
+        """The states carrying any of `tags`, in definition order."""
+        return tuple(s for s in self.states if set(self.tags.get(s, ())) & set(tags))
+
+    def has(self, state: str, tag: str) -> bool:
+        return tag in self.tags.get(state, ())
 
     def allowed(self, state: str) -> list[str]:
         """Triggers that may fire from `state`, in definition order."""
@@ -102,11 +146,20 @@ def definition_problems(definition: object) -> list[str]:
     states = definition.get("states")
     if not isinstance(states, list) or not states or not all(isinstance(s, str) for s in states):
         return ["states: expected a non-empty list of names"]
-    if definition.get("initial") not in states:
+    unknown_keys = sorted(set(definition) - {"initial", "states", "final", "transitions", "roles", "iati_status", "tags"})
+    if unknown_keys:
+        problems.append(f"unknown key {unknown_keys[0]!r}")
+    if not isinstance(definition.get("initial"), str) or definition.get("initial") not in states:
         problems.append(f"initial: expected one of {', '.join(states)}")
-    for name in definition.get("final", []) or []:
+    final = definition.get("final")
+    if final is not None and not (isinstance(final, list) and all(isinstance(name, str) for name in final)):
+        problems.append(f"final: expected a list of state names, got {final!r}")
+        final = []
+    for name in final or []:
         if name not in states:
             problems.append(f"final: unknown state {name!r}")
+    problems += _tag_problems(definition.get("tags"), states)
+    problems += _iati_problems(definition.get("iati_status"), states)
     transitions = definition.get("transitions")
     if not isinstance(transitions, list) or not transitions:
         return problems + ["transitions: expected a non-empty list"]
@@ -124,10 +177,49 @@ def definition_problems(definition: object) -> list[str]:
         unknown = set(t) - {"trigger", "source", "dest", "reason", "ref"}
         if unknown:
             problems.append(f"transitions[{i}]: unknown key {sorted(unknown)[0]!r}")
-    for trigger, roles in (definition.get("roles") or {}).items():
-        bad = [r for r in (roles or []) if r not in ROLES]
+    roles = definition.get("roles")
+    if roles is not None and not isinstance(roles, dict):
+        return problems + [f"roles: expected a mapping of trigger to a list of roles, got {roles!r}"]
+    triggers = {t["trigger"] for t in transitions if isinstance(t, dict)}
+    for trigger, held in (roles or {}).items():
+        if trigger not in triggers:
+            problems.append(f"roles: unknown trigger {trigger!r}")
+        if held is not None and not (isinstance(held, list) and all(isinstance(r, str) for r in held)):
+            problems.append(f"roles.{trigger}: expected a list of roles, got {held!r}")
+            continue
+        bad = [r for r in (held or []) if r not in ROLES]
         if bad:
             problems.append(f"roles.{trigger}: unknown role {bad[0]!r}; roles are {', '.join(ROLES)}")
+    return problems
+
+
+def _tag_problems(tags: object, states: list[str]) -> list[str]:
+    if tags is None:
+        return []
+    if not isinstance(tags, dict):
+        return [f"tags: expected a mapping of state to a list of tags, got {tags!r}"]
+    problems = []
+    for state, own in tags.items():
+        if state not in states:
+            problems.append(f"tags: unknown state {state!r}")
+        elif not (isinstance(own, list) and all(isinstance(tag, str) for tag in own)):
+            problems.append(f"tags.{state}: expected a list of tags, got {own!r}")
+        else:
+            problems += [f"tags.{state}: unknown tag {tag!r}; tags are {', '.join(TAGS)}" for tag in own if tag not in TAGS]
+    return problems
+
+
+def _iati_problems(mapping: object, states: list[str]) -> list[str]:
+    if mapping is None:
+        return []
+    if not isinstance(mapping, dict):
+        return [f"iati_status: expected a mapping of state to an IATI ActivityStatus code, got {mapping!r}"]
+    problems = []
+    for state, code in mapping.items():
+        if state not in states:
+            problems.append(f"iati_status: unknown state {state!r}")
+        elif isinstance(code, bool) or code not in IATI_STATUS_CODES:
+            problems.append(f"iati_status.{state}: expected an IATI ActivityStatus code (1-6), got {code!r}")
     return problems
 
 
@@ -153,6 +245,19 @@ def _cached(definition_json: str) -> Lifecycle:
 
 def lifecycle_for(definition: dict | None) -> Lifecycle:
     """The Lifecycle for a plan's override, or the default; each is built once per process."""
-    if definition is None:
+    if not definition:
         return _default()
-    return _cached(json.dumps(definition, sort_keys=True))
+    return _cached(json.dumps(definition, sort_keys=True, default=str))
+
+
+def lifecycles_of(plans) -> dict[str, Lifecycle]:
+    """Each plan's Lifecycle by slug, from a plans frame (`slug` and, when present, `lifecycle`)."""
+    definitions = plans["lifecycle"] if "lifecycle" in plans.columns else [None] * len(plans)
+    return {slug: lifecycle_for(definition) for slug, definition in zip(plans["slug"], definitions)}
+
+
+def state_tagged(plans, states, lifecycles: dict[str, Lifecycle], *tags: str):
+    """A boolean Series: True where the row's state carries any of `tags` in its plan's
+    lifecycle. `plans` and `states` are aligned pandas Series (no pandas import here)."""
+    keys = {f"{slug}\x1f{state}" for slug, lifecycle in lifecycles.items() for state in lifecycle.tagged(*tags)}
+    return (plans.astype(str) + "\x1f" + states.astype(str)).isin(keys)

@@ -13,7 +13,8 @@ Frames and columns:
 
 plans        id (slug), slug, title, owner, framework, start, end, currency, sectors,
              countries, cross_cutting, records_expected_results, rules (the plan file's
-             `rules:` mapping)
+             `rules:` mapping), lifecycle (the plan's own `lifecycle:`, {} for the default;
+             `cpflow.lifecycle.lifecycles_of(plans)` gives each plan's Lifecycle)
 periods      plan, key, name, kind, start, end
 units        plan, key, id ("plan:key"), name, kind, outcome, leads (list), members (list)
 outcomes     plan, key, title
@@ -114,8 +115,10 @@ def load_frames(session: Session, *, plans: tuple[str, ...] = (), as_of: dt.date
     plan_frame = _read(conn, select(
         Plan.slug.label("id"), Plan.slug, Plan.title, Plan.owner, Plan.framework, Plan.start, Plan.end,
         Plan.currency, Plan.sectors, Plan.countries, Plan.cross_cutting, Plan.records_expected_results, Plan.rules,
+        Plan.lifecycle,
     ).where(started).order_by(Plan.slug), dates=("start", "end"), lists=("sectors", "countries", "cross_cutting"))  # fmt: skip
     plan_frame["rules"] = _dicts(plan_frame["rules"])
+    plan_frame["lifecycle"] = _dicts(plan_frame["lifecycle"])  # {} for cpflow's default lifecycle
     plan_frame["records_expected_results"] = plan_frame["records_expected_results"].astype(bool)
 
     periods = _read(conn, select(

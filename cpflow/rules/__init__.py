@@ -2,6 +2,30 @@
 (`engine.run_checks`) and the built-in packs (timeline, indicators, funding, governance,
 coverage). Importing this package does not import pandas."""
 
-from cpflow.rules.base import FINAL_STATES, SEVERITIES, Finding, Option, Rule, amount, findings, iso, number, percent
+from cpflow.rules.base import (
+    IMPORT_TRIGGER,
+    SEVERITIES,
+    Finding,
+    Option,
+    Rule,
+    amount,
+    findings,
+    iso,
+    missing_rows,
+    number,
+    percent,
+)
 
-__all__ = ["FINAL_STATES", "SEVERITIES", "Finding", "Option", "Rule", "amount", "findings", "iso", "number", "percent"]
+__all__ = [
+    "IMPORT_TRIGGER",
+    "SEVERITIES",
+    "Finding",
+    "Option",
+    "Rule",
+    "amount",
+    "findings",
+    "iso",
+    "missing_rows",
+    "number",
+    "percent",
+]

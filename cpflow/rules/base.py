@@ -21,9 +21,11 @@ if TYPE_CHECKING:
 
     from cpflow.rules.context import Context
 
+# The one definition of finding severities, most severe first.
 SEVERITIES = ("error", "warning", "info")
-# States in which an activity needs nothing more (the default lifecycle's final states).
-FINAL_STATES = ("completed", "dropped")
+# The trigger of an imported status (a spreadsheet's status, dated): a starting point for
+# rules that judge how a state was reached, never a skipped step.
+IMPORT_TRIGGER = "import"
 SEVERITY_RANK = {"info": 1, "warning": 2, "error": 3}
 CODE_PATTERN = re.compile(r"[A-Z]{1,3}[0-9]{3}")
 # Codes the engine itself uses; no rule may take them.
@@ -187,6 +189,27 @@ def findings(
     for key, column in items:
         out[f"data.{key}"] = frame[column] if isinstance(column, str) else column
     return out.reset_index(drop=True)
+
+
+def missing_rows(frame: pd.DataFrame, other: pd.DataFrame, keys: Sequence[str], other_keys: Sequence[str] | None = None):
+    """Rows of `frame` whose `keys` match no row of `other` (on `other_keys`, default the
+    same names). Works on empty frames and compares values as objects (no dtype surprises)."""
+    import pandas as pd
+
+    keys = list(keys)
+    theirs = other[list(other_keys or keys)].astype(object)
+    mine = frame[keys].astype(object)
+    if not len(mine):
+        return frame
+    index = pd.MultiIndex.from_frame(mine)
+    have = pd.MultiIndex.from_frame(theirs.set_axis(keys, axis=1)) if len(theirs) else index[:0]
+    return frame[~index.isin(have)]
+
+
+def last_import(events: pd.DataFrame) -> pd.Series:
+    """The date of each activity's last imported status (`import` events), by activity id."""
+    imports = events[events["trigger"] == IMPORT_TRIGGER]
+    return imports.drop_duplicates("activity", keep="last").set_index("activity")["at"]
 
 
 def iso(dates: pd.Series) -> pd.Series:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from cpflow.lifecycle import Lifecycle
     from cpflow.read.frames import Frames
 
 
@@ -27,6 +29,20 @@ class Context:
         import pandas as pd
 
         return pd.Timestamp(self.as_of)
+
+    @functools.cached_property
+    def lifecycles(self) -> dict[str, Lifecycle]:
+        """Each plan's lifecycle by slug (the plan's own `lifecycle:` or cpflow's default)."""
+        from cpflow.lifecycle import lifecycles_of
+
+        return lifecycles_of(self.plans)
+
+    def tagged(self, frame: pd.DataFrame, *tags: str, column: str = "state") -> pd.Series:
+        """True for rows of `frame` (with a `plan` column) whose `column` state carries any of
+        `tags` in its plan's lifecycle: `ctx.tagged(acts, "final")` instead of naming states."""
+        from cpflow.lifecycle import state_tagged
+
+        return state_tagged(frame["plan"], frame[column], self.lifecycles, *tags)
 
     @property
     def plans(self) -> pd.DataFrame:

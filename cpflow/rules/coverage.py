@@ -1,24 +1,21 @@
 """Coverage rules (C): every prioritised sector, cross-cutting theme, prioritised country
-and checklist item of a plan is carried by at least one live (not dropped) activity.
-Names are compared without regard to case."""
+and checklist item of a plan is carried by at least one live activity (one whose state
+its lifecycle does not tag `cancelled`). Names are compared without regard to case."""
 
 from __future__ import annotations
 
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Rule, findings
+from cpflow.rules.base import Rule, findings, missing_rows
 
 
 def _uncovered(ctx, column: str):
     """(plan, value) pairs the plan lists in `column` that no live activity carries."""
-    import pandas as pd
-
     wanted = ctx.plans[["slug", column]].rename(columns={"slug": "plan"}).explode(column).dropna(subset=[column])
     wanted = wanted.assign(folded=wanted[column].astype(str).str.strip().str.casefold())
     acts = ctx.activities
-    carried = acts.loc[acts["state"] != "dropped", ["plan", column]].explode(column).dropna(subset=[column])
+    carried = acts.loc[~ctx.tagged(acts, "cancelled"), ["plan", column]].explode(column).dropna(subset=[column])
     carried = carried.assign(folded=carried[column].astype(str).str.strip().str.casefold())
-    have = pd.MultiIndex.from_frame(carried[["plan", "folded"]].astype(object))
-    return wanted[~pd.MultiIndex.from_frame(wanted[["plan", "folded"]].astype(object)).isin(have)].reset_index(drop=True)
+    return missing_rows(wanted, carried, ["plan", "folded"]).reset_index(drop=True)
 
 
 class SectorNotCovered(Rule):
@@ -60,13 +57,10 @@ class ChecklistItemUnlinked(Rule):
     )
 
     def check(self, ctx):
-        import pandas as pd
-
         acts = ctx.activities
-        linked = acts.loc[acts["state"] != "dropped", ["plan", "checklist"]].explode("checklist").dropna(subset=["checklist"])
-        items = ctx.checklist
-        have = pd.MultiIndex.from_frame(linked[["plan", "checklist"]].astype(object))
-        rows = items[~pd.MultiIndex.from_frame(items[["plan", "code"]].astype(object)).isin(have)]
+        linked = acts.loc[~ctx.tagged(acts, "cancelled"), ["plan", "checklist"]].explode("checklist")
+        linked = linked.dropna(subset=["checklist"])
+        rows = missing_rows(ctx.checklist, linked, ["plan", "code"], ["plan", "checklist"])
         rows = rows.assign(id=rows["plan"] + ":" + rows["code"])
         message = (rows["id"] + " (" + rows["checklist_title"].str.slice(0, 50) + ": "
                    + rows["text"].str.slice(0, 80) + ") is linked to no activity")  # fmt: skip

@@ -8,7 +8,7 @@ never stored, and only where both figures are known.
 from __future__ import annotations
 
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import FINAL_STATES, Option, Rule, amount, findings, percent
+from cpflow.rules.base import Option, Rule, amount, findings, missing_rows, percent
 
 
 def _known(lines):
@@ -94,17 +94,14 @@ class NoBudgetLine(Rule):
     )
 
     def check(self, ctx):
-        import pandas as pd
-
         lines = ctx.budgets
         used = lines[["plan", "period", "period_start", "period_end"]].drop_duplicates(["plan", "period"])
         current = used[(used["period_start"] <= ctx.today) & (used["period_end"] >= ctx.today)]
         acts = ctx.activities
-        live = acts[~acts["state"].isin(FINAL_STATES) & acts["unit"].notna()]
+        live = acts[~ctx.tagged(acts, "final") & acts["unit"].notna()]
         counts = live.groupby(["plan", "unit"], as_index=False).size().rename(columns={"size": "live"})
         wanted = counts.merge(current, on="plan")
-        have = pd.MultiIndex.from_frame(lines[["plan", "unit", "period"]].astype(object))
-        rows = wanted[~pd.MultiIndex.from_frame(wanted[["plan", "unit", "period"]].astype(object)).isin(have)]
+        rows = missing_rows(wanted, lines, ["plan", "unit", "period"])
         rows = rows.assign(id=rows["plan"] + ":" + rows["unit"])
         message = (rows["id"] + " has " + rows["live"].astype(str) + " live activities and no budget line for "
                    + rows["period"])  # fmt: skip

@@ -1,14 +1,15 @@
 """Governance rules (G): who is responsible, what result is expected, and whether the
-history shows the decisions (endorsement, a reason for dropping) the lifecycle asks for."""
+history shows the decisions (endorsement, a reason for dropping) the lifecycle asks for.
+States are judged by their lifecycle tags (cancelled, endorsed, active, paused, done)."""
 
 from __future__ import annotations
 
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Rule, findings
+from cpflow.rules.base import IMPORT_TRIGGER, Rule, findings
 
 
-def _not_dropped(acts):
-    return acts[acts["state"] != "dropped"]
+def _not_dropped(ctx, acts):
+    return acts[~ctx.tagged(acts, "cancelled")]
 
 
 class NoLead(Rule):
@@ -22,7 +23,7 @@ class NoLead(Rule):
     )
 
     def check(self, ctx):
-        acts = _not_dropped(ctx.activities)
+        acts = _not_dropped(ctx, ctx.activities)
         rows = acts[acts["lead"].isna()]
         message = rows["id"] + " names no lead or responsible actor" + rows["unit"].notna().map(
             {True: " (and its unit names no lead)", False: ""})  # fmt: skip
@@ -44,7 +45,7 @@ class NoExpectedResult(Rule):
         acts = ctx.activities
         stating = acts.loc[acts["expected_result"].fillna("").str.strip() != "", "plan"]
         recording = ctx.plans.loc[ctx.plans["records_expected_results"], "slug"]
-        acts = _not_dropped(acts)
+        acts = _not_dropped(ctx, acts)
         rows = acts[acts["plan"].isin(set(stating) | set(recording)) & ~acts["has_expected_result"]]
         return findings(rows, rows["id"] + " states no expected result", data=["objective", "state"])
 
@@ -55,16 +56,22 @@ class NotEndorsed(Rule):
     severity = "warning"
     pack = "governance"
     description = (
-        "An activity in progress or completed whose history (up to the check date) holds no "
-        "endorsement: no move into `endorsed`, and it was not loaded as endorsed."
+        "An activity started (in progress, on hold or completed: a state its lifecycle tags "
+        "`active`, `paused` or `done`) whose history (up to the check date) holds no endorsement: "
+        "no move into an `endorsed` state, and it was not loaded as endorsed. An imported status "
+        "is where the history starts, not a skipped step; plans whose lifecycle has no endorsed "
+        "state are not judged."
     )
 
     def check(self, ctx):
         acts = ctx.activities
         events = ctx.events
-        endorsed = set(events.loc[events["to"] == "endorsed", "activity"])
-        rows = acts[acts["state"].isin(("in_progress", "completed")) & ~acts["id"].isin(endorsed)
-                    & (acts["initial_state"] != "endorsed")]  # fmt: skip
+        endorsed = events.loc[ctx.tagged(events, "endorsed", column="to"), "activity"]
+        imported = events.loc[events["trigger"] == IMPORT_TRIGGER, "activity"]
+        judged = [slug for slug, lifecycle in ctx.lifecycles.items() if lifecycle.tagged("endorsed")]
+        started = ctx.tagged(acts, "active", "paused", "done")
+        rows = acts[started & acts["plan"].isin(judged) & ~acts["id"].isin(set(endorsed) | set(imported))
+                    & ~ctx.tagged(acts, "endorsed", column="initial_state")]  # fmt: skip
         message = rows["id"] + " is " + rows["state"] + " but its history has no endorsement"
         return findings(rows, message, data=["state", "objective"])
 
@@ -79,8 +86,8 @@ class DroppedWithoutReason(Rule):
     def check(self, ctx):
         acts = ctx.activities
         events = ctx.events
-        drops = events[events["to"] == "dropped"].drop_duplicates("activity", keep="last")
-        dropped = acts[acts["state"] == "dropped"].merge(
+        drops = events[ctx.tagged(events, "cancelled", column="to")].drop_duplicates("activity", keep="last")
+        dropped = acts[ctx.tagged(acts, "cancelled")].merge(
             drops[["activity", "reason", "at"]], how="left", left_on="id", right_on="activity"
         )
         rows = dropped[dropped["reason"].fillna("").str.strip() == ""]

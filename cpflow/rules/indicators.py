@@ -4,22 +4,16 @@ or recent measurement, and indicators off track."""
 from __future__ import annotations
 
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Option, Rule, findings, iso, number
+from cpflow.rules.base import Option, Rule, findings, iso, missing_rows, number
 
 
 def _indicator_refs(ctx):
     """Indicators split into (plan, kind, ref): `objective:2` -> ("objective", "2")."""
     inds = ctx.indicators
-    parts = inds["of"].fillna("plan").str.partition(":")
-    return inds.assign(kind=parts[0], ref=parts[2])[["plan", "kind", "ref"]]
-
-
-def _missing(frame, covered, keys):
-    """Rows of `frame` whose `keys` are not among the rows of `covered` (same column names)."""
-    import pandas as pd
-
-    index = pd.MultiIndex.from_frame(frame[keys].astype(object))
-    return frame[~index.isin(pd.MultiIndex.from_frame(covered[keys].astype(object)))]
+    # str.extract keeps its columns on an empty frame (str.partition does not: I201 crashed
+    # with KeyError 0 on every plan without indicators).
+    parts = inds["of"].fillna("plan").astype(str).str.extract(r"^(?P<kind>[^:]*)(?::(?P<ref>.*))?$")
+    return inds.assign(kind=parts["kind"], ref=parts["ref"].fillna(""))[["plan", "kind", "ref"]]
 
 
 class NoIndicator(Rule):
@@ -43,13 +37,13 @@ class NoIndicator(Rule):
             via_activity[["plan", "objective"]].set_axis(["plan", "code"], axis=1),
         ])  # fmt: skip
         objectives = ctx.objectives
-        bare_objectives = _missing(objectives, objectives_covered, ["plan", "code"])
+        bare_objectives = missing_rows(objectives, objectives_covered, ["plan", "code"])
         covered_objectives = objectives[~objectives.index.isin(bare_objectives.index)]
         outcomes_covered = pd.concat([
             refs.loc[refs["kind"] == "outcome", ["plan", "ref"]].set_axis(["plan", "key"], axis=1),
             covered_objectives[["plan", "outcome"]].set_axis(["plan", "key"], axis=1),
         ])  # fmt: skip
-        bare_outcomes = _missing(ctx.outcomes, outcomes_covered, ["plan", "key"])
+        bare_outcomes = missing_rows(ctx.outcomes, outcomes_covered, ["plan", "key"])
         objective_of = "objective:" + bare_objectives["code"]
         outcome_of = "outcome:" + bare_outcomes["key"]
         return pd.concat([
@@ -107,7 +101,7 @@ class NoRecentMeasurement(Rule):
         latest = ended.drop_duplicates(["plan", "code"], keep="last")
         measured = latest.merge(ctx.measurements, left_on=["plan", "code"], right_on=["plan", "indicator"])
         counts = (measured["period"] == measured["key"]) | measured["at"].between(measured["start"], measured["end"])
-        rows = _missing(latest, measured[counts.fillna(False).astype(bool)], ["plan", "code"])
+        rows = missing_rows(latest, measured[counts.fillna(False).astype(bool)], ["plan", "code"])
         message = rows["id"] + " has no measurement for " + rows["name"] + " (ended " + iso(rows["end"]) + ")"
         return findings(rows, message, data={"period": "key", "period_end": "end"})
 

@@ -1,12 +1,13 @@
 """Timeline rules (T): phase deadlines, due dates, stale and never-started activities.
 
-All of them read the activities' state as of the check date.
+All of them read the activities' state as of the check date, and judge it by what the
+plan's lifecycle says the state means (its tags: final, active, endorsed), never by name.
 """
 
 from __future__ import annotations
 
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import FINAL_STATES, Option, Rule, findings, iso
+from cpflow.rules.base import Option, Rule, findings, iso, last_import
 
 
 class PhaseNotCompleted(Rule):
@@ -23,7 +24,7 @@ class PhaseNotCompleted(Rule):
 
     def check(self, ctx):
         acts = ctx.activities
-        late = acts[acts["phase_end"].notna() & (acts["phase_end"] < ctx.today) & ~acts["state"].isin(FINAL_STATES)]
+        late = acts[acts["phase_end"].notna() & (acts["phase_end"] < ctx.today) & ~ctx.tagged(acts, "final")]
         phase = late["phase_name"].fillna(late["phase"])
         message = (late["id"] + " is " + late["state"] + " on " + str(ctx.as_of) + "; " + phase + " ended "
                    + iso(late["phase_end"]))  # fmt: skip
@@ -43,7 +44,7 @@ class PastDue(Rule):
     def check(self, ctx):
         acts = ctx.activities
         own_due = acts["phase_end"].isna() | (acts["due"] != acts["phase_end"])
-        late = acts[own_due & acts["due"].notna() & (acts["due"] < ctx.today) & ~acts["state"].isin(FINAL_STATES)]
+        late = acts[own_due & acts["due"].notna() & (acts["due"] < ctx.today) & ~ctx.tagged(acts, "final")]
         days = (ctx.today - late["due"]).dt.days
         message = (late["id"] + " is " + late["state"] + " on " + str(ctx.as_of) + "; it was due on "
                    + iso(late["due"]) + " (" + days.astype(str) + " days ago)")  # fmt: skip
@@ -56,8 +57,9 @@ class Stale(Rule):
     severity = "warning"
     pack = "timeline"
     description = (
-        "An activity in progress whose last recorded move (or, without one, its start date) is "
-        "more than `days` days before the check date: nobody has reported on it."
+        "An activity in progress (a state its lifecycle tags `active`) whose last recorded move "
+        "(or, without one, its start date) is more than `days` days before the check date: nobody "
+        "has reported on it. An imported status counts as a recorded move, dated as the sheet says."
     )
     options = {"days": Option(90, "days without a move before an activity in progress is stale", minimum=1)}
 
@@ -65,9 +67,9 @@ class Stale(Rule):
         acts = ctx.activities
         since = acts["last_event_at"].fillna(acts["start"])
         idle = (ctx.today - since).dt.days
-        stale = acts["state"].eq("in_progress") & (idle > ctx.config["days"])
+        stale = ctx.tagged(acts, "active") & (idle > ctx.config["days"])
         rows = acts[stale]
-        message = (rows["id"] + " has been in progress with no recorded move since " + iso(since[stale])
+        message = (rows["id"] + " has been " + _spoken(rows["state"]) + " with no recorded move since " + iso(since[stale])
                    + " (" + idle[stale].astype(str) + " days)")  # fmt: skip
         return findings(rows, message, data={"since": since[stale], "days": idle[stale], "objective": "objective"})
 
@@ -77,17 +79,31 @@ class NotStarted(Rule):
     title = "Endorsed but not started long after its planned start"
     severity = "info"
     pack = "timeline"
-    description = "An activity still endorsed (not started) more than `days` days after its planned start date."
+    description = (
+        "An activity still endorsed (a state its lifecycle tags `endorsed`: agreed, not started) more "
+        "than `days` days after its planned start date. When the state came from an imported status, "
+        "the days count from the later of the planned start and the status date."
+    )
     options = {"days": Option(60, "days after the planned start before an endorsed activity is flagged", minimum=0)}
 
     def check(self, ctx):
+        import pandas as pd
+
         acts = ctx.activities
-        waited = (ctx.today - acts["start"]).dt.days
-        waiting = acts["state"].eq("endorsed") & (waited > ctx.config["days"])
+        imported = last_import(ctx.events)
+        status_date = pd.Series(imported.reindex(acts["id"]).to_numpy(), index=acts.index)
+        since = status_date.where(status_date > acts["start"], acts["start"])
+        waited = (ctx.today - since).dt.days
+        waiting = ctx.tagged(acts, "endorsed") & (waited > ctx.config["days"])
         rows = acts[waiting]
-        message = (rows["id"] + " is endorsed but not started " + waited[waiting].astype(str)
+        message = (rows["id"] + " is " + _spoken(rows["state"]) + " but not started " + waited[waiting].astype(str)
                    + " days after its planned start " + iso(rows["start"]))  # fmt: skip
         return findings(rows, message, data={"start": "start", "days": waited[waiting], "objective": "objective"})
+
+
+def _spoken(states):
+    """`in_progress` as `in progress`, for messages."""
+    return states.astype(str).str.replace("_", " ", regex=False)
 
 
 RULES = (PhaseNotCompleted(), PastDue(), Stale(), NotStarted())
