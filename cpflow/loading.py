@@ -14,7 +14,9 @@ the fields the import provides, and activities absent from the import are not re
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import bindparam, insert, select, update
@@ -22,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from cpflow import audit
 from cpflow.audit import Fact
+from cpflow.errors import BadInput
 from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
 from cpflow.models import (
@@ -36,8 +39,9 @@ from cpflow.models import (
     TransitionEvent,
     Unit,
 )
-from cpflow.money import json_amount, to_minor
+from cpflow.money import format_amount, json_amount, to_minor
 from cpflow.plans import LoadedPlan, PlanSpec
+from cpflow.replay import PLAN_TABLES, read_content, read_content_by_ids
 
 ACTIVITY_FIELDS = (
     "title", "description", "objective_id", "unit_id", "lead", "contributors", "phase", "schedule",
@@ -57,6 +61,9 @@ class LoadResult:
     other_changes: int = 0
     events: int = 0
     ignored_states: list[str] = field(default_factory=list)
+    # One line per item where the file disagrees with a fact recorded since (funds
+    # received, budget revisions): the load kept the fact.
+    kept: list[str] = field(default_factory=list)
 
     @property
     def changed(self) -> bool:
@@ -91,6 +98,7 @@ class LoadResult:
                 lines.append(f"{self.slug}: the file's state was ignored for activities with recorded moves: {shown}")
             else:
                 lines.append(f"note: the sheet's status was ignored for activities with recorded moves: {shown}")
+        lines.extend(self.kept)
         return lines
 
 
@@ -101,6 +109,10 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
     plan_row = _plan_row(spec, loaded)
     plan = session.execute(select(Plan).where(Plan.slug == spec.plan.slug)).scalar_one_or_none()
     result = LoadResult(slug=spec.plan.slug, created=plan is None)
+    if plan is not None and plan.people:
+        actor = _require_lead(spec.plan.slug, plan.people, actor)
+    else:
+        actor = declared_name(plan_row["people"], actor)
     if plan is None:
         plan_id = session.execute(insert(Plan).values(**plan_row).returning(Plan.id)).scalar_one()
         facts.append(
@@ -109,7 +121,7 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
                 actor,
                 today,
                 plan_id=plan_id,
-                data={"table": "plans", "key": spec.plan.slug, "file_sha256": loaded.sha256},
+                data={"table": "plans", "key": spec.plan.slug, "id": plan_id, "file_sha256": loaded.sha256},
             )
         )
     else:
@@ -118,12 +130,20 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
         if changes:
             session.execute(update(Plan).where(Plan.id == plan_id).values(**plan_row))
             facts.append(
-                Fact("edit", actor, today, plan_id=plan_id, data={"table": "plans", "key": spec.plan.slug, "changes": changes})
+                Fact(
+                    "edit",
+                    actor,
+                    today,
+                    plan_id=plan_id,
+                    data={"table": "plans", "key": spec.plan.slug, "id": plan_id, "changes": changes},
+                )
             )
             result.other_changes += 1
 
     def keyed(model, key: str, rows: list[dict]) -> dict[str, int]:
-        ids, new_facts = _upsert_keyed(session, model, plan_id, key, rows, actor, today, insert_only=partial)
+        ids, new_facts = _upsert_keyed(
+            session, model, plan_id, key, rows, actor, today, insert_only=partial, new_plan=result.created, result=result
+        )
         facts.extend(new_facts)
         result.other_changes += len(new_facts)
         return ids
@@ -162,10 +182,91 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
 
     lifecycle = lifecycle_for(spec.lifecycle)
     _load_activities(session, spec, plan_id, objectives, units, periods, lifecycle.initial, actor, today, facts, result, partial)
+    facts = _with_content(session, facts, plan_id, created=result.created)
     failpoint("load:before-events")
     result.events = len(audit.append(session, facts))
     failpoint("load:before-commit")
     return result
+
+
+def person_named(people: list[dict] | None, actor: str) -> dict | None:
+    """The declared person `actor` names (names match without regard to case), or None."""
+    folded = actor.casefold()
+    return next((p for p in people or () if str(p.get("name", "")).casefold() == folded), None)
+
+
+def declared_name(people: list[dict] | None, actor: str) -> str:
+    """`actor` spelt as the plan declares the person, so one person has one name in the log."""
+    person = person_named(people, actor)
+    return person["name"] if person else actor
+
+
+def _require_lead(slug: str, people: list[dict], actor: str) -> str:
+    """A plan that declares roles is loaded, imported into or re-staffed only by its lead."""
+    person = person_named(people, actor)
+    if person is None or "lead" not in person.get("roles", []):
+        leads = [p["name"] for p in people if "lead" in p.get("roles", [])]
+        raise BadInput(
+            f"{slug}: {actor!r} may not load or import into this plan; it needs the role lead"
+            + (f" (held by {', '.join(leads)})" if leads else "")
+            + "; nothing was written"
+        )
+    return person["name"]
+
+
+def _with_content(session: Session, facts: list[Fact], plan_id: int, *, created: bool) -> list[Fact]:
+    """The facts with the content of the row each one created or changed, read back as
+    stored, so the log alone can rebuild (and `audit verify` check) every table."""
+    conn = session.connection()
+    tables = {t.name: t for t in (*PLAN_TABLES, Plan.__table__, Activity.__table__)}
+    wanted: dict[str, set[int]] = {}
+    for fact in facts:
+        if fact.activity_id is not None:
+            wanted.setdefault("activities", set()).add(fact.activity_id)
+        elif fact.data and fact.data.get("id") is not None:
+            wanted.setdefault(fact.data["table"], set()).add(fact.data["id"])
+    contents = {}
+    for name, ids in wanted.items():
+        table = tables[name]
+        if created and "plan_id" in table.c:
+            contents[name] = read_content(conn, table, table.c.plan_id == plan_id)
+        else:
+            contents[name] = read_content_by_ids(conn, table, ids)
+    out = []
+    for fact in facts:
+        if fact.activity_id is not None:
+            data = dict(fact.data or {}, row=contents["activities"][fact.activity_id])
+        elif fact.data and fact.data.get("id") is not None:
+            data = dict(fact.data, row=contents[fact.data["table"]][fact.data["id"]])
+            if created and fact.kind == "create" and fact.data["table"] == "plans":
+                rows = {t.name: read_content(conn, t, t.c.plan_id == plan_id) for t in PLAN_TABLES}
+                data["rows"] = {name: [dict(id=i, **row) for i, row in r.items()] for name, r in rows.items() if r}
+        else:
+            data = fact.data
+        out.append(replace(fact, data=data))
+    return out
+
+
+def _recorded_funding(session: Session, plan_id: int) -> dict[str, dict[str, tuple]]:
+    """'unit/period' -> {column: (minor units, date, actor)} for every figure a `funding`
+    event set: a recorded fact a reload must not revert."""
+    held: dict[str, dict[str, tuple]] = {}
+    rows = session.execute(
+        select(TransitionEvent.data, TransitionEvent.at, TransitionEvent.actor)
+        .where(TransitionEvent.plan_id == plan_id, TransitionEvent.kind == "funding")
+        .order_by(TransitionEvent.id)
+    )
+    for text, at, actor in rows:
+        data = json.loads(text)
+        given = data.get("given") or [k for k in ("budget", "received") if data[k][0] != data[k][1]]
+        line = held.setdefault(f"{data['unit']}/{data['period']}", {})
+        for name in given:
+            line[f"{name}_minor"] = (to_minor(_decimal(data[name][1])), at, actor)
+    return held
+
+
+def _decimal(value: int | float | None) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
 
 
 def _plan_row(spec: PlanSpec, loaded: LoadedPlan) -> dict[str, Any]:
@@ -191,27 +292,39 @@ def _diff(old: dict[str, Any], new: dict[str, Any]) -> dict[str, list]:
     return {k: [_jsonable(old.get(k)), _jsonable(v)] for k, v in new.items() if old.get(k) != v}
 
 
-def _upsert_keyed(session, model, plan_id, key, rows, actor, today, insert_only=False) -> tuple[dict[str, int], list[Fact]]:
+def _upsert_keyed(
+    session, model, plan_id, key, rows, actor, today, insert_only=False, new_plan=False, result=None
+) -> tuple[dict[str, int], list[Fact]]:
     """Insert new rows and update changed ones (only insert with `insert_only`) of a small
     per-plan table; rows absent from the file are kept. Returns key -> id and the facts
-    recording what changed."""
+    recording what changed (a new plan's rows are recorded by its `create` event)."""
     table = model.__table__
     facts = []
+    held: dict[str, dict[str, tuple]] = {}
     if key == "line":  # budget lines are keyed by (unit, period)
         existing = {
             f"{unit_key}/{row.period}": row
             for row, unit_key in session.execute(select(BudgetLine, Unit.key).join(Unit).where(BudgetLine.plan_id == plan_id))
         }
+        held = _recorded_funding(session, plan_id) if not new_plan else {}
     else:
         existing = {getattr(row, key): row for row in session.scalars(select(model).where(model.plan_id == plan_id))}
     ids = {}
     for row in rows:
         name = row.pop("line") if key == "line" else row[key]
+        for column, (minor, at, by) in held.get(name, {}).items():
+            if row[column] != minor:  # a figure recorded since the file was written wins over it
+                result.kept.append(
+                    f"{result.slug}:{name}: {column.removesuffix('_minor')} {format_amount(json_amount(minor))} recorded by "
+                    f"{by} on {at} is kept; the file says {format_amount(json_amount(row[column]))}"
+                )
+                row[column] = minor
         current = existing.get(name)
         if current is None:
-            ids[name] = session.execute(insert(table).values(plan_id=plan_id, **row).returning(table.c.id)).scalar_one()
-            if existing:  # new inside an existing plan: worth a line in the log
-                facts.append(Fact("create", actor, today, plan_id=plan_id, data={"table": table.name, "key": name}))
+            row_id = session.execute(insert(table).values(plan_id=plan_id, **row).returning(table.c.id)).scalar_one()
+            ids[name] = row_id
+            if not new_plan:  # new inside an existing plan: worth a line in the log
+                facts.append(Fact("create", actor, today, plan_id=plan_id, data={"table": table.name, "key": name, "id": row_id}))
             continue
         ids[name] = current.id
         if insert_only:
@@ -225,7 +338,7 @@ def _upsert_keyed(session, model, plan_id, key, rows, actor, today, insert_only=
                     actor,
                     today,
                     plan_id=plan_id,
-                    data={"table": table.name, "key": name, "changes": _money_json(changes)},
+                    data={"table": table.name, "key": name, "id": current.id, "changes": _money_json(changes)},
                 )
             )
     return ids, facts
@@ -256,9 +369,13 @@ def _load_activities(
     existing = {
         row.code: row
         for row in session.execute(
-            select(Activity.id, Activity.code, Activity.initial_state, *(getattr(Activity, f) for f in ACTIVITY_FIELDS)).where(
-                Activity.plan_id == plan_id
-            )
+            select(
+                Activity.id,
+                Activity.code,
+                Activity.initial_state,
+                Activity.version,
+                *(getattr(Activity, f) for f in ACTIVITY_FIELDS),
+            ).where(Activity.plan_id == plan_id)
         )
     }
     moved = set()
@@ -309,7 +426,7 @@ def _load_activities(
                 row.update(initial_state=state, state=state)
                 changes["state"] = [current.initial_state, state]
         if changes:
-            updates.append(dict(row, b_id=current.id))
+            updates.append(dict(row, version=current.version + 1, b_id=current.id))  # every change bumps the version
             facts.append(
                 Fact("edit", actor, today, plan_id=plan_id, activity_id=current.id, data={"code": a.code, "changes": changes})
             )
@@ -333,7 +450,11 @@ def _load_activities(
         return
     gone = [code for code, row in existing.items() if code not in seen and row.in_source]
     if gone:
-        session.execute(update(Activity).where(Activity.plan_id == plan_id, Activity.code.in_(gone)).values(in_source=False))
+        session.execute(
+            update(Activity)
+            .where(Activity.plan_id == plan_id, Activity.code.in_(gone))
+            .values(in_source=False, version=Activity.version + 1)
+        )
         for code in gone:
             facts.append(
                 Fact(

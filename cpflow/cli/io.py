@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from cpflow.cli.common import Context, by_option, default_actor, pass_ctx, say
+from cpflow.cli.common import DATE, Context, by_option, default_actor, pass_ctx, say
 
 
 def _plugin_table(c: Context, hook_name: str) -> dict:
@@ -52,9 +52,13 @@ def _bar(items, length, label):
               help="Mapping file: your headers, status words, dates, year (docs/importing.md).")  # fmt: skip
 @click.option("--sheet", metavar="NAME", help="The sheet to read (default: the first with a header row).")
 @click.option("--keep-going", is_flag=True, help="Write the good rows and put the rejected ones in FILE.rejects.csv.")
+@click.option("--dry-run", is_flag=True, help="Check everything and say what would change; write nothing.")
+@click.option("--merge", is_flag=True, help="Let a sheet titled otherwise add objectives and units to an existing plan.")
+@click.option("--status-date", type=DATE, help="The date statuses held, when the sheet gives none (default: today).")
 @by_option(required=False)
 @pass_ctx
-def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going: bool, actor) -> None:
+def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going: bool, dry_run: bool, merge: bool,
+            status_date, actor) -> None:  # fmt: skip
     """Import a work-plan spreadsheet (.xlsx, .xls, .ods, .csv) into a plan.
 
     The header row is found (title rows above it are skipped) and its columns are
@@ -68,9 +72,10 @@ def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going
     result = import_file(
         c.db, file, plan=plan, actor=actor or default_actor(), title=title, mapping=mapping, sheet=sheet,
         keep_going=keep_going, progress=_progress("checking rows"), status=_status,
+        dry_run=dry_run, merge=merge, status_date=status_date,
         readers={"." + k.lstrip(".").lower(): v for k, v in _plugin_table(c, "register_importers").items()},
     )  # fmt: skip
-    click.echo(result.load.summary(f'{file} (sheet "{result.sheet}", header row {result.header_row})', rows=result.rows))
+    click.echo(result.summary(f'{file} (sheet "{result.sheet}", header row {result.header_row})'))
     if result.ignored:
         say(f"note: columns not imported: {', '.join(result.ignored)}")
     for note in result.notes:

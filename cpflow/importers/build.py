@@ -1,4 +1,5 @@
-"""Resolve drafts against the plan and build the PlanSpec an import loads.
+"""Stage 5 of an import: resolve drafts against the plan and build the PlanSpec it loads,
+and the statuses it records as dated facts.
 
 Objectives, units and periods are matched to the plan's by code, key or name, and
 created when new. Activity codes come from a Code column, from the activity's text
@@ -18,10 +19,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from cpflow.importers import cells
-from cpflow.importers.columns import Columns, When
+from cpflow.importers.columns import Columns
 from cpflow.importers.context import PlanContext
 from cpflow.importers.mapping import Mapping
 from cpflow.importers.rows import Draft, ReadRows, error
+from cpflow.importers.schedule import When
 from cpflow.plans import (
     ChecklistItemSpec,
     ChecklistSpec,
@@ -51,12 +53,26 @@ UNDATED = (
 _CHECK_ITEM = re.compile(r"^([\w.\-]+)\s*:\s*(\S.*)$", re.S)
 
 
+@dataclass(frozen=True)
+class Status:
+    """A row's status, to be recorded as an `imported status` fact dated `at`."""
+
+    code: str
+    state: str
+    word: str  # the cell as written
+    row: int
+    at: dt.date
+    reason: str | None  # the row's Comments/Notes cell, for a drop
+
+
 @dataclass
 class Built:
     spec: PlanSpec | None
     included: list[Draft]
     rejected: list[Draft]
     notes: list[str] = field(default_factory=list)
+    statuses: list[Status] = field(default_factory=list)
+    status_dates: dict[str, int] = field(default_factory=dict)  # how each status was dated -> rows
 
 
 class Builder:
@@ -74,9 +90,13 @@ class Builder:
         source: str,
         preamble: list[str],
         today: dt.date,
+        status_date: dt.date | None = None,
+        dropped: tuple[str, ...] = ("dropped",),
     ):
         self.ctx, self.sheet, self.columns, self.mapping, self.read = ctx, sheet, columns, mapping, read
         self.title, self.source, self.preamble, self.today = title, source, preamble, today
+        self.status_date, self.dropped = status_date, dropped
+        self._periods_cache: dict[tuple, tuple[str | None, str | None]] = {}
         self.notes: list[str] = []
         self.periods: dict[str, PeriodSpec] = dict(ctx.periods)
         self.undated: dict[str, str] = {}  # key -> name of periods to date from their activities
@@ -108,22 +128,28 @@ class Builder:
             if not late:
                 break
         included = [d for d in drafts if not d.errors]
-        return Built(spec, included, [d for d in drafts if d.errors], self.notes)
+        built = Built(spec, included, [d for d in drafts if d.errors], self.notes)
+        if spec is not None:
+            self._statuses(drafts, resolved, start, end, built)
+        return built
 
     # --- years and periods ------------------------------------------------------------
 
     def _base_year(self) -> int:
+        """The year of quarters and months that name none: the mapping's, the earliest the
+        sheet states (headers, timeline cells, dates), the plan's start, a title row's."""
         if self.mapping.year:
             return self.mapping.year
+        years = [w.year for _, w in self.columns.schedule if w.year]
+        for d in self.read.drafts:
+            years.extend(v.year for k, v in d.values.items() if k in ("start", "due") and v)
+            years.extend(w.year for w in d.values.get("schedule", ()) if w.year)
+        if years:
+            return min(years)
         if self.ctx.exists:
             return self.ctx.meta.start.year
         if self.mapping.plan.start:
             return self.mapping.plan.start.year
-        years = [w.year for _, w in self.columns.schedule if w.year]
-        for d in self.read.drafts:
-            years.extend(v.year for k, v in d.values.items() if k in ("start", "due") and v)
-        if years:
-            return min(years)
         for line in (*self.preamble, self.sheet):
             match = _YEAR.search(line)
             if match:
@@ -151,6 +177,12 @@ class Builder:
 
     def _period(self, when: When, fallback_year: int | None = None, phase: bool = False) -> tuple[str | None, str | None]:
         """(key, None) for the plan's period this names (creating it when new), or (None, problem)."""
+        key = (when, fallback_year, phase)
+        if key not in self._periods_cache:
+            self._periods_cache[key] = self._find_period(when, fallback_year, phase)
+        return self._periods_cache[key]
+
+    def _find_period(self, when: When, fallback_year: int | None, phase: bool) -> tuple[str | None, str | None]:
         if when.kind == "key":
             return self._named_period(when.text, phase)
         size = 3 if when.kind == "quarter" else 1
@@ -162,6 +194,9 @@ class Builder:
             if len(found) == 1:
                 return found[0].key, None
             if len(found) > 1:
+                preferred = [p for p in found if p.start.year == (fallback_year or self.year)]
+                if len(preferred) == 1:
+                    return preferred[0].key, None
                 years = ", ".join(str(p.start.year) for p in found)
                 return None, f"{label} of which year? the plan has it in {years}; write e.g. {label} {found[0].start.year}"
         year = when.year or fallback_year or self.year
@@ -172,6 +207,9 @@ class Builder:
             key, name = (f"Q{when.number}" if when.year is None else f"{year}-Q{when.number}"), f"Q{when.number} {year}"
         else:
             key, name = f"{year}-{first_month:02d}", f"{calendar.month_abbr[first_month]} {year}"
+        for period in self.periods.values():  # `Q1` and `Q1 2025` in one sheet are one period
+            if (period.kind, period.start, period.end) == (when.kind, start, end):
+                return period.key, None
         return self._add_period(PeriodSpec(key=key, name=name, kind=when.kind, start=start, end=end))
 
     def _named_period(self, text: str, phase: bool) -> tuple[str | None, str | None]:
@@ -215,10 +253,15 @@ class Builder:
 
     def _date_undated(self, drafts, resolved, start: dt.date, end: dt.date) -> None:
         """Periods named only by text (a phase, `Year 1`) span the dates of their activities."""
+        users_of: dict[str, list[Draft]] = {}
+        if self.undated:
+            for d, r in zip(drafts, resolved):
+                if not d.errors:
+                    for key in dict.fromkeys([r.get("phase"), *r.get("schedule", ())]):
+                        if key in self.undated:
+                            users_of.setdefault(key, []).append(d)
         for key, name in self.undated.items():
-            users = [
-                d for d, r in zip(drafts, resolved) if not d.errors and (r.get("phase") == key or key in r.get("schedule", ()))
-            ]
+            users = users_of.get(key, [])
             starts = [d.values["start"] for d in users if d.values.get("start")]
             dues = [d.values["due"] for d in users if d.values.get("due")]
             if starts or dues:
@@ -254,7 +297,7 @@ class Builder:
             for when in v.get("schedule", []):
                 key, problem = self._period(when)
                 if problem:
-                    d.errors.append(error(self.sheet, d, self.columns, "schedule", when.text or v.get("schedule"), problem))
+                    d.errors.append(error(self.sheet, d, self.columns, "schedule", when.label(), problem))
                 elif key not in keys:
                     keys.append(key)
             for col in d.marks:
@@ -365,11 +408,14 @@ class Builder:
                 continue
             first_at[code] = d.row
             r["code"] = code
+        next_free: dict[str, int] = {}  # per group, the number to try next: one pass, not a search per row
         for d, r, parent in pending:
-            prefix, n = (f"{parent}." if parent else ""), 1
+            prefix = f"{parent}." if parent else ""
+            n = next_free.get(prefix, 1)
             while f"{prefix}{n}" in first_at:
                 n += 1
             r["code"] = f"{prefix}{n}"
+            next_free[prefix] = n + 1
             first_at[r["code"]] = d.row
 
     # --- dates ------------------------------------------------------------------------------
@@ -383,6 +429,45 @@ class Builder:
         if first and last and last < first:
             d.errors.append(error(self.sheet, d, self.columns, "due", last, f"a due date on or after the start ({first})"))
 
+    # --- statuses ---------------------------------------------------------------------------
+
+    def _statuses(self, drafts: list[Draft], resolved: list[dict], start: dt.date, end: dt.date, built: Built) -> None:
+        """Each status cell as a fact to record, dated from the row's status date, a date the
+        title rows state, `--status-date`, or today; a drop takes its reason from the notes."""
+        stated = next((day for line in self.preamble if (day := cells.stated_date(line))), None)
+        col = self.columns.fields.get("state")
+        for d, r in zip(drafts, resolved):
+            state = d.values.get("state")
+            if d.errors or not state or col is None:
+                continue
+            if d.values.get("status_date"):
+                at, how = d.values["status_date"], f'column "{self.columns.label("status_date")}"'
+            elif stated:
+                at, how = stated, f"the title rows ({stated})"
+            elif self.status_date:
+                at, how = self.status_date, f"--status-date {self.status_date}"
+            else:
+                at, how = self.today, f"today, {self.today} (no status date in the sheet; --status-date to give one)"
+            where = "status_date" if d.values.get("status_date") else "state"
+            word = cells.text(d.cells[col]) if col < len(d.cells) else state
+            if at > self.today:
+                d.errors.append(error(self.sheet, d, self.columns, where, at, f"a status date not after today ({self.today})"))
+            elif at < start:
+                d.errors.append(error(self.sheet, d, self.columns, where, at, f"a status date inside the plan (from {start})"))
+            reason = d.values.get("notes")
+            if state in self.dropped and not reason:
+                d.errors.append(error(self.sheet, d, self.columns, "state", word,
+                                      "a reason for the cancellation in a Comments, Notes or Remarks cell of the row"))  # fmt: skip
+            if d.errors:
+                continue
+            built.status_dates[how] = built.status_dates.get(how, 0) + 1
+            built.statuses.append(Status(r["code"], state, word, d.row, at, reason if state in self.dropped else None))
+        if any(d.errors for d in built.included):
+            built.included = [d for d in built.included if not d.errors]
+            built.rejected = [d for d in drafts if d.errors]
+            rows = [(d, r) for d, r in zip(drafts, resolved) if not d.errors]
+            built.spec = self._spec(rows, start, end)[0] if rows else None
+
     # --- the spec ---------------------------------------------------------------------------
 
     def _activity(self, d: Draft, r: dict) -> dict[str, Any]:
@@ -394,8 +479,9 @@ class Builder:
                 out[name] = v[name]
         if "type" in v:
             out["type"] = v["type"]
-        if v.get("state"):
-            out["state"] = v["state"]
+        if "location" in v:
+            notes = [n for n in (v.get("notes"), f"Location: {v['location']}" if v["location"] else None) if n]
+            out["notes"] = "\n".join(notes) or None
         for name in ("objective", "unit", "phase", "schedule", "checklist"):
             if name in r:
                 out[name] = r[name]

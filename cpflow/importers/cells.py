@@ -13,11 +13,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from cpflow.dates import parse_date
-from cpflow.importers.columns import When, when_of
+from cpflow.importers import schedule
+from cpflow.importers.schedule import BULLETS, When
 from cpflow.safe_output import FORMULA_PREFIXES
 
 NONE_MARKER = "(none)"
-BULLETS = "·•▪◦●‣∙"
 _BULLET = re.compile(rf"^\s*[{BULLETS}]\s*")
 _NOT_MARKED = {"", "-", "–", "no", "n", "0", "false", "none", NONE_MARKER}
 
@@ -51,8 +51,15 @@ class RowError:
         where = f'{source}: sheet "{self.sheet}" row {self.row}'
         if self.column:
             where += f', column {self.column} "{self.header}"'
-        shown = "empty" if self.value in (None, "") else repr(text(self.value) if not isinstance(self.value, str) else self.value)
-        return f"{where}: got {shown}; expected {self.expected}"
+        return f"{where}: got {shown(self.value)}; expected {self.expected}"
+
+
+def shown(value: Any) -> str:
+    """A cell's value as a message quotes it (`'Q1 2025'`, `empty`); never the repr of an object."""
+    if isinstance(value, (list, tuple)):
+        value = ", ".join(v.label() if isinstance(v, When) else (text(v) or "") for v in value)
+    value = value if isinstance(value, str) else text(value)
+    return repr(value) if value else "empty"
 
 
 def column_letter(index: int) -> str:
@@ -95,7 +102,12 @@ def title(cell: Any) -> str | None:
     return _BULLET.sub("", value) or None
 
 
-def date(cell: Any, date_format: str | None = None) -> dt.date | None:
+_SLASHED = re.compile(r"^(\d{1,2})[/.](\d{1,2})[/.](\d{4})$")
+
+
+def date(cell: Any, date_format: str | None = None, order: str | None = None) -> dt.date | None:
+    """A date cell, `YYYY-MM-DD`, the mapping's `date_format`, or `15/01/2025` when the
+    column's `order` ("dmy" or "mdy") was read from its cells."""
     if isinstance(cell, dt.datetime):
         return cell.date()
     if isinstance(cell, dt.date):
@@ -108,12 +120,48 @@ def date(cell: Any, date_format: str | None = None) -> dt.date | None:
             return dt.datetime.strptime(value, date_format).date()
         except ValueError:
             raise CellError(f"a date written as {date_format}") from None
+    slashed = _SLASHED.match(value)
+    if slashed and order:
+        a, b, year = (int(g) for g in slashed.groups())
+        day, month = (a, b) if order == "dmy" else (b, a)
+        try:
+            return dt.date(year, month, day)
+        except ValueError:
+            raise CellError(f"a real date ({'day/month/year' if order == 'dmy' else 'month/day/year'})") from None
     try:
         return parse_date(value)
     except ValueError as exc:
         if "not a real date" in str(exc):
             raise CellError("a real date (YYYY-MM-DD)") from None
         raise CellError("a date (YYYY-MM-DD, or a date cell)") from None
+
+
+_STATED_DATE = re.compile(
+    r"\b(?:as\s+of|as\s+at|updated(?:\s+on)?|last\s+updated(?:\s+on)?|status\s+(?:as\s+of|on)|date)\s*:?\s*"
+    r"(\d{4}-\d{2}-\d{2}|\d{1,2}\s+[A-Za-z]+\.?,?\s+\d{4}|[A-Za-z]+\.?\s+\d{1,2},?\s+\d{4})",
+    re.I,
+)
+
+
+def stated_date(line: str) -> dt.date | None:
+    """The date a title row states the sheet is as of: `as of 30 June 2025`, `updated 2025-06-30`."""
+    from cpflow.importers.schedule import MONTHS
+
+    match = _STATED_DATE.search(line)
+    if not match:
+        return None
+    found = match.group(1)
+    try:
+        if found[:4].isdigit():
+            return dt.date.fromisoformat(found)
+        words = re.findall(r"[A-Za-z]+|\d+", found)
+        numbers = [int(w) for w in words if w.isdigit()]
+        month = next((MONTHS.get(w.casefold()) for w in words if not w.isdigit()), None)
+        if month is None or len(numbers) != 2:
+            return None
+        return dt.date(numbers[1], month, numbers[0])
+    except ValueError:
+        return None
 
 
 def split(cell: Any, commas: bool = True) -> list[str]:
@@ -156,48 +204,9 @@ def marked(cell: Any) -> bool:
 
 
 def timeline(cell: Any) -> list[When]:
-    """`Q1-Q2`, `Q2/ Q3`, `All quarters`, `Sept-Nov`, `2015-09; 2015-10`, or period keys."""
+    """The schedule tokens of a timeline cell (see `schedule.timeline`)."""
     value = text(cell)
-    if value is None:
-        return []
-    out: list[When] = []
-    for part in re.split(r"[;,\n&" + BULLETS + r"]|\band\b", value):
-        part = part.strip()
-        if not part:
-            continue
-        low = " ".join(part.casefold().split())
-        if low in ("all quarters", "all year", "throughout the year", "ongoing", "continuous", "year round"):
-            out.extend(When("quarter", n) for n in range(1, 5))
-            continue
-        whole = when_of(part)
-        if whole is not None:
-            out.append(whole)
-            continue
-        pieces = [p.strip() for p in re.split(r"\s*(?:/|–|-|\bto\b)\s*", part) if p.strip()]
-        found = [when_of(p) for p in pieces]
-        if len(pieces) > 1 and all(found):
-            if len(found) == 2 and "/" not in part and found[0].kind == found[1].kind:
-                out.extend(_span(found[0], found[1]))
-            else:
-                out.extend(found)
-            continue
-        out.append(When("key", text=part))
-    return out
-
-
-def _span(first: When, last: When) -> list[When]:
-    """Q1-Q3 -> Q1, Q2, Q3; Nov-Feb -> Nov, Dec, Jan, Feb (wrapping the year)."""
-    size = 4 if first.kind == "quarter" else 12
-    out, number, year = [], first.number, first.year
-    for _ in range(size):
-        out.append(When(first.kind, number, year))
-        if number == last.number and (last.year is None or year is None or year == last.year):
-            break
-        number += 1
-        if number > size:
-            number = 1
-            year = year + 1 if year is not None else None
-    return out
+    return schedule.timeline(value) if value is not None else []
 
 
 def number(cell: Any) -> float | None:

@@ -1,14 +1,16 @@
-"""Read the data rows under the header into drafts: one per activity, with its parsed
-cells and any problems, before anything is resolved against a plan.
+"""Stage 4 of an import: the data rows under the header as drafts, one per activity, with
+their parsed cells and any problems, before anything is resolved against a plan.
 
 Merged cells carry their value into every cell they cover. A blank cell in a grouping
 column (objective, unit or area, activity type, phase, `#`) carries the value of the row
 above, as when a coordinator leaves the group cell empty or merged; `(none)` stops it.
-Rows that only name a group (no activity) set that group for the rows below.
+Rows that only name a group (no activity) set that group for the rows below. An activity
+cell of several bullet or numbered lines, each reading as an activity, is several activities.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,6 +38,23 @@ class Draft:
 class ReadRows:
     drafts: list[Draft]
     numbers_are_groups: bool  # the `#` column numbers groups of rows, not activities
+    notes: list[str] = field(default_factory=list)
+
+
+_LISTED = re.compile(r"^\s*(?:[" + cells.BULLETS + r"*\-–]|\d{1,2}(?:\.\d{1,2})+\.?|\d{1,2}[.)]|[a-z][.)])\s+(?=\S)")
+_CODED = re.compile(r"^\s*\d{1,2}(?:\.\d{1,2})+")
+
+
+def listed_lines(value: Any) -> list[str] | None:
+    """The lines of a cell that lists several activities (each line a bullet or a number), or None."""
+    text = cells.text(value)
+    if text is None or "\n" not in text:
+        return None
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(lines) < 2 or not all(_LISTED.match(line) for line in lines):
+        return None
+    # `1.1 Map …` keeps its code; a bullet, `a)` or a single `1.` (numbering within the cell) goes
+    return [line if _CODED.match(line) else _LISTED.sub("", line, count=1) for line in lines]
 
 
 def read_rows(
@@ -54,6 +73,7 @@ def read_rows(
     carried: dict[str, Any] = {}
     numbers_carried = False
     drafts: list[Draft] = []
+    split_rows: list[int] = []
     rows = range(columns.header_row + 1, len(grid))
     for index in progress(rows, len(rows)) if progress else rows:
         raw = grid[index]
@@ -78,8 +98,21 @@ def read_rows(
                 carried[name] = row[col]
         if group_only and not _has_marks(row, columns):
             continue
+        title_col = columns.fields.get("title")
+        several = listed_lines(row[title_col]) if title_col is not None and title_col < len(row) else None
+        if several:
+            split_rows.append(index + 1)
+            for line in several:
+                drafts.append(_draft(sheet.name, index, row[:title_col] + [line] + row[title_col + 1 :], columns,
+                                     date_format, states, status_words or {}))  # fmt: skip
+            continue
         drafts.append(_draft(sheet.name, index, row, columns, date_format, states, status_words or {}))
-    return ReadRows(drafts, numbers_carried)
+    notes = []
+    if split_rows:
+        shown = ", ".join(map(str, split_rows[:10])) + (" …" if len(split_rows) > 10 else "")
+        notes.append(f"{len(split_rows)} activity cell{'s' if len(split_rows) > 1 else ''} listing several activities "
+                     f"(one per bullet or numbered line) read as one activity per line: row{'s' if len(split_rows) > 1 else ''} {shown}")  # fmt: skip
+    return ReadRows(drafts, numbers_carried, notes)
 
 
 def _has_marks(row: list[Any], columns: Columns) -> bool:
@@ -109,7 +142,7 @@ _PARSERS: dict[str, Callable[..., Any]] = {
     "objective": cells.text, "objective_title": cells.text, "unit": cells.text, "unit_name": cells.text,
     "lead": cells.text, "contributors": lambda c: cells.split(c, commas=False), "phase": cells.text,
     "schedule": cells.timeline, "sectors": cells.split, "countries": cells.split, "cross_cutting": cells.split,
-    "type": cells.text, "expected_result": cells.text, "notes": cells.text, "checklist": cells.lines,
+    "type": cells.text, "expected_result": cells.text, "notes": cells.text, "location": cells.text, "checklist": cells.lines,
     "indicator": cells.text, "baseline": lambda c: c, "target": lambda c: c, "budget": cells.text,
 }  # fmt: skip
 
@@ -119,8 +152,8 @@ def _draft(sheet: str, index: int, row: list[Any], columns: Columns, date_format
     for name, col in columns.fields.items():
         cell = row[col] if col < len(row) else None
         try:
-            if name in ("start", "due"):
-                value = cells.date(cell, date_format)
+            if name in ("start", "due", "status_date"):
+                value = cells.date(cell, date_format, columns.date_orders.get(name))
             elif name == "state":
                 value = cells.state(cell, states, status_words)
             else:
