@@ -128,7 +128,12 @@ def _event_rows(session: Session, batch: int = 50_000) -> Iterator[tuple]:
 
 
 def verify(session: Session) -> Verification:
-    """Recompute the chain; name the first event that was altered, removed or reordered."""
+    """Recompute the chain, check each activity's states follow on, and compare every table
+    that caches the log with its replay; name the first event or row that disagrees."""
+    from cpflow.replay import Replay
+
+    replay = Replay()
+    state, moved, versions, fact = replay.state, replay.moved, replay.count, replay.fact
     prev = GENESIS
     expected = 1
     for row in _event_rows(session):
@@ -159,6 +164,16 @@ def verify(session: Session) -> Verification:
             )
         prev = digest
         expected += 1
+        activity_id = row[3]
+        if activity_id is not None:
+            versions[activity_id] = versions.get(activity_id, 0) + 1
+        if row[6] is not None:  # a state change: it must start where the previous one ended
+            if row[5] != state.get(activity_id):
+                replay.broken(event_id, activity_id, row[4], row[5])
+            state[activity_id] = row[6]
+            moved.add(activity_id)
+        elif row[12] is not None:
+            fact(event_id, row[1], row[2], activity_id, values[8], row[7], row[11], row[12])
     count = expected - 1
     head_seq, head_hash = session.execute(select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)).one()
     if head_seq != count or head_hash != prev:
@@ -168,6 +183,11 @@ def verify(session: Session) -> Verification:
         return Verification(
             False, count, prev, f"the chain head (event {head_seq}) does not match the last event ({count})", count
         )
+    if replay.problem is not None:
+        return Verification(False, count, prev, replay.problem, replay.problem_event)
+    difference = replay.first_difference(session.connection())
+    if difference is not None:
+        return Verification(False, count, prev, difference)
     return Verification(True, count, prev)
 
 

@@ -22,11 +22,12 @@ from cpflow.db import Database
 from cpflow.errors import BadInput, ConflictError, GuardVeto, NotFound, PlanFileError
 from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
-from cpflow.loading import LoadResult, load_plan
+from cpflow.loading import LoadResult, declared_name, load_plan
 from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
 from cpflow.read.lookup import find_plan, split_id
 from cpflow.plans import read_plan_file
+from cpflow.replay import read_content_by_ids
 
 
 def require_actor(actor: str | None) -> str:
@@ -164,7 +165,8 @@ def move(
         failpoint("move:after-update")
         (event_id,) = audit.append(
             session,
-            [Fact("transition", actor, at, plan_id=activity.plan_id, activity_id=activity.id, trigger=trigger,
+            [Fact("transition", declared_name(activity.people, actor), at, plan_id=activity.plan_id,
+                  activity_id=activity.id, trigger=trigger,
                   from_state=activity.state, to_state=dest, reason=reason, ref=ref)],
             head=(activity.head_seq, activity.head_hash),
         )  # fmt: skip
@@ -350,15 +352,22 @@ def fund(
             "unit": key, "period": period, "currency": line.currency if line else plan.currency,
             "budget": [json_amount(old[0]), json_amount(new_budget)],
             "received": [json_amount(old[1]), json_amount(new_received)],
+            "given": [name for name, value in (("budget", budget), ("received", received)) if value is not None],
         }  # fmt: skip
+        if line is None:
+            line = BudgetLine(plan_id=plan.id, unit_id=unit.id, period=period, currency=plan.currency)
+            session.add(line)
+        line.budget_minor, line.received_minor = new_budget, new_received
+        session.flush()
+        # The line as stored goes into the event: the log alone rebuilds (and verifies) it.
+        data.update(
+            table="budget_lines",
+            id=line.id,
+            row=read_content_by_ids(session.connection(), BudgetLine.__table__, [line.id])[line.id],
+        )
         (event_id,) = audit.append(
             session, [Fact("funding", actor, at, plan_id=plan.id, reason=(reason or "").strip() or None, data=data)]
         )
-        if line is None:
-            session.add(BudgetLine(plan_id=plan.id, unit_id=unit.id, period=period, currency=plan.currency,
-                                   budget_minor=new_budget, received_minor=new_received))  # fmt: skip
-        else:
-            line.budget_minor, line.received_minor = new_budget, new_received
         return FundResult(ident, period, json_amount(new_budget), json_amount(new_received), event_id)
 
     return db.write(work)

@@ -86,3 +86,101 @@ def test_state_cache_equals_the_replay_of_events(cpflow, history):
     now = {r["id"]: r["state"] for r in json.loads(cpflow("activities", "--format", "json").stdout)}
     replayed = {r["id"]: r["state"] for r in json.loads(cpflow("activities", "--as-of", "2026-01-01", "--format", "json").stdout)}
     assert now == replayed == {"mini:1.1": "completed", "mini:1.2": "endorsed", "mini:1.3": "proposed"}
+
+
+# --- the log is the whole truth: every cached table is compared with its replay --------------
+
+RECORD_PLAN = """\
+plan: {slug: rec, title: Recorded plan, start: 2022-01-01, end: 2025-12-31}
+people:
+  - {name: Amina Yusuf, roles: [lead]}
+  - {name: Sam Member, roles: [member]}
+periods:
+  - {key: "2022", kind: year, start: 2022-01-01, end: 2022-12-31}
+units:
+  - {key: wg, name: Working group, kind: working_group}
+objectives:
+  - code: "1"
+    title: First objective
+    unit: wg
+    activities:
+      - {code: "1.1", title: First action, due: 2022-06-30}
+      - {code: "1.2", title: Second action}
+indicators:
+  - {code: IND-1, name: Partners trained, targets: [{period: "2022", value: 10}]}
+budgets:
+  - {unit: wg, period: "2022", budget: 100000, received: 20000}
+"""
+
+
+@pytest.fixture
+def recorded(cpflow, tmp_path, db_url):
+    """A plan with people, an indicator and a budget; moves, a measurement and funding recorded."""
+    path = tmp_path / "rec.yaml"
+    path.write_text(RECORD_PLAN, encoding="utf-8")
+    steps = [
+        ("load", str(path), "--by", "Amina Yusuf"),
+        ("move", "rec:1.1", "endorse", "--by", "Amina Yusuf", "--at", "2022-02-01"),
+        ("move", "rec:1.2", "endorse", "--by", "Amina Yusuf", "--at", "2022-02-01"),
+        ("measure", "rec:IND-1", "4", "--by", "Sam Member", "--at", "2022-05-01", "--period", "2022"),
+        ("fund", "rec:wg", "--period", "2022", "--received", "50000", "--by", "Amina Yusuf", "--at", "2022-05-02"),
+    ]
+    for step in steps:
+        result = cpflow(*step)
+        assert result.exit_code == 0, (step, result.output)
+    assert cpflow("audit", "verify").exit_code == 0
+    return Database(db_url)
+
+
+def test_verify_replays_every_seed_plan_with_moves_measurements_and_funding(seeded):
+    assert seeded("fund", "alliance-2018-2020:wg3", "--period", "2018", "--received", "200000", "--by", "t").exit_code == 0
+    assert seeded("move", "cpms-wg-2022-2025:2.11", "endorse", "--by", "t", "--at", "2022-05-01").exit_code == 0
+    result = seeded("audit", "verify")
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        ("UPDATE activities SET state = 'completed' WHERE code = '1.1'", "activities rec:1.1: state is completed, the log says endorsed"),
+        ("UPDATE activities SET title = 'Quietly renamed' WHERE code = '1.2'", "activities rec:1.2: title is Quietly renamed, the log says Second action"),
+        ("UPDATE activities SET due = '2030-01-01' WHERE code = '1.1'", "activities rec:1.1: due is 2030-01-01, the log says 2022-06-30"),
+        ("UPDATE activities SET version = 1 WHERE code = '1.1'", "activities rec:1.1: version is 1, the log says 2"),
+        ("UPDATE measurements SET value = 9", "measurements rec:IND-1 (event 6): value is 9.0, the log says 4.0"),
+        ("UPDATE budget_lines SET received_minor = 2000000", "budget_lines rec:wg/2022: received_minor is 2000000, the log says 5000000"),
+        ("UPDATE budget_lines SET budget_minor = 1", "budget_lines rec:wg/2022: budget_minor is 1, the log says 10000000"),
+        ("""UPDATE plans SET people = '[{"name": "Sam Member", "roles": ["lead"]}]'""", "plans rec: people is"),
+        ("UPDATE indicators SET targets = '[]'", "indicators rec:IND-1: targets is [], the log says"),
+        ("UPDATE units SET name = 'Other'", "units rec:wg: name is Other, the log says Working group"),
+        ("DELETE FROM periods", "periods rec:2022: in the log but missing from the table"),
+        ("INSERT INTO outcomes (plan_id, key, title) VALUES (1, 'o9', 'Slipped in')", "outcomes rec:o9: not in the log"),
+        ("DELETE FROM measurements", "measurements (event 6): in the log but missing from the table"),
+    ],
+)  # fmt: skip
+def test_a_table_edited_beside_the_log_is_named_by_verify(cpflow, recorded, sql, message):
+    execute(recorded, sql)
+    result = cpflow("audit", "verify")
+    assert result.exit_code == 1, result.output
+    assert message in result.stderr
+
+
+def test_a_move_that_does_not_start_where_the_last_one_ended_is_caught(cpflow, recorded):
+    # The cached state is set behind the log's back; the next move is then recorded
+    # "from completed" right after an event "to endorsed".
+    execute(recorded, "UPDATE activities SET state = 'completed' WHERE code = '1.1'")
+    assert cpflow("move", "rec:1.1", "reopen", "--by", "Amina Yusuf", "--reason", "x").exit_code == 0
+    result = cpflow("audit", "verify")
+    assert result.exit_code == 1
+    assert "event 8 (rec:1.1 reopen) starts from completed, but the events before it leave it endorsed" in result.stderr
+
+
+def test_every_load_event_carries_the_content_it_wrote(recorded):
+    import json
+
+    with recorded.read() as session:
+        data = [json.loads(d) for (d,) in session.execute(text("SELECT data FROM transition_events WHERE kind = 'create'"))]
+    plan = next(d for d in data if d.get("table") == "plans")
+    assert plan["row"]["people"][0] == {"name": "Amina Yusuf", "roles": ["lead"]}
+    assert plan["rows"]["budget_lines"][0]["budget_minor"] == 10_000_000
+    first = next(d for d in data if d.get("code") == "1.1")
+    assert first["row"]["title"] == "First action" and first["row"]["due"] == "2022-06-30"

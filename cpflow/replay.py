@@ -1,0 +1,202 @@
+"""The event log replayed: what every table that caches it must hold, and where it does not.
+
+Plan loads record the content of each row they create or change (`row`, every column but
+the id; a new plan's `create` event carries its periods, units … as `rows`); funding
+events carry the budget line after the update; measurements are their events; an
+activity's state is its last event's to-state (its loaded initial state before any) and
+its version the number of events about it. `Replay` is fed the events in chain order by
+`cpflow.audit.verify`, then `first_difference` compares every cached table with it in one
+set-based read per table and names the first row that disagrees.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import Connection, Table, select
+from sqlalchemy.sql import ColumnElement
+
+from cpflow.models import (
+    Activity,
+    BudgetLine,
+    ChecklistItem,
+    Indicator,
+    Measurement,
+    Objective,
+    Outcome,
+    Period,
+    Plan,
+    Unit,
+)
+
+# The tables whose rows plan loads and funding updates record, parents first.
+CONTENT_TABLES: tuple[Table, ...] = tuple(
+    m.__table__ for m in (Plan, Period, Unit, Outcome, Objective, ChecklistItem, Indicator, BudgetLine, Activity)
+)
+# Plan tables a new plan's `create` event carries in full (activities get one event each).
+PLAN_TABLES: tuple[Table, ...] = CONTENT_TABLES[1:-1]
+# Not content: the id is the event's subject; state and version are derived from the
+# events; position is only the file's order (a reorder is not a fact).
+_NOT_CONTENT = {"activities": frozenset({"id", "state", "version", "position"})}
+_ID_ONLY = frozenset({"id"})
+# How a row is named in a message: its plan's slug and this column.
+_NAME_COLUMN = {"plans": "slug", "periods": "key", "units": "key", "outcomes": "key", "objectives": "code",
+                "checklist_items": "code", "indicators": "code", "activities": "code"}  # fmt: skip
+SELECT_CHUNK = 500
+
+
+def content(table: str, row: dict[str, Any]) -> dict[str, Any]:
+    """A row's recorded content: JSON-ready (ISO dates), without the columns that are not content."""
+    skip = _NOT_CONTENT.get(table, _ID_ONLY)
+    return {k: (v.isoformat() if isinstance(v, dt.date) else v) for k, v in row.items() if k not in skip}
+
+
+def read_content(conn: Connection, table: Table, where: ColumnElement | None = None) -> dict[int, dict[str, Any]]:
+    """id -> content of the table's rows (those matching `where`), as stored."""
+    query = select(table).order_by(table.c.id)
+    if where is not None:
+        query = query.where(where)
+    return {row["id"]: content(table.name, row) for row in conn.execute(query).mappings()}
+
+
+def read_content_by_ids(conn: Connection, table: Table, ids: Iterable[int]) -> dict[int, dict[str, Any]]:
+    ids = sorted(set(ids))
+    out: dict[int, dict[str, Any]] = {}
+    for start in range(0, len(ids), SELECT_CHUNK):
+        out.update(read_content(conn, table, table.c.id.in_(ids[start : start + SELECT_CHUNK])))
+    return out
+
+
+class Replay:
+    """What the events say each cached table holds, built event by event in chain order."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[int, dict]] = {t.name: {} for t in CONTENT_TABLES}
+        self.state: dict[int, str] = {}  # activity id -> state after the events so far
+        self.moved: set[int] = set()  # activities with a state-changing event
+        self.count: dict[int, int] = {}  # activity id -> events about it (its version)
+        self.measurements: dict[int, tuple] = {}  # event id -> (plan id, at, actor, source, data)
+        self.problem: str | None = None  # the first break in state continuity
+        self.problem_event: int | None = None
+
+    def fact(self, event_id: int, kind: str, plan_id: int | None, activity_id: int | None, at: Any, actor: str,
+             ref: str | None, data_text: str) -> None:  # fmt: skip
+        """Take in a non-transition event that carries data."""
+        data = json.loads(data_text)
+        if kind == "measurement":
+            self.measurements[event_id] = (plan_id, at if isinstance(at, str) else at.isoformat(), actor, ref, data)
+            return
+        row = data.get("row")
+        if row is None:
+            return
+        if activity_id is not None and "table" not in data:
+            self.rows["activities"][activity_id] = row
+            if activity_id not in self.moved:
+                self.state[activity_id] = row.get("initial_state")
+            return
+        table = self.rows.get(data.get("table"))
+        if table is not None and data.get("id") is not None:
+            table[data["id"]] = row
+        for name, rows in (data.get("rows") or {}).items():
+            target = self.rows.get(name)
+            if target is not None:
+                for item in rows:
+                    target[item["id"]] = {k: v for k, v in item.items() if k != "id"}
+
+    def broken(self, event_id: int, activity_id: int, trigger: str | None, source: str | None) -> None:
+        """Record that an event's from-state is not the state the previous events left."""
+        if self.problem is not None:
+            return
+        before = self.state.get(activity_id)
+        self.problem_event = event_id
+        self.problem = (
+            f"event {event_id} ({self.activity_name(activity_id)} {trigger}) starts from {source}, "
+            f"but the events before it leave it {before if before is not None else 'not created'}"
+        )
+
+    def plan_slug(self, plan_id: Any) -> str:
+        plan = self.rows["plans"].get(plan_id)
+        return plan["slug"] if plan else f"plan #{plan_id}"
+
+    def activity_name(self, activity_id: int) -> str:
+        row = self.rows["activities"].get(activity_id)
+        return f"{self.plan_slug(row['plan_id'])}:{row['code']}" if row else f"activity #{activity_id}"
+
+    def name(self, table: str, row_id: int, row: dict | None) -> str:
+        if row is None:
+            return f"#{row_id}"
+        if table == "plans":
+            return row["slug"]
+        slug = self.plan_slug(row.get("plan_id"))
+        if table == "budget_lines":
+            unit = self.rows["units"].get(row.get("unit_id"))
+            return f"{slug}:{unit['key'] if unit else row.get('unit_id')}/{row.get('period')}"
+        return f"{slug}:{row.get(_NAME_COLUMN[table])}"
+
+    # --- the comparison ---------------------------------------------------------------
+
+    def first_difference(self, conn: Connection) -> str | None:
+        """The first row of a cached table that disagrees with the replay, as one line; None when all agree."""
+        for table in CONTENT_TABLES:
+            problem = self._compare(conn, table)
+            if problem:
+                return problem
+        return self._compare_measurements(conn)
+
+    def _compare(self, conn: Connection, table: Table) -> str | None:
+        expected = self.rows[table.name]
+        is_activities = table.name == "activities"
+        seen = 0
+        for row in conn.execute(select(table).order_by(table.c.id)).mappings():
+            row_id = row["id"]
+            stored = content(table.name, row)
+            want = expected.get(row_id)
+            label = f"{table.name} {self.name(table.name, row_id, want or stored)}"
+            if want is None:
+                return f"{label}: not in the log (the row was added outside cpflow)"
+            seen += 1
+            if stored != want:
+                for column in sorted(set(stored) | set(want)):
+                    if stored.get(column) != want.get(column):
+                        return f"{label}: {column} is {_show(stored.get(column))}, the log says {_show(want.get(column))}"
+            if is_activities:
+                if row["state"] != self.state.get(row_id):
+                    return f"{label}: state is {row['state']}, the log says {self.state.get(row_id)}"
+                if row["version"] != self.count.get(row_id, 0):
+                    return f"{label}: version is {row['version']}, the log says {self.count.get(row_id, 0)}"
+        if seen != len(expected):
+            stored_ids = set(conn.execute(select(table.c.id)).scalars())
+            gone = min(i for i in expected if i not in stored_ids)
+            return f"{table.name} {self.name(table.name, gone, expected[gone])}: in the log but missing from the table"
+        return None
+
+    def _compare_measurements(self, conn: Connection) -> str | None:
+        indicators = {(row["plan_id"], row["code"]): row_id for row_id, row in self.rows["indicators"].items()}
+        table = Measurement.__table__
+        seen: set[int] = set()
+        for row in conn.execute(select(table).order_by(table.c.event_id, table.c.id)).mappings():
+            want = self.measurements.get(row["event_id"])
+            if want is None or row["event_id"] in seen:
+                return f"measurements #{row['id']}: not in the log (no measurement event {row['event_id']} of its own)"
+            seen.add(row["event_id"])
+            plan_id, at, actor, source, data = want
+            label = f"measurements {self.plan_slug(plan_id)}:{data.get('indicator')} (event {row['event_id']})"
+            expected = {
+                "indicator_id": indicators.get((plan_id, data.get("indicator"))), "value": data.get("value"), "at": at,
+                "period": data.get("period"), "source": source, "actor": actor,
+            }  # fmt: skip
+            stored = content("measurements", row)
+            for column, value in expected.items():
+                if stored.get(column) != value:
+                    return f"{label}: {column} is {_show(stored.get(column))}, the log says {_show(value)}"
+        if len(seen) != len(self.measurements):
+            gone = min(e for e in self.measurements if e not in seen)
+            return f"measurements (event {gone}): in the log but missing from the table"
+        return None
+
+
+def _show(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
