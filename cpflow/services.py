@@ -19,14 +19,14 @@ from cpflow import audit
 from cpflow.audit import Fact
 from cpflow.clock import today
 from cpflow.db import Database
-from cpflow.errors import BadInput, ConflictError, GuardVeto, NotFound, PlanFileError
+from cpflow.errors import BadInput, ConflictError, GuardVeto, PlanFileError
 from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
 from cpflow.loading import LoadResult, declared_name, load_plan
 from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
-from cpflow.read.lookup import find_plan, split_id
 from cpflow.plans import read_plan_file
+from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
 from cpflow.replay import read_content_by_ids
 
 
@@ -136,8 +136,7 @@ def move(
         connection = session.connection()
         activity = connection.execute(_MOVE_TARGET, {"slug": slug, "code": code}).one_or_none()
         if activity is None:
-            find_plan(session, slug)  # names an unknown plan
-            raise NotFound(f"unknown activity {ident}: plan {slug} has no activity {code!r}")
+            raise unknown_activity(session, find_plan(session, slug), ident, code)
         # A stale read is a conflict before anything else: the trigger was chosen for a
         # state that is no longer there, so "cannot TRIGGER" would mislead.
         if expected_version is not None and activity.version != expected_version:
@@ -268,9 +267,8 @@ def measure(
             select(Indicator).where(Indicator.plan_id == plan.id, Indicator.code == code)
         ).scalar_one_or_none()
         if indicator is None:
-            known = session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)).all()
-            hint = f"; indicators are {', '.join(known)}" if known else "; the plan declares no indicators"
-            raise NotFound(f"unknown indicator {ident}{hint}")
+            known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
+            raise unknown("indicator", ident, code, known)
         _check_period(session, plan, period, ident)
         (event_id,) = audit.append(
             session,
@@ -302,8 +300,7 @@ def _check_period(session: Session, plan: Plan, period: str | None, ident: str) 
         return
     keys = [p.key for p in plan.periods]
     if period not in keys:
-        hint = f"; periods are {', '.join(keys)}" if keys else "; the plan declares no periods"
-        raise NotFound(f"{ident}: unknown period {period!r}{hint}")
+        raise unknown("period", f"{period!r} for {ident}", period, keys)
 
 
 @dataclass
@@ -338,9 +335,8 @@ def fund(
         plan = find_plan(session, slug)
         unit = session.execute(select(Unit).where(Unit.plan_id == plan.id, Unit.key == key)).scalar_one_or_none()
         if unit is None:
-            known = session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)).all()
-            hint = f"; units are {', '.join(known)}" if known else "; the plan declares no units"
-            raise NotFound(f"unknown unit {ident}{hint}")
+            known = list(session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)))
+            raise unknown("unit", ident, key, known)
         _check_period(session, plan, period, ident)
         line = session.execute(
             select(BudgetLine).where(BudgetLine.unit_id == unit.id, BudgetLine.period == period)

@@ -38,3 +38,24 @@ def find_plan(session: Session, slug: str) -> Plan:
         hint = did_you_mean(slug, known) or f"; plans are {', '.join(known)}"
         raise NotFound(f"unknown plan {slug!r}{hint}")
     return plan
+
+
+def unknown(what: str, ident: str, name: str, known: list[str], *, scope: str = "the plan") -> NotFound:
+    """NotFound for an unknown activity, indicator, unit or period of a plan: a "did you
+    mean" for a near miss, else the known names (the first 20), else that there are none."""
+    hint = did_you_mean(name, known)
+    if not hint and known:
+        shown = ", ".join(known[:20]) + (" …" if len(known) > 20 else "")
+        hint = f"; {what}s are {shown}"
+    elif not known:
+        hint = f"; {scope} declares no {what}s"
+    return NotFound(f"unknown {what} {ident}{hint}")
+
+
+def unknown_activity(session: Session, plan: Plan, ident: str, code: str) -> NotFound:
+    """NotFound for `plan:code` when the plan has no such activity."""
+    from cpflow.models import Activity
+
+    codes = list(session.scalars(select(Activity.code).where(Activity.plan_id == plan.id).order_by(Activity.position)))
+    hint = did_you_mean(code, codes)
+    return NotFound(f"unknown activity {ident}: plan {plan.slug} has no activity {code!r}{hint}")

@@ -8,10 +8,10 @@ import datetime as dt
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
-from cpflow.errors import BadInput, NotFound
+from cpflow.errors import BadInput
 from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount
-from cpflow.read.lookup import find_plan, split_id
+from cpflow.read.lookup import find_plan, split_id, unknown_activity
 from cpflow.read.state import with_state
 
 ACTIVITY_COLUMNS = ("id", "plan", "code", "title", "objective", "unit", "lead", "phase", "start", "due", "sectors", "state")
@@ -122,7 +122,7 @@ def get_activity(session: Session, ident: str) -> tuple[Plan, Activity]:
     plan = find_plan(session, slug)
     activity = session.execute(select(Activity).where(Activity.plan_id == plan.id, Activity.code == code)).scalar_one_or_none()
     if activity is None:
-        raise NotFound(f"unknown activity {ident}: plan {slug} has no activity {code!r}")
+        raise unknown_activity(session, plan, ident, code)
     return plan, activity
 
 
@@ -253,7 +253,9 @@ def unit_table_rows(units: list[dict]) -> list[dict]:
         {
             "unit": u["key"],
             "leads": u["leads"],
-            "budget / received": [f"{b['period']}: {format_amount(b['budget'])} / {format_amount(b['received'])}" for b in u["budgets"]],
+            "budget / received": [
+                f"{b['period']}: {format_amount(b['budget'])} / {format_amount(b['received'])}" for b in u["budgets"]
+            ],
         }
         for u in units
     ]

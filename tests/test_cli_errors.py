@@ -1,0 +1,62 @@
+"""Mistakes at the command line: one line, the documented exit code, and a way forward."""
+
+from cpflow.cli import cli
+
+
+def test_a_misspelt_plan_slug_gets_a_did_you_mean(seeded):
+    result = seeded("activities", "--plan", "cpms-wg-2022-2052", "--state", "proposed")
+    assert result.exit_code == 2
+    assert "did you mean 'cpms-wg-2022-2025'?" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_misspelt_activity_code_gets_a_did_you_mean(seeded):
+    result = seeded("show", "cpms-wg-2022-2025:2.111")
+    assert result.exit_code == 2
+    assert "has no activity '2.111'; did you mean '2.11'?" in result.stderr
+
+
+def test_a_misspelt_unit_gets_a_did_you_mean(seeded):
+    result = seeded("fund", "alliance-2018-2020:wg33", "--period", "2018", "--received", "1", "--by", "lead")
+    assert result.exit_code == 2
+    assert "did you mean 'wg3'?" in result.stderr
+
+
+def test_usage_errors_for_dates_and_choices_are_one_line(seeded):
+    for args in (
+        ("activities", "--as-of", "2023-02-30"),
+        ("activities", "--format", "yaml"),
+        ("check", "--fail-on", "sometimes"),
+        ("move", "cpms-wg-2022-2025:2.11"),
+    ):
+        result = seeded(*args)
+        assert result.exit_code == 2, args
+        lines = result.stderr.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("error: "), (args, result.stderr)
+
+
+def test_a_missing_actor_says_how_to_give_one(seeded):
+    result = seeded("move", "cpms-wg-2022-2025:2.11", "endorse", env={"CPFLOW_USER": ""})
+    assert result.exit_code == 2
+    assert "an actor is required (pass --by WHO or set CPFLOW_USER)" in result.stderr
+
+
+def test_a_service_error_names_what_is_missing_and_the_cli_adds_the_flag(seeded):
+    result = seeded("move", "cpms-wg-2022-2025:3.5", "drop", "--by", "lead", "--at", "2023-06-20")
+    assert result.exit_code == 2
+    assert result.stderr.strip() == "error: cpms-wg-2022-2025:3.5: drop needs a reason; nothing was written (pass --reason TEXT)"
+
+
+def test_help_lists_every_exit_code():
+    from click.testing import CliRunner
+
+    text = " ".join(CliRunner().invoke(cli, ["--help"]).output.split())
+    for code in ("0 ok", "1 findings", "2 bad input", "3 conflict", "4 database busy", "70 a bug in cpflow"):
+        assert code in text
+
+
+def test_control_characters_in_an_error_never_reach_the_terminal(seeded):
+    result = seeded("show", "cpms-wg-2022-2025:\x1b]0;owned\x07")
+    assert result.exit_code == 2
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert "\\x1b" in result.stderr
