@@ -48,3 +48,38 @@ def test_partial_load_changes_only_the_given_fields_of_the_given_activities(db):
     assert '"changes":{"lead":["Lead agency","UNICEF"]}' in next(data for kind, data in edits if kind == "edit")
     again = db.write(lambda s: load_plan(s, loaded, actor="im", today=DAY, partial=True))
     assert not again.changed and again.events == 0
+
+
+def test_every_load_edit_bumps_the_version_so_a_stale_read_is_refused(cpflow, mini_plan):
+    """Issue 13 section 6: read at version 1, the plan is reloaded with a new state; a move
+    made on the old read is refused with exit 3 before any other check."""
+    import json
+
+    assert cpflow("load", str(mini_plan), "--by", "lead").exit_code == 0
+    assert json.loads(cpflow("show", "mini:1.2", "--format", "json").stdout)["version"] == 1
+    mini_plan.write_text(
+        MINI_PLAN.replace('{code: "1.2", title: Second action', '{code: "1.2", state: endorsed, title: Second action')
+    )
+    assert cpflow("load", str(mini_plan), "--by", "lead").exit_code == 0
+    shown = json.loads(cpflow("show", "mini:1.2", "--format", "json").stdout)
+    assert (shown["state"], shown["version"]) == ("endorsed", 2)
+    result = cpflow("move", "mini:1.2", "drop", "--by", "lead", "--reason", "stale", "--expect-version", "1")
+    assert result.exit_code == 3, result.output
+    assert "changed since you read it" in result.stderr
+    # A title edit and an activity gone from the file are changes too.
+    mini_plan.write_text(MINI_PLAN.replace("Second action", "Second action renamed").replace(
+        '      - {code: "1.3", title: Later action, phase: years-3-4}\n', ""))  # fmt: skip
+    assert cpflow("load", str(mini_plan), "--by", "lead").exit_code == 0
+    versions = {r["id"]: r["version"] for r in map(lambda i: json.loads(cpflow("show", i, "--format", "json").stdout),
+                                                   ("mini:1.1", "mini:1.2", "mini:1.3"))}  # fmt: skip
+    assert versions == {"mini:1.1": 1, "mini:1.2": 3, "mini:1.3": 2}
+    assert cpflow("audit", "verify").exit_code == 0
+
+
+def test_a_partial_load_edit_bumps_the_version(db):
+    db.write(lambda s: load_plan(s, parse_plan(MINI_PLAN.encode(), "mini.yaml"), actor="lead", today=DAY))
+    loaded = spec_with([{"code": "1.1", "title": "First action", "objective": "1", "lead": "UNICEF"}])
+    db.write(lambda s: load_plan(s, loaded, actor="im", today=DAY, partial=True))
+    with db.read() as session:
+        versions = dict(session.execute(select(Activity.code, Activity.version)).all())
+    assert versions == {"1.1": 2, "1.2": 1, "1.3": 1}

@@ -1,5 +1,6 @@
 """Recording indicator values and funds: validated like moves, chained like moves."""
 
+import datetime as dt
 import json
 
 import pytest
@@ -81,3 +82,49 @@ def test_bad_measurements_and_funding_are_refused_and_write_nothing(loaded, args
     assert message in result.stderr
     assert "Traceback" not in result.output
     assert event_count(loaded) == before
+
+
+def test_reloading_the_plan_file_keeps_the_funds_recorded_since(cpflow, tmp_path):
+    from conftest import WORKFLOWS
+
+    plan = str(WORKFLOWS / "alliance-2018-2020.yaml")
+    assert cpflow("load", plan, "--by", "lead").exit_code == 0
+    result = cpflow("fund", "alliance-2018-2020:wg3", "--period", "2018", "--received", "200000", "--by", "treasurer")
+    assert result.exit_code == 0, result.output
+    again = cpflow("load", plan, "--by", "lead")
+    assert again.exit_code == 0, again.output
+    assert again.stdout.strip() == "alliance-2018-2020: unchanged"
+    assert "other changes" not in again.output
+    kept = [line for line in again.stderr.splitlines() if "is kept" in line]
+    assert kept == [
+        f"alliance-2018-2020:wg3/2018: received 200,000 recorded by treasurer on {dt.date.today()} is kept; the file says 110,000"
+    ]
+    units = json.loads(cpflow("units", "--plan", "alliance-2018-2020", "--format", "json").stdout)
+    wg3 = next(u for u in units if u["key"] == "wg3")
+    assert next(b for b in wg3["budgets"] if b["period"] == "2018")["received"] == 200000
+    assert cpflow("audit", "verify").exit_code == 0
+
+
+def test_a_budget_revision_survives_a_reload_and_other_file_edits_still_apply(loaded, tmp_path):
+    assert loaded("fund", "mini:wg", "--period", "years-1-2", "--budget", "150000", "--by", "treasurer").exit_code == 0
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN.replace("received: 20000", "received: 30000"), encoding="utf-8")
+    result = loaded("load", str(path), "--by", "lead")
+    assert result.exit_code == 0, result.output
+    assert "budget 150,000 recorded by treasurer" in result.stderr and "the file says 100,000" in result.stderr
+    unit = json.loads(loaded("units", "--plan", "mini", "--format", "json").stdout)[0]
+    assert (unit["budgets"][0]["budget"], unit["budgets"][0]["received"]) == (150000, 30000)
+    assert loaded("audit", "verify").exit_code == 0
+
+
+def test_reloading_keeps_measurements_and_moves(loaded, tmp_path):
+    assert loaded("measure", "mini:IND-1", "3", "--by", "im", "--at", "2023-01-01").exit_code == 0
+    assert loaded("move", "mini:1.1", "endorse", "--by", "lead", "--at", "2022-05-01").exit_code == 0
+    path = tmp_path / "plan.yaml"
+    path.write_text(PLAN.replace('{code: "1.1", title: First action,', '{code: "1.1", state: dropped, title: First action,'))
+    result = loaded("load", str(path), "--by", "lead")
+    assert result.exit_code == 0, result.output
+    shown = json.loads(loaded("show", "mini:1.1", "--format", "json").stdout)
+    assert shown["state"] == "endorsed"
+    assert json.loads(loaded("indicators", "--plan", "mini", "--format", "json").stdout)[0]["latest"] == 3
+    assert loaded("audit", "verify").exit_code == 0

@@ -131,3 +131,44 @@ def test_an_unknown_role_in_a_plan_file_is_refused(cpflow, tmp_path):
     result = cpflow("load", str(path), "--by", "setup")
     assert result.exit_code == 2 and "people[2].roles[0]" in result.stderr
     assert cpflow("plans", "--format", "json").stdout.strip() == "[]"
+
+
+# --- roles through load and import (issue 13 section 5, third bullet) -------------------------
+
+
+def test_a_member_cannot_reload_the_plan_making_themselves_lead(roles, tmp_path, db_url):
+    from conftest import snapshot
+
+    before = snapshot(db_url)
+    hijack = tmp_path / "hijack.yaml"
+    hijack.write_text(ROLES_PLAN.replace("{name: Sam Member, roles: [member]}", "{name: Sam Member, roles: [lead]}"))
+    result = roles("load", str(hijack), "--by", "Sam Member")
+    assert result.exit_code == 2, result.output
+    assert "'Sam Member' may not load or import into this plan; it needs the role lead (held by Amina Yusuf)" in result.stderr
+    # Nor can anyone drop an activity by reloading the file without it.
+    shorter = tmp_path / "shorter.yaml"
+    shorter.write_text(ROLES_PLAN.replace('  - {code: "2", title: Second action}\n', ""))
+    assert roles("load", str(shorter), "--by", "UNHCR").exit_code == 2  # a co-lead is not the lead
+    assert snapshot(db_url) == before
+
+
+def test_the_lead_changes_people_and_is_recorded_as_declared(roles, tmp_path):
+    staffed = tmp_path / "staffed.yaml"
+    staffed.write_text(ROLES_PLAN.replace("{name: Sam Member, roles: [member]}", "{name: Sam Member, roles: [co-lead]}"))
+    result = roles("load", str(staffed), "--by", "AMINA yusuf")
+    assert result.exit_code == 0, result.output
+    assert roles("move", "roles:1", "endorse", "--by", "sam member").exit_code == 0
+    history = json.loads(roles("history", "roles:1", "--format", "json").stdout)
+    assert history[-1]["actor"] == "Sam Member"
+    assert roles("audit", "verify").exit_code == 0
+
+
+def test_an_import_into_a_plan_with_roles_needs_its_lead(roles, tmp_path):
+    sheet = tmp_path / "tracker.csv"
+    sheet.write_text("Code,Activity\n3,Third action from a sheet\n", encoding="utf-8")
+    refused = roles("import", str(sheet), "--plan", "roles", "--by", "Sam Member")
+    assert refused.exit_code == 2, refused.output
+    assert "needs the role lead" in refused.stderr
+    allowed = roles("import", str(sheet), "--plan", "roles", "--by", "Amina Yusuf")
+    assert allowed.exit_code == 0, allowed.output
+    assert roles("audit", "verify").exit_code == 0
