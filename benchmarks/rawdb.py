@@ -51,6 +51,7 @@ COLUMNS: dict[str, tuple[str, ...]] = {
         "id", "plan_id", "code", "title", "description", "objective_id", "unit_id", "lead", "contributors",
         "phase", "schedule", "start", "due", "sectors", "countries", "cross_cutting", "activity_type",
         "expected_result", "checklist", "notes", "initial_state", "state", "version", "in_source", "position",
+        "objectives",  # last, so the positions of the columns before it stay put
     ),
     "transition_events": CANONICAL_FIELDS + ("prev_hash", "hash"),
     "measurements": ("id", "indicator_id", "value", "at", "period", "source", "actor", "event_id"),
@@ -247,13 +248,14 @@ def plan_rows(
         else:
             due = phase["end"] if phase else plan_end
         state = a.get("state") or "proposed"
+        contributes = ([objective] if objective is not None else []) + [c for c in a.get("objectives", []) if c != objective]
         activities[a["code"]] = ids.take("activities")
         rows["activities"].append((
             activities[a["code"]], plan_id, a["code"], a["title"], a.get("description"), objectives.get(objective),
             units.get(a.get("unit") or objective_units.get(objective)), a.get("lead"), _json(a.get("contributors", [])),
             a.get("phase"), _json(schedule), _iso(start), _iso(max(due, start)), _json(a.get("sectors", [])),
             _json(a.get("countries", [])), _json(a.get("cross_cutting", [])), a.get("type"), a.get("expected_result"),
-            _json(a.get("checklist", [])), a.get("notes"), state, state, 1, 1, position,
+            _json(a.get("checklist", [])), a.get("notes"), state, state, 1, 1, position, _json(list(dict.fromkeys(contributes))),
         ))  # fmt: skip
     return rows, activities, indicators
 

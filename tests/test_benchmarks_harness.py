@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from benchmarks import HORIZON, RECORDED_AT, SIZES, generate, rawdb
-from benchmarks.cases import ORDER, all_cases, missing
+from benchmarks.cases import ORDER, all_cases, missing, row_names
 from benchmarks.runner import JSON_KEYS, Row, run_case
 from cpflow.audit import verify
 from cpflow.db import Database
@@ -124,11 +124,23 @@ def test_bulk_baseline_chain_equals_cpflows_chain(tiny, tmp_path):
 
 def test_registry_names_targets_and_sides():
     cases = all_cases()
-    assert [c.NAME for c in cases] == list(ORDER)
+    assert len(set(ORDER)) == len(ORDER) and len({c.NAME for c in cases}) == len(cases)
     for case in cases:
-        assert case.TARGET > 0 and case.DOES and case.BASELINE
-        assert callable(case.cpflow) and callable(case.baseline)
+        assert case.TARGET >= 0 and case.DOES and case.BASELINE
+        assert callable(case.cpflow) and (callable(getattr(case, "baseline", None)) or case.RSS_LIMIT_MB > 0)
         assert set(case.BACKENDS) <= {"sqlite", "postgresql"}
+        for key in getattr(case, "EXTRA_BASELINES", {}):
+            assert callable(getattr(case, f"baseline_{key}"))
+
+
+def test_row_names_are_the_ones_issue_17_gives():
+    small, full = row_names("small"), row_names("full")
+    for name in ("load", "move", "move_fair", "report_xlsx", "report_xlsx_fair", "import", "check", "as_of", "verify"):
+        assert name in small and name in full, name
+    edges = ("plans", "activities", "show", "history", "move", "verify", "check", "pack", "help")
+    assert [n for n in small if n.startswith("user_edge:")] == [f"user_edge:{e}" for e in edges]
+    assert not [n for n in small if n.startswith("scale")] and [n for n in full if n.startswith("scale")]
+    assert [n for n in small if not n.startswith("scale")] == [n for n in full if not n.startswith("scale")]
 
 
 def test_a_benchmark_whose_feature_is_missing_is_skipped_not_failed(tiny, tmp_path, monkeypatch):
@@ -136,7 +148,7 @@ def test_a_benchmark_whose_feature_is_missing_is_skipped_not_failed(tiny, tmp_pa
 
     monkeypatch.setattr(check, "REQUIRES", ("cpflow.not_built_yet",))
     assert missing(check) == "cpflow.not_built_yet not built yet"
-    row = run_case("check", "tiny", tiny, tmp_path, reps=1, pg=None)
+    (row,) = run_case("check", "tiny", tiny, tmp_path, reps=1, pg=None)
     out = row.as_json()
     assert set(JSON_KEYS) <= set(out)
     assert out["ok"] is None and out["cpflow_s"] is None and out["skipped"] == "cpflow.not_built_yet not built yet"
@@ -196,7 +208,7 @@ def test_the_ratio_check_allows_the_rounding_of_tiny_timings_and_nothing_more():
 
 def test_python_m_benchmarks_json_prints_one_object_per_benchmark(tmp_path):
     rows = _run_harness("--data-dir", str(tmp_path))
-    assert [r["name"] for r in rows] == list(ORDER)
+    assert [r["name"] for r in rows] == row_names("tiny")
     for row in rows:
         _assert_row_shape(row)
 

@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from benchmarks import SIZES
-from benchmarks.cases import ORDER, load_case, missing
+from benchmarks.cases import ORDER, Bench, benches, load_case, missing, row_names, select
 from benchmarks.generate import Prepared, dataset, prepare
 
 RSS_LIMIT_MB = 1536.0
@@ -55,8 +55,9 @@ class Row:
 
     name: str
     size: str
-    target: float
+    target: float | None  # None: judged on peak RSS alone
     backend: str = "sqlite"
+    rss_limit_mb: float = RSS_LIMIT_MB
     cpflow_runs: list[float] = field(default_factory=list)
     baseline_runs: list[float] = field(default_factory=list)
     cpflow_cpu: list[float] = field(default_factory=list)
@@ -88,9 +89,11 @@ class Row:
         """Meets its target ratio and the RSS limit; None when skipped."""
         if self.skipped:
             return None
-        if self.error or self.ratio is None:
+        if self.error:
             return False
-        return self.ratio <= self.target and (self.peak_rss_mb or 0) <= RSS_LIMIT_MB
+        if self.target is not None and (self.ratio is None or self.ratio > self.target):
+            return False
+        return (self.peak_rss_mb or 0) <= self.rss_limit_mb
 
     @property
     def growth_ok(self) -> bool | None:
@@ -112,7 +115,7 @@ class Row:
             baseline_cpu_s=round(statistics.median(self.baseline_cpu), 4) if self.baseline_cpu else None,
             cpu_ratio=self.cpu_ratio, baseline_rss_mb=self.baseline_rss_mb, reps=len(self.cpflow_runs),
             cpflow_runs=[round(t, 4) for t in self.cpflow_runs], baseline_runs=[round(t, 4) for t in self.baseline_runs],
-            skipped=self.skipped, error=self.error, detail=self.detail,
+            skipped=self.skipped, error=self.error, detail=self.detail, rss_limit_mb=self.rss_limit_mb,
         )  # fmt: skip
         if self.growth is not None:
             out.update(growth=self.growth, growth_exponent=self.growth_exponent, growth_ok=self.growth_ok)
@@ -124,10 +127,10 @@ class Row:
         if self.error:
             return f"FAIL: {self.error}"
         problems = []
-        if self.ratio > self.target:
+        if self.target is not None and (self.ratio is None or self.ratio > self.target):
             problems.append(f"ratio > {self.target:g}")
-        if (self.peak_rss_mb or 0) > RSS_LIMIT_MB:
-            problems.append(f"RSS > {RSS_LIMIT_MB:.0f} MB")
+        if (self.peak_rss_mb or 0) > self.rss_limit_mb:
+            problems.append(f"RSS > {self.rss_limit_mb:.0f} MB")
         return "FAIL: " + ", ".join(problems) if problems else "pass"
 
 
@@ -179,53 +182,93 @@ def run_child(spec: dict) -> dict:
 
 
 def run_case(
-    name: str, size: str, prepared: Prepared, scratch: Path, *, reps: int | None, pg: PgSchema | None, profile: Path | None = None
-) -> Row:
-    case = load_case(name)
+    bench: Bench | str,
+    size: str,
+    prepared: Prepared,
+    scratch: Path,
+    *,
+    reps: int | None,
+    pg: PgSchema | None,
+    profile: Path | None = None,
+) -> list[Row]:
+    """One benchmark unit: its row, and one more per extra baseline (`NAME_fair`), all from
+    the same repetitions (the cpflow side runs once per repetition for all of them)."""
+    if isinstance(bench, str):
+        bench = next(b for b in benches(size) if b.name == bench)
+    case, name = bench.case, bench.name
     backend = "postgresql" if pg is not None and "postgresql" in case.BACKENDS else "sqlite"
-    row = Row(name=name, size=size, target=case.TARGET, backend=backend)
+    extra = getattr(case, "EXTRA_BASELINES", {})
+    rss_limit = float(bench.setting("rss_limit_mb", RSS_LIMIT_MB))
+    rows = {"baseline": Row(name=name, size=size, target=bench.target(backend), backend=backend, rss_limit_mb=rss_limit)}
+    for key, spec in extra.items():
+        rows[f"baseline_{key}"] = Row(name=f"{name}_{key}", size=size, target=float(spec["target"]), backend=backend,
+                                      rss_limit_mb=rss_limit)  # fmt: skip
+    out = list(rows.values())
     reason = missing(case)
     if reason:
-        row.skipped = reason
+        for row in out:
+            row.skipped = reason
         log(f"{name} [{size}]: skipped: {reason}")
-        return row
+        return out
     setup_run = getattr(case, "setup_run", None)
-    params = setup_run(prepared, scratch, backend) if setup_run else {}
-    count = reps or getattr(case, "REPS", None) or SIZES[size].reps
+    try:
+        params = setup_run(prepared, scratch, backend, *([bench.variant] if bench.variant else [])) if setup_run else {}
+    except Exception as exc:  # noqa: BLE001 (a set-up that fails is this benchmark's error, not the run's)
+        for row in out:
+            row.error = f"set-up failed: {type(exc).__name__}: {exc}"[:300]
+        log(f"{name} [{size}]: {out[0].error}")
+        return out
+    sides = ["cpflow", *(rows if hasattr(case, "baseline") else [])]
+    count = reps or bench.setting("reps") or SIZES[size].reps
     budget = math.inf if reps else SIZES[size].budget_s
     started = time.perf_counter()
-    summaries: dict[str, list] = {"cpflow": [], "baseline": []}
-    rss: dict[str, list] = {"cpflow": [], "baseline": []}
+    results: dict[str, list[dict]] = {side: [] for side in sides}
     for rep in range(count):
         if rep and time.perf_counter() - started > budget:
             log(f"{name} [{size}]: {rep} repetition(s) used its {budget:.0f} s budget; no more")
             break
-        for side in ("cpflow", "baseline") if rep % 2 == 0 else ("baseline", "cpflow"):
-            spec = {"case": name, "side": side, "size": size, "rep": rep, "data": str(prepared.root), "scratch": str(scratch),
-                    "backend": backend, "pg_url": pg.url if backend == "postgresql" else None, "params": params,
+        shift = rep % len(sides)  # each side goes first in turn, so a noisy neighbour hits all alike
+        for side in sides[shift:] + sides[:shift]:
+            spec = {"case": bench.module, "variant": bench.variant, "side": side, "size": size, "rep": rep,
+                    "data": str(prepared.root), "scratch": str(scratch), "backend": backend,
+                    "pg_url": pg.url if backend == "postgresql" else None, "params": params,
                     "profile": str(profile) if profile else None}  # fmt: skip
             try:
                 result = run_child(spec)
             except (RuntimeError, subprocess.TimeoutExpired) as exc:
-                row.error = f"{side} side failed: {exc}"[:300]
-                log(f"{name} [{size}] {side} rep {rep + 1}/{count}: {row.error}")
-                _clean(scratch)
-                return row
-            (row.cpflow_runs if side == "cpflow" else row.baseline_runs).append(result["seconds"])
-            (row.cpflow_cpu if side == "cpflow" else row.baseline_cpu).append(result["cpu_s"])
-            summaries[side].append(result["summary"])
-            rss[side].append(result["rss_mb"])
+                for row in out:
+                    row.error = f"{side} side failed: {exc}"[:300]
+                log(f"{name} [{size}] {side} rep {rep + 1}/{count}: {out[0].error}")
+                _clean(scratch, keep=params)
+                return out
+            results[side].append(result)
             log(
-                f"{name} [{size}/{backend}] {side:8} rep {rep + 1}/{count}: {result['seconds']:.3f} s (cpu {result['cpu_s']:.3f} s), {result['rss_mb']:.0f} MB"
+                f"{name} [{size}/{backend}] {side:14} rep {rep + 1}/{count}: {result['seconds']:.3f} s (cpu {result['cpu_s']:.3f} s), {result['rss_mb']:.0f} MB"
             )
             _clean(scratch, keep=params)
-    row.peak_rss_mb, row.baseline_rss_mb = max(rss["cpflow"]), max(rss["baseline"])
-    row.detail = summaries["cpflow"][0]
-    if getattr(case, "COMPARE", True) and getattr(case, "summary", None):
-        theirs, ours = summaries["cpflow"][0], summaries["baseline"][0]
-        if theirs != ours:
-            row.error = f"the two sides disagree: cpflow {theirs} vs baseline {ours}"[:300]
-    return row
+    ours = results["cpflow"]
+    compare_default = getattr(case, "COMPARE", True) and getattr(case, "summary", None) is not None
+    for side, row in rows.items():
+        row.cpflow_runs = [r["seconds"] for r in ours]
+        row.cpflow_cpu = [r["cpu_s"] for r in ours]
+        row.peak_rss_mb = _max_rss(ours)
+        row.detail = ours[0]["summary"] if ours else None
+        theirs = results.get(side, [])
+        if not theirs:
+            continue
+        row.baseline_runs = [r["seconds"] for r in theirs]
+        row.baseline_cpu = [r["cpu_s"] for r in theirs]
+        row.baseline_rss_mb = _max_rss(theirs)
+        key = side.removeprefix("baseline_") if side != "baseline" else None
+        compare = extra[key].get("compare", compare_default) if key else compare_default
+        if compare and ours[0]["summary"] != theirs[0]["summary"]:
+            row.error = f"the two sides disagree: cpflow {ours[0]['summary']} vs {side} {theirs[0]['summary']}"[:300]
+    return out
+
+
+def _max_rss(results: list[dict]) -> float | None:
+    values = [r["rss_mb"] for r in results if r["rss_mb"] is not None and not math.isnan(r["rss_mb"])]
+    return max(values) if values else None
 
 
 def _clean(scratch: Path, keep: dict | None = None) -> None:
@@ -241,8 +284,9 @@ def _clean(scratch: Path, keep: dict | None = None) -> None:
 
 
 def run_size(
-    size: str, names: list[str], data_dir: Path, *, reps: int | None, pg_url: str | None, profile: Path | None = None
+    size: str, names: list[str] | None, data_dir: Path, *, reps: int | None, pg_url: str | None, profile: Path | None = None
 ) -> list[Row]:
+    """Every unit named in `names` (None: all) that runs at this size."""
     from benchmarks.rawdb import check_columns, same_settings
 
     started = time.perf_counter()
@@ -250,7 +294,8 @@ def run_size(
     check_columns()
     settings = same_settings(prepared.fixture_db)
     log(f"SQLite settings on both sides: {settings}")
-    needs_pg = pg_url and any("postgresql" in load_case(n).BACKENDS and not missing(load_case(n)) for n in names)
+    units = benches(size) if names is None else select(size, names)[0]
+    needs_pg = pg_url and any("postgresql" in b.case.BACKENDS and not missing(b.case) for b in units)
     pg = PgSchema(pg_url) if needs_pg else None
     scratch = Path(tempfile.mkdtemp(prefix=f"run-{size}-", dir=data_dir))
     try:
@@ -259,7 +304,7 @@ def run_size(
 
             log(f"building the {size} fixture in PostgreSQL schema {pg.name}")
             build_postgres(dataset(SIZES[size].activities, SIZES[size].events), pg.url)
-        rows = [run_case(name, size, prepared, scratch, reps=reps, pg=pg, profile=profile) for name in names]
+        rows = [row for b in units for row in run_case(b, size, prepared, scratch, reps=reps, pg=pg, profile=profile)]
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if pg is not None:
@@ -303,7 +348,7 @@ def table(rows: list[Row]) -> str:
     lines = [header]
     for r in rows:
         lines.append((r.name, r.size, r.backend, _fmt(r.cpflow_s, ".3f"), _fmt(r.baseline_s, ".3f"), _fmt(r.ratio, ".2f"),
-                      f"≤ {r.target:g}", _fmt(r.peak_rss_mb, ".0f"), str(len(r.cpflow_runs)), _fmt(r.cpu_ratio, ".2f"),
+                      f"≤ {r.target:g}" if r.target is not None else f"RSS ≤ {r.rss_limit_mb:g}", _fmt(r.peak_rss_mb, ".0f"), str(len(r.cpflow_runs)), _fmt(r.cpu_ratio, ".2f"),
                       r.verdict()))  # fmt: skip
     widths = [max(len(str(line[i])) for line in lines) for i in range(len(header) - 1)]
     out = []
@@ -321,7 +366,7 @@ def growth_table(rows: list[Row]) -> str:
     for r in rows:
         if r.growth is not None:
             verdict = "pass" if r.growth_ok else "FAIL"
-            lines.append(f"  {r.name:12} x{r.growth:<8.2f} exponent {r.growth_exponent:.2f}  {verdict}")
+            lines.append(f"  {r.name:22} x{r.growth:<8.2f} exponent {r.growth_exponent:.2f}  {verdict}")
     return "\n".join(lines)
 
 
@@ -331,7 +376,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--size", choices=[s for s in SIZES if s != "tiny"] + ["tiny"], default="small",
                         help="small: 10k activities / 100k events (< 2 min); full: 100k / 1M (< 15 min)")  # fmt: skip
-    parser.add_argument("--only", metavar="NAME[,NAME]", help=f"run only these benchmarks ({', '.join(ORDER)})")
+    parser.add_argument("--only", metavar="NAME[,NAME]",
+                        help="run only these benchmarks: a name (user_edge runs every user_edge:…) or a row name")  # fmt: skip
     parser.add_argument("--json", action="store_true", help="one JSON object per benchmark on stdout")
     parser.add_argument("--db", metavar="URL", help="a PostgreSQL URL: run move and as_of there (fresh schema, dropped after)")
     parser.add_argument(
@@ -346,12 +392,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.only:
         names = [n.strip() for n in args.only.split(",") if n.strip()]
-        unknown = [n for n in names if n not in ORDER]
+        known = sorted({n for size in SIZES for n in row_names(size)} | {load_case(m).NAME for m in ORDER})
+        unknown = [n for n in names if n not in known]
         if unknown:
-            parser.error(f"unknown benchmark {unknown[0]!r}; benchmarks are {', '.join(ORDER)}")
-        args.names = [n for n in ORDER if n in names]
+            parser.error(f"unknown benchmark {unknown[0]!r}; benchmarks are {', '.join(known)}")
+        args.names = names
     else:
-        args.names = list(ORDER)
+        args.names = None
     if args.db and not args.db.startswith("postgresql"):
         parser.error("--db: expected a PostgreSQL URL (postgresql+psycopg://USER@HOST/DB); SQLite is the default")
     return args

@@ -80,11 +80,15 @@ def run(spec: dict) -> dict:
     ctx = Context(
         size=spec["size"], side=spec["side"], rep=spec["rep"], data=data, scratch=Path(spec["scratch"]),
         backend=spec["backend"], pg_url=spec.get("pg_url"), info=json.loads(data.info.read_text()),
-        params=spec.get("params") or {},
+        params=spec.get("params") or {}, variant=spec.get("variant"),
     )  # fmt: skip
     work = getattr(case, spec["side"])(ctx)
     if spec.get("profile"):
-        work = _profiled(work, Path(spec["profile"]) / f"{spec['case']}-{spec['size']}-{spec['side']}-{spec['rep']}")
+        work = _profiled(
+            work,
+            Path(spec["profile"])
+            / f"{spec['case']}{'-' + spec['variant'] if spec.get('variant') else ''}-{spec['size']}-{spec['side']}-{spec['rep']}",
+        )
     gc.collect()
     cpu_before, started = _cpu(), time.perf_counter()
     value = work()
@@ -92,6 +96,7 @@ def run(spec: dict) -> dict:
     cpu = _cpu() - cpu_before
     measure = getattr(case, "peak_rss_mb", None)
     rss_mb = measure(ctx) if measure else peak_rss_mb()
+    rss_mb = float("nan") if rss_mb is None else rss_mb
     summarise = getattr(case, "summary", None)
     return {"seconds": seconds, "cpu_s": cpu, "rss_mb": round(rss_mb, 1), "summary": summarise(ctx, value) if summarise else None}
 
