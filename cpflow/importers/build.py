@@ -150,6 +150,8 @@ class Builder:
             return self.ctx.meta.start.year
         if self.mapping.plan.start:
             return self.mapping.plan.start.year
+        if self.status_date:  # the statuses held then, so the work is of that year
+            return self.status_date.year
         for line in (*self.preamble, self.sheet):
             match = _YEAR.search(line)
             if match:
@@ -448,7 +450,7 @@ class Builder:
                 at, how = self.status_date, f"--status-date {self.status_date}"
             else:
                 at, how = self.today, f"today, {self.today} (no status date in the sheet; --status-date to give one)"
-            where = "status_date" if d.values.get("status_date") else "state"
+            where = "status_date" if d.values.get("status_date") else "(the status date)"  # a row-level problem
             word = cells.text(d.cells[col]) if col < len(d.cells) else state
             if at > self.today:
                 d.errors.append(error(self.sheet, d, self.columns, where, at, f"a status date not after today ({self.today})"))

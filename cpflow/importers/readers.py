@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,11 @@ from typing import Any
 from cpflow.errors import BadInput
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
+# Bounds on what a sheet may expand to, checked before it is expanded: a 1.5 MB xlsx can
+# hold 1.5 GB of sheet XML, and calamine allocates every cell of a sheet's used range.
+MAX_EXPANDED_BYTES = 256 * 1024 * 1024  # uncompressed sheet XML and shared strings of a workbook
+MAX_ROWS = 200_000
+MAX_COLUMNS = 1_000
 WORKBOOK_SUFFIXES = (".xlsx", ".xlsm", ".xlsb", ".xls", ".ods")
 CSV_SUFFIXES = (".csv", ".txt", ".tsv")
 
@@ -33,6 +39,10 @@ class Sheet:
 
 class SpreadsheetUnreadable(BadInput):
     """The file is not a spreadsheet cpflow can read; nothing was written."""
+
+
+class SpreadsheetTooLarge(SpreadsheetUnreadable):
+    """The file is past one of the limits above; the message names it."""
 
 
 def read_sheets(path: Path, sheet: str | None = None, plugin_readers: dict | None = None) -> list[Sheet]:
@@ -54,11 +64,64 @@ def read_sheets(path: Path, sheet: str | None = None, plugin_readers: dict | Non
     if suffix in CSV_SUFFIXES:
         if sheet is not None and sheet != path.stem:
             raise SpreadsheetUnreadable(f"{path}: a CSV file has one sheet, {path.stem!r}; --sheet {sheet!r} does not exist")
-        return [Sheet(path.stem, _read_csv(path))]
+        return [_bounded(path, Sheet(path.stem, _read_csv(path)))]
     if suffix in WORKBOOK_SUFFIXES:
-        return _read_workbook(path, sheet)
+        _check_expanded_size(path)
+        return [_bounded(path, s) for s in _read_workbook(path, sheet)]
     known = ", ".join(WORKBOOK_SUFFIXES + CSV_SUFFIXES + tuple(plugin_readers or ()))
     raise SpreadsheetUnreadable(f"{path}: cannot import {suffix or 'a file without a suffix'}; expected one of {known}")
+
+
+def _check_expanded_size(path: Path) -> None:
+    """Refuse a zipped workbook (xlsx, ods) whose sheets expand past MAX_EXPANDED_BYTES, or
+    whose declared used range is past MAX_ROWS or MAX_COLUMNS, before anything is expanded."""
+    import zipfile
+
+    try:
+        with zipfile.ZipFile(path) as book:
+            parts = [i for i in book.infolist() if i.filename.startswith(("xl/worksheets/", "xl/sharedStrings"))
+                     or i.filename == "content.xml"]  # fmt: skip
+            expanded = sum(i.file_size for i in parts)
+            if expanded > MAX_EXPANDED_BYTES:
+                raise SpreadsheetTooLarge(
+                    f"{path}: its sheets expand to {expanded:,} bytes; the limit is {MAX_EXPANDED_BYTES:,} "
+                    "(split the workbook, or save only the work-plan sheet)"
+                )
+            for info in parts:
+                if info.filename.startswith("xl/worksheets/") and info.filename.endswith(".xml"):
+                    with book.open(info) as handle:
+                        head = handle.read(4096).decode("utf-8", "replace")
+                    _check_dimension(path, head)
+    except zipfile.BadZipFile:
+        return  # not a zip (.xls) or damaged: calamine says which
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.LargeZipFile):
+        return
+
+
+_DIMENSION = re.compile(r'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
+
+
+def _check_dimension(path: Path, head: str) -> None:
+    match = _DIMENSION.search(head)
+    if not match:
+        return
+    from xlsxwriter.utility import xl_cell_to_rowcol
+
+    row, col = xl_cell_to_rowcol(match.group(1) + match.group(2))
+    _limits(path, row + 1, col + 1, "a sheet's used range spans")
+
+
+def _limits(path: Path, rows: int, columns: int, what: str) -> None:
+    if rows > MAX_ROWS:
+        raise SpreadsheetTooLarge(f"{path}: {what} {rows:,} rows; the limit is {MAX_ROWS:,} rows")
+    if columns > MAX_COLUMNS:
+        raise SpreadsheetTooLarge(f"{path}: {what} {columns:,} columns; the limit is {MAX_COLUMNS:,} columns")
+
+
+def _bounded(path: Path, sheet: Sheet) -> Sheet:
+    """The sheet, or SpreadsheetTooLarge naming the limit its rows or columns pass."""
+    _limits(path, len(sheet.rows), max(map(len, sheet.rows), default=0), f'sheet "{sheet.name}" has')
+    return sheet
 
 
 def _read_workbook(path: Path, wanted: str | None) -> list[Sheet]:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import bindparam, case, func, select, update
 
 from cpflow import audit
 from cpflow.audit import Fact
@@ -246,7 +246,7 @@ def _record_statuses(session, slug: str, built: Built, result: LoadResult, actor
             select(
                 TransitionEvent.activity_id,
                 func.max(TransitionEvent.at).label("last_at"),
-                func.sum((TransitionEvent.trigger != "import").cast(TransitionEvent.id.type)).label("by_hand"),
+                func.sum(case((TransitionEvent.trigger == "import", 0), else_=1)).label("by_hand"),
             )
             .join(Activity, Activity.id == TransitionEvent.activity_id)
             .where(Activity.plan_id == plan_id, TransitionEvent.kind == "transition")
