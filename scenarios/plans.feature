@@ -29,9 +29,3 @@ Feature: Putting our work plans into cpflow
     When the coordinator imports it with their mapping file
     Then the plan has the coordinator's 3 actions with their focal agencies, deadlines and statuses
     And importing the same work plan again changes nothing
-
-  Scenario: An action that serves two objectives counts under each
-    Given a plan file whose joint assessment contributes to objectives 2 and 3, and one action that names no objective
-    When the coordinator loads it and reads the progress report
-    Then the joint assessment counts under objective 2 and under objective 3, and the report says so
-    And the action that names no objective counts under "(none)", not under a guessed objective

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
 
 from cpflow.lifecycle import ROLES
-from cpflow.plans.values import Code, IsoDate, Money, Number, Text, Texts, kind
+from cpflow.plans.values import Code, IsoDate, Money, Number, Text, Texts
 
 Role = Literal[ROLES]  # type: ignore[valid-type]  (one definition, in cpflow.lifecycle)
 
@@ -88,7 +88,6 @@ class ActivitySpec(_Strict):
     state: str | None = None
     checklist: list[Code] = Field(default_factory=list)
     notes: Text | None = None
-    waive: dict[RuleCode, Reason] = Field(default_factory=dict)  # rule code -> why its findings are waived here
 
     def contributes_to(self) -> list[str]:
         """Every objective code, the primary (`objective`, else the first listed) first."""
@@ -157,36 +156,7 @@ class PersonSpec(_Strict):
     roles: list[Role] = Field(default_factory=list)
 
 
-def _rule_code(value: Any) -> str:
-    from cpflow.rules.base import CODE_PATTERN
-
-    if not isinstance(value, str) or not CODE_PATTERN.fullmatch(value.strip().upper()):
-        raise ValueError(f"expected a rule code such as G401, got {value!r}")
-    return value.strip().upper()
-
-
-RuleCode = Annotated[str, BeforeValidator(_rule_code)]
-
-
-def _reason(value: str) -> str:
-    if not value.strip():
-        raise ValueError("a waiver needs a reason")
-    return value
-
-
-Reason = Annotated[Text, AfterValidator(_reason)]
-
-
-class WaiverSpec(_Strict):
-    reason: Reason
-
-
 class RulesSpec(_Strict):
-    # Besides the keys below, a rule code may map to {reason: TEXT}: the plan waives that
-    # rule's findings and says why (docs/rules.md, "Waivers").
-    model_config = ConfigDict(extra="allow")
-    __pydantic_extra__: dict[RuleCode, WaiverSpec]
-
     select: list[str] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list)
     severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
@@ -200,18 +170,11 @@ class RulesSpec(_Strict):
 State = Annotated[StrictStr, Field(min_length=1)]
 
 
-def _sources(value: Any) -> str | list[str]:
-    names = value if isinstance(value, list) else [value]
-    if not names or not all(isinstance(name, str) and name for name in names):
-        raise ValueError(f"expected a state or a list of states, got {kind(value)}")
-    return value
-
-
 class TransitionSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     trigger: State
-    source: Annotated[str | list[str], BeforeValidator(_sources)]
+    source: State | list[State]
     dest: State
     reason: Literal["required", "optional"] | None = None
     ref: Literal["recommended", "optional"] | None = None
@@ -225,8 +188,7 @@ class LifecycleSpec(BaseModel):
     final: list[State] = Field(default_factory=list)
     transitions: list[TransitionSpec] = Field(min_length=1)
     roles: dict[StrictStr, list[Role]] = Field(default_factory=dict)
-    iati_status: dict[StrictStr, Annotated[StrictInt, Field(ge=1, le=6)]] = Field(default_factory=dict)  # IATI ActivityStatus
-    tags: dict[StrictStr, list[StrictStr]] = Field(default_factory=dict)
+    iati_status: dict[StrictStr, Annotated[StrictInt, Field(ge=1, le=6)]] = Field(default_factory=dict)
 
 
 def _as_definition(spec: LifecycleSpec) -> dict[str, Any]:
