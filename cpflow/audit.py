@@ -65,6 +65,7 @@ def utc_now() -> str:
 APPEND_CHUNK = 20_000
 _HEAD = select(ChainHead.seq, ChainHead.hash).where(ChainHead.id == 1)
 _INSERT = TransitionEvent.__table__.insert()
+_ADVANCE_HEAD = text("SELECT cpflow_advance_head(:h_seq, :h_hash)")
 _MOVE_HEAD = update(ChainHead).where(ChainHead.id == 1).values(seq=bindparam("h_seq"), hash=bindparam("h_hash"))
 
 
@@ -102,7 +103,9 @@ def append(
     if batch:
         connection.execute(_INSERT, batch[0] if len(batch) == 1 else batch)
     if seq >= first:
-        connection.execute(_MOVE_HEAD, {"h_seq": seq, "h_hash": prev})
+        # On PostgreSQL writers hold no UPDATE on chain_head: the owner's function moves it (db.py, migration 0002).
+        move_head = _ADVANCE_HEAD if connection.dialect.name == "postgresql" else _MOVE_HEAD
+        connection.execute(move_head, {"h_seq": seq, "h_hash": prev})
     return range(first, seq + 1)
 
 

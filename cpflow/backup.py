@@ -223,8 +223,14 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
             _recreate_schema(conn)
             result.replaced = True
         with _source(path, kind) as source:
+            deferred = None
             for table, rows in source:
+                if table.name == ChainHead.__tablename__:  # its guard lets it move only once the events are in
+                    deferred = (table, list(rows))
+                    continue
                 result.rows[table.name] = _insert(conn, table, rows, path)
+            if deferred is not None:
+                result.rows[deferred[0].name] = _insert(conn, deferred[0], iter(deferred[1]), path)
         if not db.is_sqlite:
             _reset_sequences(conn)
         verification = audit.verify(session)
@@ -422,6 +428,9 @@ def _recreate_schema(conn: Connection) -> None:
     """Drop cpflow's tables and build them again, inside the caller's transaction."""
     from cpflow.migrate import upgrade
 
+    from cpflow.db import restore_privileges, table_privileges
+
+    granted = table_privileges(conn)  # the grants as they were: default privileges would hand out more
     names = {t.name for t in tables()} | {"alembic_version"}
     existing = MetaData()
     existing.reflect(conn, only=lambda name, _: name in names)
@@ -429,6 +438,7 @@ def _recreate_schema(conn: Connection) -> None:
     if conn.dialect.name == "postgresql":
         conn.execute(text("DROP FUNCTION IF EXISTS cpflow_append_only() CASCADE"))
     upgrade(conn)
+    restore_privileges(conn, granted)
 
 
 def _reset_sequences(conn: Connection) -> None:

@@ -352,3 +352,54 @@ def _is_connect_failure(exc: OperationalError) -> bool:
         "failed to resolve host", "name or service not known", "nodename nor servname",
     )  # fmt: skip
     return exc.connection_invalidated or any(marker in message for marker in markers)
+
+
+# --- grants on PostgreSQL (docs/postgresql.md) ------------------------------------------------
+
+# What no role but the owner may hold, whatever the grants or default privileges say: the
+# log is append-only, the head moves only through cpflow_advance_head, migrations are the owner's.
+FORBIDDEN_PRIVILEGES = {
+    "transition_events": ("UPDATE", "DELETE", "TRUNCATE"),
+    "chain_head": ("INSERT", "UPDATE", "DELETE", "TRUNCATE"),
+    "alembic_version": ("INSERT", "UPDATE", "DELETE", "TRUNCATE"),
+}
+
+_GRANTS = text(
+    "SELECT c.relname, c.relkind, CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(a.grantee)) END, "
+    "a.privilege_type, a.is_grantable FROM pg_class c CROSS JOIN LATERAL aclexplode(c.relacl) a "
+    "WHERE c.relnamespace = current_schema()::regnamespace AND c.relkind IN ('r', 'S', 'p') AND a.grantee <> c.relowner "
+    "ORDER BY 1, 3, 4"
+)
+
+
+def table_privileges(conn: Connection) -> list[tuple[str, str, str, str, bool]]:
+    """(table, kind, grantee, privilege, grantable) for every grant to a role other than the owner."""
+    if conn.dialect.name != "postgresql":
+        return []
+    return [tuple(row) for row in conn.execute(_GRANTS)]
+
+
+def restore_privileges(conn: Connection, saved: list[tuple[str, str, str, str, bool]]) -> None:
+    """Give cpflow's tables exactly the grants `saved` recorded, whatever default privileges
+    granted when they were created again (restore --force), then lock history down."""
+    if conn.dialect.name != "postgresql":
+        return
+    for table, kind, grantee in sorted({row[:3] for row in table_privileges(conn)}):
+        on = "SEQUENCE" if kind == "S" else "TABLE"
+        conn.execute(text(f'REVOKE ALL ON {on} "{table}" FROM {grantee}'))
+    existing = {
+        row[0] for row in conn.execute(text("SELECT relname FROM pg_class WHERE relnamespace = current_schema()::regnamespace"))
+    }
+    for table, kind, grantee, privilege, grantable in saved:
+        if table in existing:
+            on = "SEQUENCE" if kind == "S" else "TABLE"
+            option = " WITH GRANT OPTION" if grantable else ""
+            conn.execute(text(f'GRANT {privilege} ON {on} "{table}" TO {grantee}{option}'))
+    lock_down_history(conn)
+
+
+def lock_down_history(conn: Connection) -> None:
+    """Revoke FORBIDDEN_PRIVILEGES from every role but the owner (after init, migrate, restore)."""
+    for table, _kind, grantee, privilege, _grantable in table_privileges(conn):
+        if privilege in FORBIDDEN_PRIVILEGES.get(table, ()):
+            conn.execute(text(f'REVOKE {privilege} ON TABLE "{table}" FROM {grantee}'))

@@ -281,3 +281,18 @@ def test_a_stopped_load_does_not_block_other_writers_forever(pg_loaded, tmp_path
         proc.kill()
         proc.wait()
         proc.stdout.close()
+
+
+def test_the_chain_head_cannot_be_set_back_by_hand_and_writes_carry_on(cpflow, db_url, mini_plan):
+    """`UPDATE chain_head SET seq = seq - 1` used to make every later write exit 70."""
+    assert cpflow("load", str(mini_plan), "--by", "lead").exit_code == 0
+    database = Database(db_url)
+    try:
+        for statement in ("UPDATE chain_head SET seq = seq - 1", "UPDATE chain_head SET hash = 'x'",
+                          "UPDATE chain_head SET seq = seq + 1"):  # fmt: skip
+            with pytest.raises(Exception, match="only moves forward"), database.engine.begin() as conn:
+                conn.execute(text(statement))
+    finally:
+        database.dispose()
+    assert cpflow("move", "mini:1.1", "endorse", "--by", "lead").exit_code == 0
+    assert cpflow("audit", "verify").exit_code == 0

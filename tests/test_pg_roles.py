@@ -125,3 +125,104 @@ def test_the_writer_records_facts_but_cannot_rewrite_history(roles, capsys):
             "\n[pg-roles] writer: moves and loads work; UPDATE/DELETE/TRUNCATE of events, DELETE of activities, "
             f"disabling triggers, DROP TABLE and touching alembic_version refused; {verify.stdout.strip()}"
         )
+
+
+def privileges(url: str, role: str) -> dict[str, set[str]]:
+    """The privileges `role` holds on each cpflow table, as the server reports them."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(
+                text(
+                    "SELECT c.relname, p.privilege FROM pg_class c CROSS JOIN unnest(ARRAY['SELECT', 'INSERT', 'UPDATE', "
+                    "'DELETE', 'TRUNCATE']) AS p(privilege) WHERE c.relnamespace = current_schema()::regnamespace "
+                    "AND c.relkind = 'r' AND has_table_privilege(:role, c.oid, p.privilege)"
+                ),
+                {"role": role},
+            ).all()
+    finally:
+        engine.dispose()
+    out: dict[str, set[str]] = {}
+    for table, privilege in rows:
+        out.setdefault(table, set()).add(privilege)
+    return out
+
+
+def assert_history_locked(grants: dict[str, set[str]]) -> None:
+    assert not grants.get("transition_events", set()) & {"UPDATE", "DELETE", "TRUNCATE"}, grants
+    assert not grants.get("chain_head", set()) & {"INSERT", "UPDATE", "DELETE", "TRUNCATE"}, grants
+    assert not grants.get("alembic_version", set()) & {"INSERT", "UPDATE", "DELETE", "TRUNCATE"}, grants
+
+
+def writer_name(url: str) -> str:
+    return make_url(url).username
+
+
+def test_the_writer_cannot_move_the_chain_head_back(roles):
+    writer = roles["writer"]
+    assert sql_refused(writer, "UPDATE chain_head SET seq = seq - 1")
+    engine = create_engine(writer)
+    try:
+        with pytest.raises(Exception, match="only moves forward"), engine.begin() as conn:
+            conn.execute(text("SELECT cpflow_advance_head(1, (SELECT hash FROM transition_events WHERE id = 1))"))
+    finally:
+        engine.dispose()
+    assert run_cli("move", "mini:1.1", "start", "--by", "lead", db_url=writer).exit_code == 0
+    assert run_cli("audit", "verify", db_url=roles["owner"]).exit_code == 0
+
+
+def test_privileges_after_init_and_after_restore_force_are_the_documented_ones(roles):
+    owner, writer = roles["owner"], roles["writer"]
+    reviewer = roles["reviewer"]
+    before = {role: privileges(owner, writer_name(url)) for role, url in (("writer", writer), ("reviewer", reviewer))}
+    assert_history_locked(before["writer"])
+    assert before["writer"]["activities"] == {"SELECT", "INSERT", "UPDATE"}
+    assert before["writer"]["transition_events"] == {"SELECT", "INSERT"}
+    assert all(p == {"SELECT"} for p in before["reviewer"].values()), before["reviewer"]
+    backup = roles["dir"] / "b.jsonl"
+    assert run_cli("backup", str(backup), db_url=owner).exit_code == 0
+    result = run_cli("restore", str(backup), "--force", db_url=owner)
+    assert result.exit_code == 0, result.output
+    after = {role: privileges(owner, writer_name(url)) for role, url in (("writer", writer), ("reviewer", reviewer))}
+    assert after == before  # the ALTER DEFAULT PRIVILEGES lines gave the writer nothing back
+    assert sql_refused(writer, "UPDATE alembic_version SET version_num = '0000'")
+    assert run_cli("move", "mini:1.1", "start", "--by", "lead", db_url=writer).exit_code == 0
+    assert run_cli("init", db_url=owner).exit_code == 0
+
+
+def test_migrating_a_database_granted_by_the_old_docs_locks_history_down(tmp_path):
+    from cpflow.db import Database
+    from cpflow.migrate import upgrade
+
+    suffix = uuid.uuid4().hex[:8]
+    writer = f"cpflow_writer_{suffix}"
+    admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+    with pg_schema_url() as url:
+        database = Database(url)
+        with database.engine.begin() as conn:
+            upgrade(conn, "0001")
+        database.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE ROLE "{writer}" LOGIN'))
+            schema = re.search(r"search_path%3D(\w+)", url).group(1)
+            try:
+                conn.execute(text(f'GRANT USAGE ON SCHEMA "{schema}" TO "{writer}"'))
+                # The grants of the previous docs: UPDATE everywhere, then the events and alembic_version revoked.
+                conn.execute(text(f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "{schema}" TO "{writer}"'))
+                conn.execute(text(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{writer}"'))
+                conn.execute(text(f'REVOKE UPDATE ON "{schema}".transition_events FROM "{writer}"'))
+                assert "UPDATE" in privileges(url, writer)["chain_head"]
+                result = run_cli("init", db_url=url)
+                assert result.exit_code == 0, result.output
+                grants = privileges(url, writer)
+                assert_history_locked(grants)
+                assert grants["activities"] == {"SELECT", "INSERT", "UPDATE"}
+                plan = tmp_path / "mini.yaml"
+                plan.write_text(MINI_PLAN, encoding="utf-8")
+                result = run_cli("load", str(plan), "--by", "lead", db_url=as_role(url, writer))
+                assert result.exit_code == 0, result.output
+            finally:
+                conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+                conn.execute(text(f'DROP OWNED BY "{writer}"'))
+                conn.execute(text(f'DROP ROLE "{writer}"'))
+    admin.dispose()

@@ -8,8 +8,8 @@ Read and written by hand: what issue 11 (activities under several objectives) an
 (a record that proves every table) need from the schema.
 """
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = "0002"
 down_revision = "0001"
@@ -18,8 +18,50 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    _chain_head_guard_up()  # last: a batch operation on SQLite recreates a table and loses its triggers
+
+
+# The chain head only moves forward, to the last event, with that event's hash (issue 13
+# section 5): `UPDATE chain_head SET seq = seq - 1` is refused on both backends. On PostgreSQL
+# writers have no UPDATE on chain_head at all; append calls cpflow_advance_head, which runs
+# with the owner's rights and is subject to the same guard.
+_HEAD_OK = (
+    "(NEW.seq = OLD.seq AND NEW.hash = OLD.hash) OR (NEW.id = OLD.id AND NEW.seq > OLD.seq"
+    " AND EXISTS (SELECT 1 FROM transition_events e WHERE e.id = NEW.seq AND e.hash = NEW.hash)"
+    " AND NOT EXISTS (SELECT 1 FROM transition_events e WHERE e.id > NEW.seq))"
+)
+_HEAD_REFUSED = "the chain head only moves forward to the last event; it cannot be set by hand"
+
+
+def _chain_head_guard_up() -> None:
+    from cpflow.db import lock_down_history
+
+    if op.get_bind().dialect.name == "postgresql":
+        schema = op.get_bind().execute(sa.text("SELECT current_schema()")).scalar()
+        op.execute(
+            "CREATE OR REPLACE FUNCTION cpflow_head_guard() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN IF {_HEAD_OK} THEN RETURN NEW; END IF; "
+            f"RAISE EXCEPTION '{_HEAD_REFUSED}' USING ERRCODE = 'check_violation'; END $$"
+        )
+        op.execute(
+            "CREATE TRIGGER chain_head_guard BEFORE UPDATE ON chain_head FOR EACH ROW EXECUTE FUNCTION cpflow_head_guard()"
+        )
+        op.execute(
+            "CREATE OR REPLACE FUNCTION cpflow_advance_head(new_seq bigint, new_hash text) RETURNS void "
+            f'LANGUAGE sql SECURITY DEFINER SET search_path = "{schema}", pg_temp AS '
+            "$$ UPDATE chain_head SET seq = new_seq, hash = new_hash WHERE id = 1 $$"
+        )
+        lock_down_history(op.get_bind())
+    else:
+        op.execute(
+            f"CREATE TRIGGER chain_head_guard BEFORE UPDATE ON chain_head WHEN NOT ({_HEAD_OK}) "
+            f"BEGIN SELECT RAISE(ABORT, '{_HEAD_REFUSED}'); END"
+        )
 
 
 def downgrade() -> None:
-    pass
+    if op.get_bind().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS cpflow_advance_head(bigint, text)")
+        op.execute("DROP FUNCTION IF EXISTS cpflow_head_guard() CASCADE")
+    else:
+        op.execute("DROP TRIGGER IF EXISTS chain_head_guard")
