@@ -26,6 +26,8 @@ SIZES: dict[str, Size] = {
     "tiny": Size("tiny", 200, 2_000, 1, 0.0),
     "small": Size("small", 10_000, 100_000, 5, 10.0),
     "full": Size("full", 100_000, 1_000_000, 3, 90.0),
+    # The data of the `scale` benchmark (run only with --size full); not a --size of its own.
+    "scale": Size("scale", 300_000, 3_000_000, 1, 0.0),
 }
 
 SEED = 20_260_801

@@ -31,7 +31,7 @@ from pathlib import Path
 
 from benchmarks import HORIZON, RECORDED_AT, SEED, SIZES, rawdb
 
-GENERATOR_VERSION = 5  # bump when the output changes, so cached data is rebuilt
+GENERATOR_VERSION = 6  # bump when the output changes, so cached data is rebuilt
 
 VERBS = (
     "Develop", "Roll out", "Train partners on", "Map", "Convene a workshop on", "Review", "Disseminate",
@@ -309,8 +309,10 @@ def dataset(n_activities: int, n_events: int, seed: int = SEED) -> Dataset:
             events.append((at, -ind_id, step, fact))
             measurement_specs.append((len(events) - 1, ind_id, value, at, period))
     order = sorted(range(len(events)), key=lambda i: events[i][:3])
-    position = {event_index: chain_id for chain_id, event_index in enumerate(order, start=1)}
-    facts = [events[i][3] for i in order]
+    # The plans' loads come first in the chain, carrying each row's content as `cpflow load` does.
+    creates = load_events(plans, rows)
+    position = {event_index: chain_id for chain_id, event_index in enumerate(order, start=1 + len(creates))}
+    facts = creates + [events[i][3] for i in order]
     measurement_specs.sort(key=lambda spec: position[spec[0]])
     measurements = [
         (n, ind_id, value, at.isoformat(), period, "Partner 5W report", "M&E officer", position[event_index])
@@ -318,6 +320,47 @@ def dataset(n_activities: int, n_events: int, seed: int = SEED) -> Dataset:
     ]
     rows["activities"] = [row[:21] + (state, version) + row[23:] for row, (state, version) in zip(rows["activities"], finals)]
     return Dataset(plans=plans, rows=rows, facts=facts, measurements=measurements)
+
+
+def load_events(plans: list[dict], rows: dict[str, list[tuple]]) -> list[tuple]:
+    """The `create` facts loading these plans records: per plan one carrying the plan row and
+    its periods, units … (`rows`), then one per activity, each with the row's content."""
+    from sqlalchemy import JSON, Boolean
+
+    from cpflow.models import Base
+    from cpflow.replay import PLAN_TABLES, content
+
+    def decoded(table: str, row: tuple) -> dict:
+        types = Base.metadata.tables[table].c
+        out = {}
+        for name, value in zip(rawdb.COLUMNS[table], row):
+            kind = types[name].type
+            out[name] = json.loads(value) if isinstance(kind, JSON) and isinstance(value, str) else (
+                bool(value) if isinstance(kind, Boolean) and value is not None else value)  # fmt: skip
+        return out
+
+    per_plan: dict[int, dict[str, list[dict]]] = {}
+    for table in PLAN_TABLES:
+        for row in rows[table.name]:
+            item = decoded(table.name, row)
+            per_plan.setdefault(item["plan_id"], {}).setdefault(table.name, []).append(
+                dict(id=item["id"], **content(table.name, item))
+            )
+    activities: dict[int, list[dict]] = {}
+    for row in rows["activities"]:
+        item = decoded("activities", row)
+        activities.setdefault(item["plan_id"], []).append(item)
+    facts = []
+    for plan_row, spec in zip(rows["plans"], plans):
+        plan = decoded("plans", plan_row)
+        at = spec["plan"]["start"]
+        data = {"table": "plans", "key": plan["slug"], "id": plan["id"], "file_sha256": plan["file_sha256"],
+                "row": content("plans", plan), "rows": per_plan.get(plan["id"], {})}  # fmt: skip
+        facts.append(("create", "Coordinator", at, plan["id"], None, None, None, None, None, None, data))
+        for item in activities.get(plan["id"], []):
+            data = {"code": item["code"], "row": content("activities", item)}
+            facts.append(("create", "Coordinator", at, plan["id"], item["id"], None, None, None, None, None, data))
+    return facts
 
 
 def _spread(rng: random.Random, total: int, slots: int, minimum: int = 0) -> list[int]:

@@ -374,7 +374,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="python -m benchmarks", description="cpflow against raw baselines, same data, same run."
     )
-    parser.add_argument("--size", choices=[s for s in SIZES if s != "tiny"] + ["tiny"], default="small",
+    parser.add_argument("--size", choices=[s for s in SIZES if s not in ("tiny", "scale")] + ["tiny"], default="small",
                         help="small: 10k activities / 100k events (< 2 min); full: 100k / 1M (< 15 min)")  # fmt: skip
     parser.add_argument("--only", metavar="NAME[,NAME]",
                         help="run only these benchmarks: a name (user_edge runs every user_edge:…) or a row name")  # fmt: skip
