@@ -26,6 +26,7 @@ from cpflow.loading import LoadResult, declared_name, load_plan
 from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
 from cpflow.plans import read_plan_file
+from cpflow.plans.values import MAX_AMOUNT
 from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
 from cpflow.replay import read_content_by_ids
 
@@ -330,6 +331,9 @@ def fund(
     at = check_date(ident, at, now=now or today())
     if received is None and budget is None:
         raise BadInput(f"{ident}: give the amount received, a revised budget, or both", field="received")
+    for what, amount in (("received", received), ("budget", budget)):
+        if amount is not None and not 0 <= amount <= MAX_AMOUNT:
+            raise BadInput(f"{ident}: {what} must be between 0 and {MAX_AMOUNT:,} (what storage holds in cents), got {amount:,}")
 
     def work(session: Session) -> FundResult:
         plan = find_plan(session, slug)
