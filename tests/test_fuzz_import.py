@@ -18,9 +18,10 @@ from collections import Counter
 
 import openpyxl
 import pytest
+from conftest import proved
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_fuzz_harness import FUZZ, proved, target  # noqa: F401 (target is a fixture)
+from test_fuzz_harness import FUZZ, target  # noqa: F401 (target is a fixture)
 
 pytestmark = pytest.mark.skipif(
     not __import__("importlib").util.find_spec("cpflow.importers.service"), reason="`cpflow import` is not built yet"
@@ -234,9 +235,30 @@ def test_huge_cells_are_imported_whole_or_refused_clearly(target):
 def test_a_title_that_is_only_a_number_is_kept_whole(target):
     slug = next(slugs)
     result = import_file(target, target.file(f"{slug}.csv", "Activity\n1.10\n0.0\n"), slug)
-    assert result.exit_code == 2 or [
-        r["title"] for r in json.loads(target.run("activities", "--plan", slug, "--format", "json").stdout)
-    ] == ["1.10", "0.0"]
+    assert result.exit_code == 0, result.output  # a valid sheet: only success is right
+    assert [r["title"] for r in json.loads(target.run("activities", "--plan", slug, "--format", "json").stdout)] == [
+        "1.10",
+        "0.0",
+    ]
+
+
+def test_a_sheet_of_only_activity_text_always_imports(target, capsys):
+    """Any non-empty text under `Activity` is a valid sheet: exit 2 would be a wrong refusal."""
+    seen = Counter()
+
+    @FUZZ
+    @given(titles=st.lists(XLSX_TITLE.filter(lambda t: len(t) <= 1000), min_size=1, max_size=6), as_xlsx=st.booleans())
+    def case(titles, as_xlsx):
+        slug = next(slugs)
+        rows = [[t] for t in titles]
+        data = xlsx_bytes(["Activity"], rows, False) if as_xlsx else csv_bytes(["Activity"], rows, "utf-8")
+        result = import_file(target, target.file(f"{slug}.{'xlsx' if as_xlsx else 'csv'}", data), slug)
+        assert result.exit_code == 0, result.output
+        assert_faithful(target, slug, titles)
+        seen["imported faithfully"] += 1
+
+    case()
+    report(capsys, target, "sheets of activity text alone (success is the only right outcome)", seen)
 
 
 # --- check ----------------------------------------------------------------------------------------
