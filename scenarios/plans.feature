@@ -24,8 +24,14 @@ Feature: Putting our work plans into cpflow
 
   Scenario: A coordinator brings in their own Excel work plan with a mapping file
     Given the coordinator's Excel work plan calls the activity "Action point", the lead "Focal agency" and the status "Situation"
-    When the coordinator imports it without saying what those headers mean
-    Then cpflow refuses it, saying it found no Activity column and how to name one
+    When the coordinator tries a dry run of the import without saying what those headers mean
+    Then cpflow says it read "Action point" as the activity and how to change that, and writes nothing
     When the coordinator imports it with their mapping file
     Then the plan has the coordinator's 3 actions with their focal agencies, deadlines and statuses
     And importing the same work plan again changes nothing
+
+  Scenario: An action that serves two objectives counts under each
+    Given a plan file whose joint assessment contributes to objectives 2 and 3, and one action that names no objective
+    When the coordinator loads it and reads the progress report
+    Then the joint assessment counts under objective 2 and under objective 3, and the report says so
+    And the action that names no objective counts under "(none)", not under a guessed objective

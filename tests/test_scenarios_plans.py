@@ -97,17 +97,17 @@ def own_headers(title, lead, status):
     assert sheet["B4"].value == title
 
 
-@when("the coordinator imports it without saying what those headers mean")
+@when("the coordinator tries a dry run of the import without saying what those headers mean")
 def import_without_mapping(cpflow, db, db_url, journey):
     journey["counts"] = row_counts(db_url)  # (`db` made it an initialised, empty database)
-    journey["result"] = cpflow("import", str(SHEET), "--plan", "education-cp-2024", "--by", "IM officer")
+    journey["result"] = cpflow("import", str(SHEET), "--plan", "education-cp-2024", "--by", "IM officer", "--dry-run")
 
 
-@then("cpflow refuses it, saying it found no Activity column and how to name one")
-def refused_no_activity(db_url, journey):
+@then('cpflow says it read "Action point" as the activity and how to change that, and writes nothing')
+def guessed_activity_column(db_url, journey):
     result = journey["result"]
-    assert result.exit_code == 2
-    assert "no Activity column" in result.stderr and 'columns: {"Your header": title}' in result.stderr
+    assert result.exit_code == 0, result.output
+    assert 'reading "Action point" as the activity text; --map to change' in result.stderr
     assert row_counts(db_url) == journey["counts"]
 
 
@@ -135,3 +135,45 @@ def import_again(cpflow, db_url):
     assert result.exit_code == 0
     assert result.stdout.startswith("education-cp-2024: unchanged")
     assert row_counts(db_url) == before
+
+
+MULTI = """\
+plan: {slug: multi, title: Refugee CP SWG 2025, start: 2025-01-01, end: 2025-12-31}
+objectives:
+  - {code: "1", title: Coordinate}
+  - {code: "2", title: Assess and monitor}
+  - {code: "3", title: Resource mobilisation}
+activities:
+  - {code: "2.1", title: Joint assessment and appeal, objectives: ["2", "3"]}
+  - {code: "1.1", title: Bi-weekly meetings, objective: "1"}
+  - {code: "7.1", title: Quarterly analysis, notes: "The source names the area, not an objective"}
+"""
+
+
+@given("a plan file whose joint assessment contributes to objectives 2 and 3, and one action that names no objective")
+def multi_objective_plan(tmp_path, journey):
+    journey["file"] = tmp_path / "multi.yaml"
+    journey["file"].write_text(MULTI, encoding="utf-8")
+
+
+@when("the coordinator loads it and reads the progress report")
+def load_and_report(cpflow, journey):
+    assert cpflow("load", str(journey["file"]), "--by", "coordinator").exit_code == 0
+    assert cpflow("move", "multi:2.1", "endorse", "--by", "coordinator", "--at", "2025-01-10").exit_code == 0
+    result = cpflow("report", "progress", "--plan", "multi", "--as-of", "2025-06-30", "--format", "json")
+    assert result.exit_code == 0, result.output
+    journey["section"] = next(s for s in json.loads(result.stdout)["sections"] if s["key"] == "by-objective")
+
+
+@then("the joint assessment counts under objective 2 and under objective 3, and the report says so")
+def counted_under_each(journey):
+    rows = {row["objective"]: row for row in journey["section"]["rows"]}
+    assert [(rows[o]["activities"], rows[o]["endorsed"]) for o in ("1", "2", "3")] == [(1, 0), (1, 1), (1, 1)]
+    assert journey["section"]["note"] == "An activity that contributes to several objectives counts once under each."
+
+
+@then('the action that names no objective counts under "(none)", not under a guessed objective')
+def unlinked_under_none(journey):
+    rows = {row["objective"]: row for row in journey["section"]["rows"]}
+    assert set(rows) == {"1", "2", "3", "(none)"}
+    assert rows["(none)"]["activities"] == 1
