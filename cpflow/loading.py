@@ -44,7 +44,7 @@ from cpflow.plans import LoadedPlan, PlanSpec
 from cpflow.replay import PLAN_TABLES, read_content, read_content_by_ids
 
 ACTIVITY_FIELDS = (
-    "title", "description", "objective_id", "unit_id", "lead", "contributors", "phase", "schedule",
+    "title", "description", "objective_id", "objectives", "unit_id", "lead", "contributors", "phase", "schedule",
     "start", "due", "sectors", "countries", "cross_cutting", "activity_type", "expected_result",
     "checklist", "notes", "position", "in_source",
 )  # fmt: skip
@@ -353,7 +353,8 @@ def _money_json(changes: dict[str, list]) -> dict[str, list]:
 
 # Which stored fields each field of a plan file's activity sets (for partial loads).
 _STORED_BY = {
-    "title": ("title",), "description": ("description",), "objective": ("objective_id",), "unit": ("unit_id",),
+    "title": ("title",), "description": ("description",), "objective": ("objective_id", "objectives"),
+    "objectives": ("objective_id", "objectives"), "unit": ("unit_id",),
     "lead": ("lead",), "contributors": ("contributors",), "phase": ("phase", "start", "due"),
     "schedule": ("schedule", "start", "due"), "start": ("start", "due"), "due": ("start", "due"),
     "sectors": ("sectors",), "countries": ("countries",), "cross_cutting": ("cross_cutting",),
@@ -401,8 +402,9 @@ def _load_activities(
         start = a.start or (min(p.start for p in scheduled) if scheduled else phase.start if phase else meta.start)
         due = a.due or (max(p.end for p in scheduled) if scheduled else phase.end if phase else meta.end)
         row = dict(
-            title=a.title, description=a.description, objective_id=objectives.get(a.objective),
-            unit_id=units.get(a.unit or objective_units.get(a.objective)), lead=a.lead, contributors=a.contributors,
+            title=a.title, description=a.description, objective_id=objectives.get(a.primary_objective()),
+            objectives=a.contributes_to(), unit_id=units.get(a.unit or objective_units.get(a.primary_objective())),
+            lead=a.lead, contributors=a.contributors,
             phase=a.phase, schedule=a.schedule, start=start, due=max(due, start), sectors=a.sectors,
             countries=a.countries, cross_cutting=a.cross_cutting, activity_type=a.type,
             expected_result=a.expected_result, checklist=a.checklist, notes=a.notes,

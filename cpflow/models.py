@@ -137,6 +137,8 @@ class Activity(Base):
     title: Mapped[str]
     description: Mapped[str | None]
     objective_id: Mapped[int | None] = mapped_column(ForeignKey("objectives.id"))
+    # Every objective code the activity contributes to, objective_id's first (may be empty).
+    objectives: Mapped[list] = mapped_column(default=list, server_default="[]")
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
     lead: Mapped[str | None]
     contributors: Mapped[list] = mapped_column(default=list)

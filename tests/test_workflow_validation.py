@@ -101,3 +101,86 @@ def test_a_missing_file_is_one_clear_error(loaded, tmp_path):
     result = loaded("load", str(tmp_path / "nowhere.yaml"), "--by", "lead")
     assert result.exit_code == 2
     assert "nowhere.yaml: no such file" in result.stderr
+
+
+# --- values that storage cannot hold, and wrong-typed sections: one line each, exit 2 ---
+
+LIMIT_PLAN = """\
+plan: {slug: limits, title: Limits, start: 2022-01-01, end: 2022-12-31}
+periods: [{key: "2022", kind: year, start: 2022-01-01, end: 2022-12-31}]
+units: [{key: wg, name: WG}, {key: tf, name: TF}]
+objectives:
+  - code: "1"
+    title: One
+    activities: [{code: "1.1", title: Only}]
+"""
+
+LIMIT_CASES = [
+    ("budgets: [{unit: wg, period: '2022', budget: 99999999999999999999999}]",
+     "budgets[0].budget: an amount is at most 92,233,720,368,547,758"),
+    ("budgets: [{unit: wg, period: '2022', received: '92,233,720,368,547,759'}]",
+     "budgets[0].received: an amount is at most 92,233,720,368,547,758"),
+    ("budgets: [{unit: wg, period: '2022', budget: 50000000000000000}, {unit: tf, period: '2022', budget: 50000000000000000}]",
+     "budgets: the budget amounts add up to 100,000,000,000,000,000; a plan's total is at most"),
+    (f"indicators: [{{code: i1, name: I, targets: [{{period: '2022', value: {'9' * 400}}}]}}]",
+     "indicators[0].targets[0].value: expected a number of at most 9,007,199,254,740,992 in size, got a number of 400 digits"),
+    ("indicators: [{code: i1, name: I, baseline: {value: 1.0e+308}}]",
+     "indicators[0].baseline.value: expected a number of at most 9,007,199,254,740,992 in size, got 1e+308"),
+    ("lifecycle: {initial: a, states: [a, b], transitions: [{trigger: go, source: a, dest: b}], roles: [lead]}",
+     "lifecycle.roles: expected a mapping, got a list"),
+    ("lifecycle: {initial: a, states: [a, b], transitions: [{trigger: go, source: a, dest: b}], final: 5}",
+     "lifecycle.final: expected a list, got 5"),
+    ("lifecycle: {initial: a, states: [a, b], transitions: [{trigger: go, source: a, dest: b}], iati_status: abc}",
+     "lifecycle.iati_status: expected a mapping, got 'abc'"),
+    ("lifecycle: {initial: a, states: [a, b], transitions: [{trigger: go, source: a, dest: b}], iati_status: {a: 9}}",
+     "lifecycle.iati_status.a: expected a number less than or equal to 6, got 9"),
+    ("lifecycle: {initial: a, states: [a, 2], transitions: [{trigger: go, source: a, dest: b}]}",
+     "lifecycle.states[1]: expected text, got 2"),
+    ("lifecycle: {initial: a, states: [a, b], transitions: [{trigger: go, source: [a, {x: 1}], dest: b}]}",
+     "lifecycle.transitions[0].source"),
+    ("lifecycle: {initial: a, states: [a, b], transitions: [{trigger: go, source: a, dest: b}], roles: {go: [chief]}}",
+     "lifecycle.roles.go[0]: expected 'lead', 'co-lead', 'member' or 'reviewer', got 'chief'"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("section", "expected"), LIMIT_CASES, ids=[c[1].split(":")[0] for c in LIMIT_CASES])
+def test_a_value_storage_cannot_hold_or_a_wrong_typed_section_is_one_clear_line(loaded, db_url, tmp_path, section, expected):
+    path = tmp_path / "limits.yaml"
+    path.write_text(LIMIT_PLAN + section + "\n", encoding="utf-8")
+    before = row_counts(db_url)
+    result = loaded("load", str(path), "--by", "lead")
+    assert result.exit_code == 2, result.output
+    problems = [line for line in result.stderr.splitlines() if line.startswith(str(path) + ":")]
+    assert len(problems) == 1, result.stderr
+    assert f"{path}:" in problems[0] and expected in problems[0], result.stderr
+    assert "Traceback" not in result.output
+    assert row_counts(db_url) == before
+
+
+def test_amounts_up_to_the_limit_load(loaded, tmp_path):
+    path = tmp_path / "limits.yaml"
+    path.write_text(LIMIT_PLAN + "budgets: [{unit: wg, period: '2022', budget: 92233720368547758}]\n", encoding="utf-8")
+    result = loaded("load", str(path), "--by", "lead")
+    assert result.exit_code == 0, result.output
+    shown = loaded("units", "--plan", "limits", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    assert "92233720368547758" in shown.stdout
+    for command in (["check", "--plan", "limits"], ["report", "progress", "--plan", "limits", "--format", "json"]):
+        result = loaded(*command)
+        assert result.exit_code in (0, 1), (command, result.output)
+
+
+@pytest.mark.parametrize("name", ["plan.csv", "plan.xlsx", "plan.ods", "plan.XLSX", "workbook-saved-as.yaml"])
+def test_load_on_a_spreadsheet_says_to_use_import(loaded, db_url, tmp_path, name):
+    path = tmp_path / name
+    if name.endswith(".csv"):
+        path.write_text("Code,Activity\n1.1,Train caseworkers\n", encoding="utf-8")
+    else:
+        path.write_bytes(b"PK\x03\x04" + b"\x00" * 64)  # what every xlsx and ods starts with
+    before = row_counts(db_url)
+    result = loaded("load", str(path), "--by", "lead")
+    assert result.exit_code == 2, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"error: {path}: is a spreadsheet; `cpflow load` reads YAML plan files: use `cpflow import {path}`"
+    ]
+    assert row_counts(db_url) == before

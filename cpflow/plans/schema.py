@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictInt, StrictStr
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
 from cpflow.lifecycle import ROLES
-from cpflow.plans.values import Code, IsoDate, Money, Number, Text, Texts
+from cpflow.plans.values import Code, IsoDate, Money, Number, Text, Texts, kind
 
 Role = Literal[ROLES]  # type: ignore[valid-type]  (one definition, in cpflow.lifecycle)
 
@@ -170,11 +170,18 @@ class RulesSpec(_Strict):
 State = Annotated[StrictStr, Field(min_length=1)]
 
 
+def _sources(value: Any) -> str | list[str]:
+    names = value if isinstance(value, list) else [value]
+    if not names or not all(isinstance(name, str) and name for name in names):
+        raise ValueError(f"expected a state or a list of states, got {kind(value)}")
+    return value
+
+
 class TransitionSpec(BaseModel):
     model_config = ConfigDict(extra="allow")
 
     trigger: State
-    source: State | list[State]
+    source: Annotated[str | list[str], BeforeValidator(_sources)]
     dest: State
     reason: Literal["required", "optional"] | None = None
     ref: Literal["recommended", "optional"] | None = None
@@ -188,7 +195,8 @@ class LifecycleSpec(BaseModel):
     final: list[State] = Field(default_factory=list)
     transitions: list[TransitionSpec] = Field(min_length=1)
     roles: dict[StrictStr, list[Role]] = Field(default_factory=dict)
-    iati_status: dict[StrictStr, Annotated[StrictInt, Field(ge=1, le=6)]] = Field(default_factory=dict)
+    iati_status: dict[StrictStr, Annotated[StrictInt, Field(ge=1, le=6)]] = Field(default_factory=dict)  # IATI ActivityStatus
+    tags: dict[StrictStr, list[StrictStr]] = Field(default_factory=dict)
 
 
 def _as_definition(spec: LifecycleSpec) -> dict[str, Any]:

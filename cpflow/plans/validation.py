@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from cpflow.errors import PlanFileError
+from cpflow.errors import BadInput, PlanFileError
 from cpflow.lifecycle import definition_problems, lifecycle_for
 from cpflow.plans.schema import SECTIONS, PlanSpec
 from cpflow.plans.values import MAX_AMOUNT, MAX_STATE, NUL_IN_TEXT, kind, short
@@ -26,6 +26,11 @@ from cpflow.plans.yamlread import compose_nodes, line_of, read_yaml
 SLUG = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
 Problem = tuple[tuple, str]
+# Spreadsheets are imported, not loaded: by name, or by content (xlsx/ods are zip files,
+# xls an OLE2 compound file), so a workbook saved as plan.yaml gets the same hint.
+SHEET_SUFFIXES = {".csv", ".tsv", ".xlsx", ".xlsm", ".xls", ".xlsb", ".ods"}
+SHEET_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+_SHEET_HINT = "{source}: is a spreadsheet; `cpflow load` reads YAML plan files: use `cpflow import {source}`"
 # A check run after the built-in ones (the load path adds the rules' settings check).
 Check = Callable[[PlanSpec], list[Problem]]
 
@@ -47,6 +52,8 @@ def read_plan_file(path: str | Path, *, checks: Sequence[Check] = ()) -> LoadedP
     run after the built-in ones on a file whose schema is valid."""
     path = Path(path)
     source = str(path)
+    if path.suffix.lower() in SHEET_SUFFIXES:
+        raise BadInput(_SHEET_HINT.format(source=source))
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -55,6 +62,8 @@ def read_plan_file(path: str | Path, *, checks: Sequence[Check] = ()) -> LoadedP
         raise PlanFileError(source, [f"{source}: is a directory, not a plan file"]) from None
     except OSError as exc:
         raise PlanFileError(source, [f"{source}: cannot read: {exc.strerror}"]) from None
+    if data.startswith(SHEET_MAGIC):
+        raise BadInput(_SHEET_HINT.format(source=source))
     return parse_plan(data, source, checks=checks)
 
 

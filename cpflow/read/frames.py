@@ -21,6 +21,7 @@ outcomes     plan, key, title
 objectives   plan, code, id ("plan:code"), title, description, outcome (key), unit
              (key), targets (list of {period, text}), expected_results (list)
 activities   id ("plan:code"), plan, code, title, objective (code), objective_title,
+             objectives (list: every objective code it contributes to, `objective` first),
              unit (key), lead (the activity's lead, else its unit's leads joined with
              ", ", else None), own_lead (the activity's lead only), contributors (list),
              phase (period key), phase_name, phase_end, start, due, sectors (list),
@@ -194,7 +195,7 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
             Plan.slug.label("plan"), Activity.code, Activity.title, Objective.code.label("objective"),
             Objective.title.label("objective_title"), unit.key.label("unit"), Activity.lead.label("own_lead"),
             Activity.contributors, Activity.phase, Period.name.label("phase_name"), Period.end.label("phase_end"),
-            Activity.start, Activity.due, Activity.sectors, Activity.countries, Activity.cross_cutting,
+            Activity.objectives, Activity.start, Activity.due, Activity.sectors, Activity.countries, Activity.cross_cutting,
             Activity.activity_type.label("type"), Activity.expected_result, Activity.checklist, Activity.initial_state,
             state_after(last).label("state"),
             last.c.at.label("last_event_at"), Activity.in_source,
@@ -208,7 +209,7 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
         .order_by(Plan.slug, Activity.position, Activity.id)
     )  # fmt: skip
     frame = _read(conn, query, dates=("phase_end", "start", "due", "last_event_at"),
-                  lists=("contributors", "sectors", "countries", "cross_cutting", "checklist"))  # fmt: skip
+                  lists=("objectives", "contributors", "sectors", "countries", "cross_cutting", "checklist"))  # fmt: skip
     frame.insert(0, "id", frame["plan"] + ":" + frame["code"])
     frame["in_source"] = frame["in_source"].astype(bool)
 

@@ -44,7 +44,9 @@ def _state_columns(states: list[str]) -> list[Column]:
 
 
 def by_objective(activities: pd.DataFrame, objectives: pd.DataFrame, states: list[str]) -> Section:
-    counts = count_by(activities, ["plan", "objective"], states)
+    """An activity counts once under each objective it contributes to; one with none under (none)."""
+    exploded = activities[["plan", "objectives", "state"]].explode("objectives").rename(columns={"objectives": "objective"})
+    counts = count_by(exploded, ["plan", "objective"], states)
     titles = objectives[["plan", "code", "title"]].rename(columns={"code": "objective"})
     order = objectives[["plan", "code"]].reset_index(names="position").rename(columns={"code": "objective"})
     table = counts.merge(titles, how="left", on=["plan", "objective"]).merge(order, how="left", on=["plan", "objective"])
@@ -52,7 +54,9 @@ def by_objective(activities: pd.DataFrame, objectives: pd.DataFrame, states: lis
     table["label"] = _labels(table, "objective")
     columns = [Column("plan", "Plan"), Column("objective", "Objective"), Column("title", "Title"), *_state_columns(states)]
     chart = Chart("stacked_bar", "State by objective", "label", tuple(states))
-    return Section("By objective", table.reset_index(drop=True), chart, key="by-objective", columns=tuple(columns))
+    several = bool((activities["objectives"].str.len() > 1).any())
+    note = "An activity that contributes to several objectives counts once under each." if several else None
+    return Section("By objective", table.reset_index(drop=True), chart, key="by-objective", columns=tuple(columns), note=note)
 
 
 def by_unit(activities: pd.DataFrame, units: pd.DataFrame, states: list[str]) -> Section:

@@ -18,6 +18,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    _activity_objectives_up()
     _chain_head_guard_up()  # last: a batch operation on SQLite recreates a table and loses its triggers
 
 
@@ -59,9 +60,29 @@ def _chain_head_guard_up() -> None:
         )
 
 
+def _activity_objectives_up() -> None:
+    """activities.objectives: every objective code an activity contributes to (issue 11),
+    the one it sits under (objective_id) first; filled from objective_id for old rows."""
+    with op.batch_alter_table("activities") as batch:
+        batch.add_column(sa.Column("objectives", sa.JSON(), nullable=False, server_default="[]"))
+    bind = op.get_bind()
+    activities = sa.table("activities", sa.column("id"), sa.column("objective_id"), sa.column("objectives", sa.JSON()))
+    objectives = sa.table("objectives", sa.column("id"), sa.column("code"))
+    rows = bind.execute(
+        sa.select(activities.c.id, objectives.c.code).join(objectives, objectives.c.id == activities.c.objective_id)
+    ).all()
+    if rows:
+        bind.execute(
+            activities.update().where(activities.c.id == sa.bindparam("b_id")).values(objectives=sa.bindparam("b_objectives")),
+            [{"b_id": row.id, "b_objectives": [row.code]} for row in rows],
+        )
+
+
 def downgrade() -> None:
     if op.get_bind().dialect.name == "postgresql":
         op.execute("DROP FUNCTION IF EXISTS cpflow_advance_head(bigint, text)")
         op.execute("DROP FUNCTION IF EXISTS cpflow_head_guard() CASCADE")
     else:
         op.execute("DROP TRIGGER IF EXISTS chain_head_guard")
+    with op.batch_alter_table("activities") as batch:
+        batch.drop_column("objectives")
