@@ -9,7 +9,9 @@ by the actor `demo (illustrative)`.
 from __future__ import annotations
 
 import datetime as dt
+import os
 import shutil
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -116,7 +118,30 @@ def run_demo(out: Path, workflows_dir: Path, *, echo: Callable[[str], None], wit
     echo("wrote:")
     for path in written:
         echo(f"  {path}")
+    for line in next_steps(out):
+        echo(line)
     return written
+
+
+def next_steps(out: Path) -> list[str]:
+    """How a newcomer runs cpflow on the demo database next: after `make demo`, `cpflow` is
+    in the virtual environment, not on the PATH until that is activated."""
+    script = Path(sys.argv[0]).resolve()
+    on_path = shutil.which("cpflow")
+    command = "cpflow"
+    if script.name == "cpflow" and (on_path is None or Path(on_path).resolve() != script):
+        command = os.path.relpath(script)
+    db = f"sqlite:///{out / 'cpflow.db'}"
+    lines = ["", "next: try cpflow on the demo database"]
+    if command != "cpflow":
+        lines.append(f"  (cpflow is {command}; or run `source {Path(command).parent / 'activate'}` and type cpflow)")
+    lines += [
+        f"  {command} --db {db} plans",
+        f"  {command} --db {db} activities --plan cpms-wg-2022-2025 --state in_progress",
+        f"  {command} --db {db} check --plan cpms-wg-2022-2025",
+        f"  the review packs are in {out / 'packs'}/: open report.html in a browser, progress.xlsx in Excel",
+    ]
+    return lines
 
 
 def _fresh_folder(out: Path) -> None:

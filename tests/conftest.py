@@ -170,3 +170,10 @@ def copy_workflows(tmp_path: Path) -> Path:
     target = tmp_path / "workflows"
     shutil.copytree(WORKFLOWS, target)
     return target
+
+
+def proved(capsys, line: str) -> None:
+    """Print a measured result both into the test's output and, live, to the terminal."""
+    print(line)
+    with capsys.disabled():
+        print(f"\n{line}")

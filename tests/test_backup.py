@@ -13,17 +13,11 @@ import time
 from contextlib import nullcontext
 
 import pytest
-from conftest import PG_URL, WORKFLOWS, pg_schema_url, run_cli, snapshot
+from conftest import PG_URL, WORKFLOWS, pg_schema_url, proved, run_cli, snapshot
 from sqlalchemy import select
 
 from cpflow.db import Database
 from cpflow.models import Activity, TransitionEvent
-
-
-def proved(capsys, line: str) -> None:
-    print(line)
-    with capsys.disabled():
-        print(f"\n{line}")
 
 
 def ok(*args, db_url):

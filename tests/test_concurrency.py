@@ -20,7 +20,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from conftest import run_cli
+from conftest import proved, run_cli
 from sqlalchemy import select
 
 from cpflow.db import Database
@@ -106,12 +106,6 @@ DRIVER = textwrap.dedent(
             log.flush()
     """
 )
-
-
-def proved(capsys, line: str) -> None:
-    print(line)
-    with capsys.disabled():
-        print(f"\n{line}")
 
 
 @pytest.fixture

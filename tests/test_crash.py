@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from conftest import MINI_PLAN, run_cli, snapshot
+from conftest import MINI_PLAN, proved, run_cli, snapshot
 from sqlalchemy import func, select, text
 
 from cpflow.audit import head, verify
@@ -32,12 +32,6 @@ BIG = int(os.environ.get("CPFLOW_CRASH_ACTIVITIES", "200000"))
 SMALL = 10_000
 SMALL_KILLS = int(os.environ.get("CPFLOW_CRASH_SMALL_KILLS", "3"))
 RUN_LIMIT_S = 600  # one load; far above what one takes, so only a hang trips it
-
-
-def proved(capsys, line: str) -> None:
-    print(line)
-    with capsys.disabled():
-        print(f"\n{line}")
 
 
 def write_plan(path: Path, slug: str, activities: int) -> Path:

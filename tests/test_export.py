@@ -132,12 +132,3 @@ def test_default_output_file_is_named_after_the_plan(cpflow, mini_plan, tmp_path
     assert result.exit_code == 0
     assert "mini: written to mini.xlsx" in result.stderr
     assert (tmp_path / "mini.xlsx").exists()
-
-
-def test_export_imports_no_spreadsheet_library_until_it_runs():
-    import subprocess
-    import sys
-
-    code = "import sys, cpflow.cli; print(sorted(m for m in ('pandas', 'xlsxwriter', 'python_calamine', 'openpyxl') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.strip() == "[]"

@@ -50,12 +50,6 @@ def time_limit(seconds: float):
         signal.signal(signal.SIGALRM, previous)
 
 
-def proved(capsys, line: str) -> None:
-    print(line)
-    with capsys.disabled():
-        print(f"\n{line}")
-
-
 class Target:
     """A database with some history, and the contract every hostile input is held to."""
 
