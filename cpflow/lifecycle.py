@@ -32,14 +32,6 @@ TAGS = {
     "cancelled": "dropped: no longer part of the plan's live work",
     "final": "needs nothing more (not overdue, not late for its phase)",
 }
-# A lifecycle without `tags:` gets these for the states it shares with the default one.
-DEFAULT_TAGS = {
-    "proposed": ("initial",),
-    "endorsed": ("endorsed",),
-    "in_progress": ("active",),
-    "completed": ("done", "final"),
-    "dropped": ("cancelled", "final"),
-}
 IATI_STATUS_CODES = (1, 2, 3, 4, 5, 6)  # IATI ActivityStatus codelist
 
 
@@ -88,10 +80,10 @@ class Lifecycle:
         }
         states = tuple(definition["states"])
         final = tuple(definition.get("final") or ())
-        declared = definition.get("tags")
+        declared = definition.get("tags") or None  # `tags: {}` (a schema default) declares nothing
         tags = {}
         for state in states:
-            own = list(declared.get(state) or ()) if declared is not None else list(DEFAULT_TAGS.get(state, ()))
+            own = list(declared.get(state) or ()) if declared is not None else list(_default_tags().get(state, ()))
             own += ["initial"] if state == definition["initial"] else []
             own += ["final"] if state in final else []
             tags[state] = tuple(dict.fromkeys(own))
@@ -231,6 +223,12 @@ def _default_text() -> str:
 def default_definition() -> dict:
     """cpflow's default lifecycle as a fresh dict (callers may change their copy)."""
     return yaml.safe_load(_default_text())
+
+
+@functools.cache
+def _default_tags() -> dict[str, list[str]]:
+    """The default lifecycle's tags, which a lifecycle without `tags:` takes for shared states."""
+    return default_definition()["tags"]
 
 
 @functools.cache

@@ -276,9 +276,19 @@ def _plan_row(spec: PlanSpec, loaded: LoadedPlan) -> dict[str, Any]:
         start=meta.start, end=meta.end, description=meta.description, source=meta.source, about=meta.about,
         sectors=meta.sectors, countries=meta.countries, cross_cutting=meta.cross_cutting,
         records_expected_results=meta.records_expected_results,
-        people=[p.model_dump() for p in spec.people], rules=spec.rules.model_dump(),
+        people=[p.model_dump() for p in spec.people], rules=_rules(spec),
         lifecycle=spec.lifecycle, file_sha256=loaded.sha256,
     )  # fmt: skip
+
+
+def _rules(spec: PlanSpec) -> dict[str, Any]:
+    """The plan's `rules:` section, with each activity's own waivers (`waive:`) under
+    `waive` by activity code, where the rules engine reads them."""
+    rules = spec.rules.model_dump()
+    waived = {activity.code: dict(activity.waive) for _path, activity in spec.all_activities() if activity.waive}
+    if waived:
+        rules["waive"] = waived
+    return rules
 
 
 def _jsonable(value: Any) -> Any:

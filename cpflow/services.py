@@ -156,7 +156,8 @@ def move(
             raise BadInput(f"{ident}: {at} is before the plan starts ({activity.plan_start})")
         if activity.last_at is not None and at < activity.last_at:
             raise BadInput(f"{ident}: {at} is before its last move on {activity.last_at}; moves are recorded in date order")
-        vetoes = _guard_reasons(plugins, activity_view(slug, activity), trigger, activity.state, dest, actor, at, reason, ref)
+        vetoes = plugins.guard(activity=activity_view(slug, activity), trigger=trigger, source=activity.state, dest=dest,
+                               actor=actor, at=at, reason=reason, ref=ref)  # fmt: skip
         if vetoes:
             raise GuardVeto(f"{ident}: {trigger} refused: " + "; ".join(vetoes))
         updated = connection.execute(_MOVE_APPLY, {"b_id": activity.id, "b_version": activity.version, "b_state": dest})
@@ -176,13 +177,11 @@ def move(
         return MoveResult(ident, trigger, activity.state, dest, actor, at, event_id, activity.version + 1, warnings)
 
     result = db.write(work)
-    try:
-        plugins.hook.after_transition(
-            activity={"id": ident, "plan": slug, "code": code}, trigger=trigger, source=result.source,
-            dest=result.dest, actor=actor, at=at, reason=reason, ref=ref, event_id=result.event_id,
-        )  # fmt: skip
-    except Exception as exc:  # noqa: BLE001 (the move is committed; a plugin cannot undo it)
-        result.warnings.append(f"a plugin's after_transition hook failed: {type(exc).__name__}: {exc}")
+    # The move is committed: a plugin that fails here is a warning and cannot undo it.
+    result.warnings += plugins.after_transition(
+        activity={"id": ident, "plan": slug, "code": code}, trigger=trigger, source=result.source,
+        dest=result.dest, actor=actor, at=at, reason=reason, ref=ref, event_id=result.event_id,
+    )  # fmt: skip
     return result
 
 
@@ -196,18 +195,6 @@ def _check_roles(ident: str, trigger: str, actor: str, people: list[dict], roles
             f"{ident}: {actor!r} may not {trigger} in this plan; it needs the role {' or '.join(roles)}"
             + (f" (held by {', '.join(who)})" if who else "")
         )
-
-
-def _guard_reasons(plugins, view, trigger, source, dest, actor, at, reason, ref) -> list[str]:
-    results = plugins.hook.guard_transition(
-        activity=view, trigger=trigger, source=source, dest=dest, actor=actor, at=at, reason=reason, ref=ref
-    )
-    reasons = []
-    for result in results:
-        if not result:
-            continue
-        reasons.extend([result] if isinstance(result, str) else [str(r) for r in result])
-    return reasons
 
 
 # --- loading --------------------------------------------------------------------------

@@ -228,6 +228,7 @@ def test_guard_transition_that_raises_is_a_veto_naming_the_plugin_not_a_crash(pl
 def test_after_transition_sees_the_committed_event_and_a_failing_plugin_cannot_undo_it(plan_db, plugin):
     result = do_move(plan_db, plugins_with(plugin), "mini:1.1", "endorse", ref="minutes")
     assert plugin.calls[-1] == ("after", "mini:1.1", "endorse", "endorsed", result.event_id)
+
     class Mailer:
         @hookimpl
         def after_transition(self, activity):
@@ -246,7 +247,9 @@ def test_report_sections_through_the_report_builder_keeps_good_sections_and_list
     sections = collect(plugins_with(plugin, Broken()), report)
     assert [s.key for s in sections] == ["everything", "plugin-problems"]
     assert sections[0].table.to_dict("records") == [{"activities": 2}]
-    assert sections[1].table.to_dict("records") == [{"plugin": "Broken", "problem": "report_sections raised RuntimeError: sections boom"}]
+    assert sections[1].table.to_dict("records") == [
+        {"plugin": "Broken", "problem": "report_sections raised RuntimeError: sections boom"}
+    ]
 
 
 def test_register_importers_and_register_exporters_keep_each_plugins_formats_when_one_fails(plugin, tmp_path):

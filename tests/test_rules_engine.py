@@ -14,7 +14,7 @@ from cpflow.errors import BadInput
 from cpflow.plugins import hookimpl
 from cpflow.plugins.manager import DEFAULT_PLUGINS
 from cpflow.rules import Finding, Option, Rule, findings
-from cpflow.rules.engine import build_registry, parse_settings
+from cpflow.rules.engine import RuleRegistry, parse_settings
 from cpflow.rules.selection import resolve, split_codes, unknown_entries
 from cpflow.testing import Sandbox, plugins_with
 
@@ -260,7 +260,7 @@ def test_bad_and_duplicate_rules_are_skipped_and_recorded():
             register(Listed())
             raise RuntimeError("half-way")
 
-    registry = build_registry(plugins_with(Unled(), Duplicate(), Untitled(), "not a rule", Broken()))
+    registry = RuleRegistry.from_plugins(plugins_with(Unled(), Duplicate(), Untitled(), "not a rule", Broken()))
     assert list(registry.rules) == ["X902"]
     problems = "\n".join(error for _, error in registry.problems)
     assert "rule X902 skipped: the code is already registered by cpflow.testing" in problems
@@ -351,7 +351,12 @@ def test_rules_code_explains_one_rule_with_its_settings(cpflow):
     assert "description" in result.stdout and "per unit and period" in result.stdout
     explained = json.loads(cpflow("rules", "T103", "--format", "json").stdout)
     assert explained["settings"] == {
-        "days": {"default": 90, "help": "days without a move before an activity in progress is stale"}
+        "days": {
+            "default": 90,
+            "help": "days without a move before an activity in progress is stale",
+            "minimum": 1,
+            "maximum": 36500,
+        }
     }
     missing = cpflow("rules", "Z123")
     assert missing.exit_code == 2 and "unknown rule 'Z123'" in missing.stderr

@@ -110,21 +110,9 @@ def _add_plugin_commands(selection: str | None) -> None:
     if _plugin_commands_added:
         return
     _plugin_commands_added = True
-    from cpflow.plugins.manager import PluginFailure, get_plugins
+    from cpflow.plugins.manager import get_plugins
 
-    plugins = get_plugins(selection)
-    for impl in plugins.manager.hook.register_commands.get_hookimpls():
-        staging = click.Group()
-        try:
-            impl.function(cli=staging)
-        except Exception as exc:  # noqa: BLE001
-            plugins.failures.append(PluginFailure(impl.plugin_name, f"register_commands failed: {exc}"))
-            continue
-        for name, command in staging.commands.items():
-            if name in cli.commands:
-                plugins.failures.append(PluginFailure(impl.plugin_name, f"command {name!r} is already taken; skipped"))
-            else:
-                cli.add_command(command, name)
+    get_plugins(selection).add_commands(cli)
 
 
 def _plugin_selection(args: list[str]) -> str | None:

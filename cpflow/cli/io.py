@@ -15,11 +15,9 @@ from cpflow.cli.common import DATE, Context, by_option, default_actor, pass_ctx,
 
 def _plugin_table(c: Context, hook_name: str) -> dict:
     """name -> callable registered by plugins through register_importers / register_exporters."""
-    table: dict = {}
-    try:
-        getattr(c.plugins.hook, hook_name)(register=lambda name, fn: table.setdefault(name, fn))
-    except Exception as exc:  # noqa: BLE001 (a broken plugin must not take import/export down)
-        say(f"note: a plugin's {hook_name} hook failed: {type(exc).__name__}: {exc}")
+    table, problems = c.plugins.formats(hook_name)  # one broken plugin loses only its own formats
+    for problem in problems:
+        say(f"note: {problem}")
     return table
 
 

@@ -35,13 +35,17 @@ def check(c: Context, plans, as_of, select, ignore, settings, fail_on, fmt) -> N
 
     Exit 0 when no finding reaches --fail-on, 1 when some do, 2 on bad input.
     """
+    from cpflow.errors import BadInput
     from cpflow.render import render
-    from cpflow.rules.engine import parse_settings, run_checks
+    from cpflow.rules.engine import RuleSettingError, parse_settings, run_checks
 
-    parsed = parse_settings(settings)
-    with c.db.read() as session:
-        report = run_checks(session, plans=plans, as_of=as_of, select=select, ignore=ignore, settings=parsed,
-                            plugins=c.plugins, debug=c.debug)  # fmt: skip
+    try:
+        parsed = parse_settings(settings)
+        with c.db.read() as session:
+            report = run_checks(session, plans=plans, as_of=as_of, select=select, ignore=ignore, settings=parsed,
+                                plugins=c.plugins, debug=c.debug)  # fmt: skip
+    except RuleSettingError as exc:
+        raise BadInput(f"--set {exc.detail}") from None
     rows = report.rows()
     if fmt == "table":
         emit(render(rows, "table", ("severity", "code", "subject", "message")))
@@ -65,26 +69,21 @@ def check(c: Context, plans, as_of, select, ignore, settings, fail_on, fmt) -> N
 def rules(c: Context, code: str | None, fmt: str) -> None:
     """List every rule (code, title, severity, pack, plugin), or explain one rule and its
     settings. A prefix (T, F3) lists those rules."""
-    from cpflow.errors import BadInput
     from cpflow.render import render, render_json, render_record
+    from cpflow.rules.engine import normalise_code
 
     registry = c.plugins.rules
-    listed = [rule for rule in registry.rules.values() if not code or rule.code.startswith(code.strip().upper())]
-    if code and code.strip().upper() in registry.rules:
-        rule = registry.rules[code.strip().upper()]
-        record = {
-            "code": rule.code, "title": rule.title, "severity": rule.severity, "pack": rule.pack,
-            "plugin": registry.sources[rule.code], "description": rule.description,
-            "settings": {key: {"default": option.default, "help": option.help} for key, option in rule.options.items()},
-        }  # fmt: skip
+    listed = registry.matching(code)  # BadInput when the code or prefix names no rule
+    if code and normalise_code(code) in registry.rules:
+        record = registry.explain(code)
         if fmt == "json":
             emit(render_json(record) + "\n")
             return
-        record["settings"] = [f"{key}={option.default} ({option.help})" for key, option in rule.options.items()] or "none"
+        record["settings"] = [
+            f"{key}={entry['default']} ({entry['help']})" for key, entry in record["settings"].items()
+        ] or "none"
         emit(render_record(record))
         return
-    if code and not listed:
-        raise BadInput(f"unknown rule {code!r}; `cpflow rules` lists the {len(registry.rules)} known rules")
     rows = [{"code": r.code, "title": r.title, "severity": r.severity, "pack": r.pack, "plugin": registry.sources[r.code]}
             for r in listed]  # fmt: skip
     emit(render(rows, fmt))

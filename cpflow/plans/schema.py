@@ -88,6 +88,7 @@ class ActivitySpec(_Strict):
     state: str | None = None
     checklist: list[Code] = Field(default_factory=list)
     notes: Text | None = None
+    waive: dict[RuleCode, Reason] = Field(default_factory=dict)  # rule code -> why its findings are waived here
 
     def contributes_to(self) -> list[str]:
         """Every objective code, the primary (`objective`, else the first listed) first."""
@@ -156,7 +157,36 @@ class PersonSpec(_Strict):
     roles: list[Role] = Field(default_factory=list)
 
 
+def _rule_code(value: Any) -> str:
+    from cpflow.rules.base import CODE_PATTERN
+
+    if not isinstance(value, str) or not CODE_PATTERN.fullmatch(value.strip().upper()):
+        raise ValueError(f"expected a rule code such as G401, got {value!r}")
+    return value.strip().upper()
+
+
+RuleCode = Annotated[str, BeforeValidator(_rule_code)]
+
+
+def _reason(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a waiver needs a reason")
+    return value
+
+
+Reason = Annotated[Text, AfterValidator(_reason)]
+
+
+class WaiverSpec(_Strict):
+    reason: Reason
+
+
 class RulesSpec(_Strict):
+    # Besides the keys below, a rule code may map to {reason: TEXT}: the plan waives that
+    # rule's findings and says why (docs/rules.md, "Waivers").
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[RuleCode, WaiverSpec]
+
     select: list[str] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list)
     severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)

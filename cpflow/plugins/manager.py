@@ -1,14 +1,22 @@
-"""Build the PluginManager once: built-in plugins, then the `cpflow` entry points.
+"""Build the PluginManager: built-in plugins, then the `cpflow` entry points, and call
+its hooks the one way cpflow calls them (`call_hook`).
 
 A plugin that fails to import or register is recorded in `failures` and skipped; it
-never takes the CLI down. `CPFLOW_PLUGINS` (or `--plugins`) restricts which plugins load:
-a comma-separated list of names, `builtin` for the built-in packs, or `none`.
+never takes the CLI down. A selection restricts which plugins load: a comma-separated
+list of names, `builtin` for the built-in packs, `none`, or `all` (the default). The
+selection is always passed explicitly (the CLI reads `--plugins` / `CPFLOW_PLUGINS`);
+nothing here reads the environment.
+
+Every call site goes through `call_hook`, which calls each plugin's implementation on its
+own through pluggy (hook wrappers and argument subsets as pluggy does them) and returns
+one `HookResult` per plugin: its value, or its error. One broken plugin therefore never
+loses the others' rules, commands, sections, formats or vetoes.
 """
 
 from __future__ import annotations
 
 import functools
-import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from importlib.metadata import PackageNotFoundError, entry_points, version
 from typing import Any
@@ -43,6 +51,45 @@ class PluginFailure:
     error: str
 
 
+@dataclass(frozen=True)
+class HookResult:
+    """What one plugin's implementation of a hook gave: its return value, or its error
+    (`"RuntimeError: mail server down"`) when it raised."""
+
+    plugin: str
+    value: Any = None
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.error is None
+
+
+def call_hook(plugins: Plugins, name: str, per_plugin: Callable[[str], dict] | None = None, **kwargs) -> list[HookResult]:
+    """Call hook `name` on each plugin separately, in registration order (built-in first).
+
+    `kwargs` go to every plugin; `per_plugin(plugin_name)` may add arguments of its own
+    (such as a `register` callback that knows which plugin is registering). An exception
+    is that plugin's result, never the caller's problem.
+    """
+    manager = plugins.manager
+    hookimpls = getattr(manager.hook, name).get_hookimpls()
+    wrappers = [impl for impl in hookimpls if impl.hookwrapper or impl.wrapper]
+    results = []
+    for impl in (impl for impl in hookimpls if not (impl.hookwrapper or impl.wrapper)):
+        arguments = {**kwargs, **(per_plugin(impl.plugin_name) if per_plugin else {})}
+        try:
+            # pluggy's own executor, given this implementation and every wrapper: argument
+            # subsets, wrappers and call monitoring as for a normal hook call. (A subset
+            # hook caller would need hashable plugin objects, which pluggy does not require.)
+            returned = manager._hookexec(name, [impl, *wrappers], arguments, False)
+        except Exception as exc:  # noqa: BLE001 (a plugin's failure is its own result)
+            results.append(HookResult(impl.plugin_name, error=f"{type(exc).__name__}: {exc}"))
+            continue
+        results.append(HookResult(impl.plugin_name, returned[0] if returned else None))
+    return results
+
+
 @dataclass
 class Plugins:
     manager: pluggy.PluginManager
@@ -57,14 +104,76 @@ class Plugins:
 
     @property
     def rules(self):
-        """The rule registry (`cpflow.rules.engine.RuleRegistry`), built on first use; a
-        rule that could not be registered is added to `failures`."""
+        """The rule registry (`cpflow.rules.engine.RuleRegistry.from_plugins`), built on first
+        use; a rule that could not be registered is added to `failures`."""
         if self._rules is None:
-            from cpflow.rules.engine import build_registry
+            from cpflow.rules.engine import RuleRegistry
 
-            self._rules = build_registry(self)
+            self._rules = RuleRegistry.from_plugins(self)
             self.failures.extend(PluginFailure(name, error) for name, error in self._rules.problems)
         return self._rules
+
+    def call(self, name: str, per_plugin: Callable[[str], dict] | None = None, **kwargs) -> list[HookResult]:
+        """`call_hook(self, ...)`."""
+        return call_hook(self, name, per_plugin, **kwargs)
+
+    def guard(self, **kwargs) -> list[str]:
+        """Every veto of a move (`guard_transition`): the reasons plugins gave, and, for a
+        guard that raised, a veto naming the plugin (a broken guard never lets a move through)."""
+        vetoes = []
+        for result in self.call("guard_transition", **kwargs):
+            if not result.ok:
+                vetoes.append(f"the {result.plugin} plugin's guard failed ({result.error})")
+            elif result.value:
+                value = result.value
+                vetoes.extend([value] if isinstance(value, str) else [str(reason) for reason in value])
+        return vetoes
+
+    def after_transition(self, **kwargs) -> list[str]:
+        """Tell plugins about a committed move; returns a warning per plugin that failed."""
+        return [f"the {r.plugin} plugin's after_transition hook failed: {r.error}"
+                for r in self.call("after_transition", **kwargs) if not r.ok]  # fmt: skip
+
+    def formats(self, hook: str) -> tuple[dict[str, Any], list[str]]:
+        """`register_importers` or `register_exporters` as (name -> callable, problems). Each
+        plugin registers on its own: a broken plugin loses only its own formats, and a name
+        another plugin took first is reported, not replaced."""
+        table: dict[str, Any] = {}
+        owner: dict[str, str] = {}
+        problems: list[str] = []
+
+        def per_plugin(plugin: str) -> dict:
+            def register(name, function):
+                if not isinstance(name, str) or not callable(function):
+                    problems.append(f"the {plugin} plugin registered {name!r}: expected a name and a callable")
+                elif name in table:
+                    problems.append(f"the {plugin} plugin's {name!r} skipped: already registered by {owner[name]}")
+                else:
+                    table[name], owner[name] = function, plugin
+
+            return {"register": register}
+
+        for result in self.call(hook, per_plugin):
+            if not result.ok:
+                problems.append(f"the {result.plugin} plugin's {hook} hook failed: {result.error}")
+        return table, problems
+
+    def add_commands(self, cli) -> None:
+        """Let plugins add click commands to the group `cli`. A plugin that fails, or names a
+        command that is taken, is recorded in `failures` and skipped."""
+        import click
+
+        staged: dict[str, Any] = {}
+        results = self.call("register_commands", lambda plugin: {"cli": staged.setdefault(plugin, click.Group())})
+        for result in results:
+            if not result.ok:
+                self.failures.append(PluginFailure(result.plugin, f"register_commands failed: {result.error}"))
+                continue
+            for name, command in staged[result.plugin].commands.items():
+                if name in cli.commands:
+                    self.failures.append(PluginFailure(result.plugin, f"command {name!r} is already taken; skipped"))
+                else:
+                    cli.add_command(command, name)
 
     def describe(self) -> list[dict]:
         """One row per plugin: name, source, status, hooks it implements, rules, errors.
@@ -96,8 +205,8 @@ def _selection(value: str | None) -> set[str] | None:
 
 
 def build(selection: str | None = None) -> Plugins:
-    """A fresh PluginManager honouring the selection (default: $CPFLOW_PLUGINS, else all)."""
-    wanted = _selection(selection if selection is not None else os.environ.get("CPFLOW_PLUGINS"))
+    """A fresh PluginManager honouring the selection (None or `all`: every plugin)."""
+    wanted = _selection(selection)
     manager = pluggy.PluginManager("cpflow")
     manager.add_hookspecs(hookspecs)
     plugins = Plugins(manager)
@@ -147,5 +256,5 @@ def _cached(selection: str | None) -> Plugins:
 
 
 def get_plugins(selection: str | None = None) -> Plugins:
-    """The process-wide plugins for a selection (built once per selection)."""
-    return _cached(selection if selection is not None else os.environ.get("CPFLOW_PLUGINS"))
+    """The plugins for a selection (None: all), built once per selection and process."""
+    return _cached(selection)

@@ -14,19 +14,19 @@ from cpflow.reports.model import Column, Section
 def collect(plugins, report) -> list[Section]:
     if plugins is None:
         return []
-    impls = sorted(plugins.manager.hook.report_sections.get_hookimpls(), key=lambda impl: impl.plugin_name)
     sections, problems = [], []
-    for impl in impls:
-        try:
-            returned = impl.function(report=report)
-        except Exception as exc:  # noqa: BLE001 (a plugin never takes the report down)
-            problems.append((impl.plugin_name, f"report_sections raised {type(exc).__name__}: {exc}"))
+    for result in sorted(plugins.call("report_sections", report=report), key=lambda result: result.plugin):
+        if not result.ok:  # a plugin never takes the report down
+            problems.append((result.plugin, f"report_sections raised {result.error}"))
             continue
-        for item in returned or []:
+        returned = result.value
+        if not isinstance(returned, (list, tuple)):
+            returned = [] if returned is None else [returned]
+        for item in returned:
             if isinstance(item, Section):
                 sections.append(item)
             else:
-                problems.append((impl.plugin_name, f"report_sections returned {type(item).__name__}, not a Section"))
+                problems.append((result.plugin, f"report_sections returned {type(item).__name__}, not a Section"))
     taken = {s.key for s in report.sections}
     for section in sections:
         while section.key in taken:

@@ -42,10 +42,14 @@ class Finding:
     plan: str
     message: str
     data: dict = field(default_factory=dict)
+    waived: str | None = None  # the plan's reason, when the plan waived this finding
 
     def as_dict(self) -> dict:
-        return {"code": self.code, "severity": self.severity, "subject": self.subject, "plan": self.plan,
-                "message": self.message, "data": dict(self.data)}  # fmt: skip
+        row = {"code": self.code, "severity": self.severity, "subject": self.subject, "plan": self.plan,
+               "message": self.message, "data": dict(self.data)}  # fmt: skip
+        if self.waived is not None:
+            row["waived"] = self.waived
+        return row
 
     def sort_key(self) -> tuple:
         return (self.plan, self.subject, self.code, self.message)

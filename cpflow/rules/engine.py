@@ -11,6 +11,7 @@ rule still runs.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import traceback
@@ -20,10 +21,19 @@ from typing import Any
 
 from cpflow.clock import today
 from cpflow.errors import BadInput
-from cpflow.rules.base import SEVERITIES, SEVERITY_RANK, Finding, Rule
+from cpflow.rules.base import CODE_PATTERN, ENGINE_CODES, SEVERITIES, SEVERITY_RANK, Finding, Rule
 from cpflow.rules.selection import resolve, split_codes, unknown_entries
 
 FAIL_ON = ("error", "warning", "info", "never")
+
+
+class RuleSettingError(BadInput):
+    """A rule setting given to the engine (not read from a plan) is malformed or out of
+    range. `detail` says what is wrong; a face adds how the setting was given (`--set`)."""
+
+    def __init__(self, detail: str):
+        super().__init__(f"rule setting {detail}")
+        self.detail = detail
 
 
 @dataclass
@@ -34,55 +44,95 @@ class RuleRegistry:
     sources: dict[str, str] = field(default_factory=dict)
     problems: list[tuple[str, str]] = field(default_factory=list)  # (plugin name, what went wrong)
 
+    @classmethod
+    def from_plugins(cls, plugins) -> RuleRegistry:
+        """Call every plugin's `register_rules` (through `plugins.call`); a duplicate code or a
+        bad rule is skipped and recorded, and a plugin whose hook raises loses only its own rules."""
+        registry = cls()
+        pending: dict[str, list[Rule]] = {}
+
+        def per_plugin(name: str) -> dict:
+            def register(rule):
+                if isinstance(rule, type) and issubclass(rule, Rule):
+                    rule = rule()
+                if not isinstance(rule, Rule):
+                    registry.problems.append((name, f"register() got {rule!r}, not a cpflow.rules.Rule"))
+                    return
+                pending.setdefault(name, []).append(rule)
+
+            return {"register": register}
+
+        for result in plugins.call("register_rules", per_plugin):
+            if not result.ok:
+                registry.problems.append((result.plugin, f"register_rules failed: {result.error}"))
+                continue
+            for rule in pending.get(result.plugin, []):
+                registry._add(result.plugin, rule)
+        registry.rules = dict(sorted(registry.rules.items()))
+        return registry
+
+    def _add(self, plugin: str, rule: Rule) -> None:
+        problems = rule.problems()
+        if problems:
+            self.problems.append((plugin, f"rule {getattr(rule, 'code', '?')!r} skipped: {'; '.join(problems)}"))
+        elif rule.code in self.rules:
+            self.problems.append(
+                (plugin, f"rule {rule.code} skipped: the code is already registered by {self.sources[rule.code]}")
+            )
+        else:
+            self.rules[rule.code] = rule
+            self.sources[rule.code] = plugin
+
     def get(self, code: str) -> Rule:
-        rule = self.rules.get(code.strip().upper())
+        """The rule with this code (any case, spaces ignored); BadInput naming the code if none."""
+        rule = self.rules.get(normalise_code(code))
         if rule is None:
-            raise BadInput(f"unknown rule {code!r}; `cpflow rules` lists the {len(self.rules)} known rules")
+            raise BadInput(f"unknown rule {code!r}; there are {len(self.rules)} known rules")
         return rule
+
+    def matching(self, code_or_prefix: str | None) -> list[Rule]:
+        """The rules a code or prefix names (`T`, `F3`, `T103`; all for None or empty), in
+        code order; BadInput when a code or prefix names none."""
+        wanted = normalise_code(code_or_prefix or "")
+        found = [rule for code, rule in self.rules.items() if code.startswith(wanted)]
+        if wanted and not found:
+            raise BadInput(f"unknown rule {code_or_prefix!r}; there are {len(self.rules)} known rules")
+        return found
+
+    def explain(self, code: str) -> dict:
+        """One rule as a record: code, title, severity, pack, plugin, description, settings
+        (each with its default, help and accepted values)."""
+        rule = self.get(code)
+        settings = {}
+        for key, option in rule.options.items():
+            entry = {"default": option.default, "help": option.help}
+            entry.update({name: value for name, value in (("minimum", option.minimum), ("maximum", option.maximum),
+                                                          ("choices", list(option.choices or ()) or None)) if value is not None})  # fmt: skip
+            settings[key] = entry
+        return {"code": rule.code, "title": rule.title, "severity": rule.severity, "pack": rule.pack,
+                "plugin": self.sources[rule.code], "description": rule.description, "settings": settings}  # fmt: skip
 
     def codes_of(self, plugin: str) -> list[str]:
         return sorted(code for code, source in self.sources.items() if source == plugin)
 
 
-def build_registry(plugins) -> RuleRegistry:
-    """Call every plugin's `register_rules`; a duplicate code or a bad rule is skipped and
-    recorded, and a plugin whose hook raises loses only its own rules."""
-    registry = RuleRegistry()
-    for impl in plugins.manager.hook.register_rules.get_hookimpls():
-        name = impl.plugin_name
-        pending: list[Rule] = []
+def normalise_code(code: str) -> str:
+    """`" t103 "` -> `"T103"`: the one normalisation of a rule code typed by a person."""
+    return str(code).strip().upper()
 
-        def register(rule, _pending=pending, _name=name):
-            if isinstance(rule, type) and issubclass(rule, Rule):
-                rule = rule()
-            if not isinstance(rule, Rule):
-                registry.problems.append((_name, f"register() got {rule!r}, not a cpflow.rules.Rule"))
-                return
-            _pending.append(rule)
 
-        try:
-            impl.function(register=register)
-        except Exception as exc:  # noqa: BLE001 (a broken plugin loses its own rules only)
-            registry.problems.append((name, f"register_rules failed: {type(exc).__name__}: {exc}"))
-            continue
-        for rule in pending:
-            problems = rule.problems()
-            if problems:
-                registry.problems.append((name, f"rule {getattr(rule, 'code', '?')!r} skipped: {'; '.join(problems)}"))
-            elif rule.code in registry.rules:
-                registry.problems.append(
-                    (name, f"rule {rule.code} skipped: the code is already registered by {registry.sources[rule.code]}")
-                )
-            else:
-                registry.rules[rule.code] = rule
-                registry.sources[rule.code] = name
-    registry.rules = dict(sorted(registry.rules.items()))
-    return registry
+# The shape of `CheckReport.to_dict()`; bump when a key changes meaning or goes away.
+REPORT_VERSION = 1
 
 
 @dataclass
 class CheckReport:
-    """What a check found, before any rendering: findings sorted by (plan, subject, code)."""
+    """What a check found, before any rendering: findings sorted by (plan, subject, code).
+
+    `waived` holds the findings a plan waived (`rules: {G401: {reason: ...}}`, or an
+    activity's `waive: {G401: reason}`), each with `waived` set to the reason; they are
+    counted in `waived_counts`, never in `counts`, and never make the check fail.
+    """
 
     as_of: dt.date
     plans: list[str]
@@ -91,6 +141,8 @@ class CheckReport:
     counts: dict[str, int]
     packs: dict[str, int]
     notes: list[str] = field(default_factory=list)
+    waived: list[Finding] = field(default_factory=list)
+    waived_counts: dict[str, int] = field(default_factory=lambda: {s: 0 for s in SEVERITIES})
 
     def fails(self, fail_on: str) -> bool:
         """True when some finding is at least as severe as `fail_on` (never for `never`)."""
@@ -102,9 +154,24 @@ class CheckReport:
     def rows(self) -> list[dict]:
         return [finding.as_dict() for finding in self.findings]
 
+    def waived_rows(self) -> list[dict]:
+        return [finding.as_dict() for finding in self.waived]
+
+    def to_dict(self) -> dict:
+        """The whole report as JSON-ready data (the shape of `check --format json`):
+        version, as_of, plans, rules, counts by severity, packs, notes, findings, waived
+        (each waived finding carries `waived`: the reason) and waived_counts."""
+        return {
+            "version": REPORT_VERSION, "as_of": self.as_of.isoformat(), "plans": list(self.plans),
+            "rules": list(self.rules), "counts": dict(self.counts), "packs": dict(self.packs),
+            "notes": list(self.notes), "findings": self.rows(), "waived": self.waived_rows(),
+            "waived_counts": dict(self.waived_counts),
+        }  # fmt: skip
+
     def summary(self) -> str:
         parts = ", ".join(f"{self.counts[s]} {s}" for s in SEVERITIES)
-        return (f"{_count(len(self.findings), 'finding')} ({parts}) from {_count(len(self.rules), 'rule')} "
+        waived = f"; {len(self.waived)} waived" if self.waived else ""
+        return (f"{_count(len(self.findings), 'finding')} ({parts}){waived} from {_count(len(self.rules), 'rule')} "
                 f"in {_count(len(self.plans), 'plan')} as of {self.as_of}")  # fmt: skip
 
 
@@ -119,7 +186,7 @@ def parse_settings(values: Sequence[str]) -> dict[str, dict[str, str]]:
         target, sep, value = text.partition("=")
         code, dot, key = target.partition(".")
         if not sep or not dot or not code.strip() or not key.strip():
-            raise BadInput(f"--set {text!r}: expected CODE.SETTING=VALUE, e.g. F301.threshold=0.9")
+            raise RuleSettingError(f"{text!r}: expected CODE.SETTING=VALUE, e.g. F301.threshold=0.9")
         settings.setdefault(code.strip().upper(), {})[key.strip()] = value.strip()
     return settings
 
@@ -133,7 +200,7 @@ def run_checks(
     ignore: Sequence[str] = (),
     settings: Mapping[str, Mapping[str, Any]] | None = None,
     severities: Mapping[str, str] | None = None,
-    plugins=None,
+    plugins,
     debug: bool = False,
 ) -> CheckReport:
     """Run the selected rules on the plans (all when empty) as of a date (default today).
@@ -141,18 +208,15 @@ def run_checks(
     `select`/`ignore` take codes or prefixes (`"T,F3"` is split); `settings` maps a code to
     `{setting: value}` and may carry `severity`; `severities` maps a code to a severity.
     Bad input (unknown code, bad value, unknown plan) raises BadInput before any rule runs.
+    `plugins` is the plugin set whose rules run (`cpflow.plugins.manager.build(...)`).
     """
     from cpflow.read.frames import load_frames
 
-    if plugins is None:
-        from cpflow.plugins.manager import get_plugins
-
-        plugins = get_plugins()
     registry = plugins.rules
     select, ignore = split_codes(select), split_codes(ignore)
     bad = unknown_entries(select + ignore, registry.rules)
     if bad:
-        raise BadInput(f"unknown rule code or prefix {bad[0]!r}; `cpflow rules` lists the known rules")
+        raise BadInput(f"unknown rule code or prefix {bad[0]!r}; there are {len(registry.rules)} known rules")
     cli_config, cli_severity = _cli_settings(registry, settings or {}, severities or {})
     as_of = as_of or today()
     frames = load_frames(session, plans=tuple(plans), as_of=as_of)
@@ -175,13 +239,57 @@ def run_checks(
             found += _run_rule(rule, group_frames, effective["config"][code], effective["severity"].get(code),
                                group_plans, debug)  # fmt: skip
     found = sorted(_one_crash_per_rule(found), key=Finding.sort_key)
+    waivers = {slug: plan_waivers(spec) for slug, spec in zip(frames.plans["slug"], frames.plans["rules"], strict=True)}
+    for slug, (by_code, _by_activity) in waivers.items():
+        notes += [
+            f"plan {slug}: rules: waiver for unknown rule {code!r} ignored" for code in by_code if code not in registry.rules
+        ]
+    found, waived = _apply_waivers(found, waivers)
     counts = {severity: 0 for severity in SEVERITIES}
+    waived_counts = {severity: 0 for severity in SEVERITIES}
     packs: dict[str, int] = {}
     for finding in found:
         counts[finding.severity] += 1
         pack = registry.rules[finding.code].pack if finding.code in registry.rules else "engine"
         packs[pack or "other"] = packs.get(pack or "other", 0) + 1
-    return CheckReport(as_of, list(frames.plans["slug"]), sorted(selected), found, counts, dict(sorted(packs.items())), notes)
+    for finding in waived:
+        waived_counts[finding.severity] += 1
+    return CheckReport(as_of, list(frames.plans["slug"]), sorted(selected), found, counts, dict(sorted(packs.items())), notes,
+                       waived, waived_counts)  # fmt: skip
+
+
+# The key under which the load path stores activities' own waivers in a plan's rules
+# (`waive: {G401: "reason"}` on an activity becomes `{"waive": {"1.2": {"G401": "reason"}}}`).
+ACTIVITY_WAIVERS = "waive"
+
+
+def plan_waivers(spec: Mapping | None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+    """A plan's waivers: (rule code -> reason) for the whole plan, and (activity code ->
+    rule code -> reason), read from its stored `rules:` section."""
+    spec = spec or {}
+    by_code = {normalise_code(key): str(value.get("reason", "")).strip()
+               for key, value in spec.items() if CODE_PATTERN.fullmatch(normalise_code(key)) and isinstance(value, Mapping)}  # fmt: skip
+    by_activity = {str(code): {normalise_code(rule): str(reason).strip() for rule, reason in (waived or {}).items()}
+                   for code, waived in (spec.get(ACTIVITY_WAIVERS) or {}).items()}  # fmt: skip
+    return by_code, by_activity
+
+
+def _apply_waivers(found: list[Finding], waivers: dict) -> tuple[list[Finding], list[Finding]]:
+    """Split findings into (kept, waived); a waived finding carries its reason. An engine
+    error (E001) is never waived."""
+    kept, waived = [], []
+    for finding in found:
+        by_code, by_activity = waivers.get(finding.plan, ({}, {}))
+        reason = None
+        if finding.code not in ENGINE_CODES:
+            reason = by_code.get(finding.code)
+            if reason is None and finding.subject.startswith(finding.plan + ":"):
+                reason = by_activity.get(finding.subject[len(finding.plan) + 1 :], {}).get(finding.code)
+        if reason is None:
+            kept.append(finding)
+        else:
+            waived.append(dataclasses.replace(finding, waived=reason))
+    return kept, waived
 
 
 def _cli_settings(registry: RuleRegistry, settings, severities) -> tuple[dict, dict]:
@@ -194,7 +302,7 @@ def _cli_settings(registry: RuleRegistry, settings, severities) -> tuple[dict, d
         try:
             rule.configure(values)
         except ValueError as exc:
-            raise BadInput(f"--set {exc}") from None
+            raise RuleSettingError(str(exc)) from None
         config[rule.code] = values
     for code, level in severities.items():
         severity[registry.get(code).code] = level

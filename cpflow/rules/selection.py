@@ -24,6 +24,11 @@ def split_codes(values: Iterable[str]) -> list[str]:
     return [part.strip().upper() for value in values for part in str(value).split(",") if part.strip()]
 
 
+def valid_entry(entry: str) -> bool:
+    """True for a well-formed code, prefix or `ALL` (whether or not a rule has it)."""
+    return bool(_ENTRY.fullmatch(entry))
+
+
 def unknown_entries(entries: Sequence[str], codes: Iterable[str]) -> list[str]:
     """Entries that are malformed or match no known code."""
     codes = list(codes)

@@ -61,7 +61,7 @@ class Stale(Rule):
         "(or, without one, its start date) is more than `days` days before the check date: nobody "
         "has reported on it. An imported status counts as a recorded move, dated as the sheet says."
     )
-    options = {"days": Option(90, "days without a move before an activity in progress is stale", minimum=1)}
+    options = {"days": Option(90, "days without a move before an activity in progress is stale", minimum=1, maximum=36500)}
 
     def check(self, ctx):
         acts = ctx.activities
@@ -84,7 +84,9 @@ class NotStarted(Rule):
         "than `days` days after its planned start date. When the state came from an imported status, "
         "the days count from the later of the planned start and the status date."
     )
-    options = {"days": Option(60, "days after the planned start before an endorsed activity is flagged", minimum=0)}
+    options = {
+        "days": Option(60, "days after the planned start before an endorsed activity is flagged", minimum=0, maximum=36500)
+    }
 
     def check(self, ctx):
         import pandas as pd
