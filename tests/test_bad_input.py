@@ -5,8 +5,8 @@ clear error with exit 2, and not one row of any table changes."""
 from __future__ import annotations
 
 import pytest
-from conftest import MINI_PLAN
-from test_fuzz_harness import proved, target  # noqa: F401 (target is a fixture)
+from conftest import MINI_PLAN, proved
+from test_fuzz_harness import target  # noqa: F401 (target is a fixture)
 
 INDICATOR_PLAN = (
     MINI_PLAN

@@ -18,9 +18,10 @@ from collections import Counter
 
 import pytest
 import yaml
+from conftest import proved
 from hypothesis import assume, given
 from hypothesis import strategies as st
-from test_fuzz_harness import FUZZ, proved, target  # noqa: F401 (target is a fixture)
+from test_fuzz_harness import FUZZ, target  # noqa: F401 (target is a fixture)
 
 BASE = {
     "format": 1,
