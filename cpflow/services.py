@@ -25,7 +25,7 @@ from cpflow.lifecycle import lifecycle_for
 from cpflow.loading import LoadResult, declared_name, load_plan
 from cpflow.models import Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import json_amount, to_minor
-from cpflow.plans import read_plan_file
+from cpflow.plans import PlanSpec, Problem, problems_at_paths, read_plan_file
 from cpflow.plans.values import MAX_AMOUNT
 from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
 from cpflow.replay import read_content_by_ids
@@ -206,7 +206,7 @@ def load_files(db: Database, paths: Sequence[str | Path], *, actor: str | None, 
     loaded, problems = [], []
     for path in paths:
         try:
-            loaded.append(read_plan_file(path))
+            loaded.append(read_plan_file(path, checks=(_rule_settings,)))
         except PlanFileError as exc:
             problems.extend(exc.problems)
     if problems:
@@ -218,6 +218,13 @@ def load_files(db: Database, paths: Sequence[str | Path], *, actor: str | None, 
     db.ensure_schema()
     day = now or today()
     return db.write(lambda session: [load_plan(session, plan, actor=actor, today=day) for plan in loaded])
+
+
+def _rule_settings(spec: PlanSpec) -> list[Problem]:
+    """The plan's `rules:` section judged by the rules that will read it, at load time."""
+    from cpflow.rules.settings import validate_rule_settings
+
+    return problems_at_paths(validate_rule_settings(spec.rules.model_dump()))
 
 
 # --- measurements and funding ---------------------------------------------------------------

@@ -140,6 +140,9 @@ LIMIT_CASES = [
      "lifecycle.transitions[0].source"),
     ("lifecycle: {initial: a, states: [a, b], transitions: [{trigger: go, source: a, dest: b}], roles: {go: [chief]}}",
      "lifecycle.roles.go[0]: expected 'lead', 'co-lead', 'member' or 'reviewer', got 'chief'"),
+    # rule settings are judged at load by the rules that read them (cpflow.rules.settings)
+    ("rules: {config: {T103: {days: 1.0e+308}}}", "rules.config.T103.days: expected a whole number, got 1e+308"),
+    ("rules: {config: {F301: {threshold: abc}}}", "rules.config.F301.threshold: expected a number, got 'abc'"),
 ]  # fmt: skip
 
 

@@ -27,7 +27,17 @@ from cpflow.plans.schema import (
     TransitionSpec,
     UnitSpec,
 )
-from cpflow.plans.validation import SLUG, Check, LoadedPlan, Problem, format_path, parse_plan, read_plan_file, semantic_problems
+from cpflow.plans.validation import (
+    SLUG,
+    Check,
+    LoadedPlan,
+    Problem,
+    format_path,
+    parse_plan,
+    problems_at_paths,
+    read_plan_file,
+    semantic_problems,
+)
 from cpflow.plans.values import (
     MAX_AMOUNT,
     MAX_CODE,
@@ -49,5 +59,5 @@ __all__ = [
     "SECTIONS", "SLUG", "ActivitySpec", "Baseline", "BudgetSpec", "Check", "ChecklistItemSpec", "ChecklistSpec", "Code",
     "IndicatorSpec", "IndicatorTarget", "IsoDate", "LifecycleSpec", "LoadedPlan", "Money", "Number", "ObjectiveSpec",
     "OutcomeSpec", "PeriodSpec", "PersonSpec", "PlanMeta", "PlanSpec", "Problem", "RulesSpec", "TargetText", "Text",
-    "Texts", "TransitionSpec", "UnitSpec", "format_path", "parse_plan", "read_plan_file", "read_yaml", "semantic_problems",
+    "Texts", "TransitionSpec", "UnitSpec", "format_path", "parse_plan", "problems_at_paths", "read_plan_file", "read_yaml", "semantic_problems",
 ]  # fmt: skip

@@ -309,6 +309,27 @@ def _path_to_loc(path: str) -> tuple:
     return tuple(loc)
 
 
+def problems_at_paths(messages: Iterable[str]) -> list[Problem]:
+    """'rules.config.T103.days: expected …' texts (what checks outside this package
+    return) as (loc, message), so they get file and line like every other problem."""
+    out = []
+    for text in messages:
+        path, sep, message = text.partition(": ")
+        parts = path.split(".")
+        if sep and parts[0].split("[")[0] in SECTIONS and all(_PATH_PART.fullmatch(part) for part in parts):
+            loc: list = []
+            for part in parts:
+                name, *indexes = part.split("[")
+                loc.extend([name, *(int(i.rstrip("]")) for i in indexes)])
+            out.append((tuple(loc), message))
+        else:
+            out.append(((), text))
+    return out
+
+
+_PATH_PART = re.compile(r"[^.\[\]\s:]+(\[\d+\])*")
+
+
 def format_path(loc: tuple) -> str:
     """('objectives', 2, 'activities', 5, 'due') -> 'objectives[2].activities[5].due'."""
     out = ""
