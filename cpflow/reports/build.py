@@ -40,35 +40,45 @@ def _version() -> str:
     return __version__
 
 
-def _checks(session, options: ReportOptions, plugins):
-    """A function date -> findings DataFrame, for the change log of the progress report."""
-    import pandas as pd
+class _Checks:
+    """`cpflow check` for the report's selection, run once per date and kept: the progress
+    change log and the compliance report read the same check of the as-of date."""
 
-    from cpflow.rules.engine import run_checks
+    def __init__(self, session, options: ReportOptions, plugins):
+        self.session, self.options, self.plugins = session, options, plugins
+        self._runs: dict[dt.date, object] = {}
 
-    def findings(on: dt.date) -> pd.DataFrame:
-        check = run_checks(session, plans=options.plans, as_of=on, select=options.select, ignore=options.ignore,
-                           settings=options.settings, severities=options.severities, plugins=plugins)  # fmt: skip
-        return pd.DataFrame(check.rows(), columns=["code", "severity", "subject", "plan", "message", "data"])
+    def run(self, on: dt.date):
+        from cpflow.rules.engine import run_checks
 
-    return findings
+        if on not in self._runs:
+            o = self.options
+            self._runs[on] = run_checks(self.session, plans=o.plans, as_of=on, select=o.select, ignore=o.ignore,
+                                        settings=o.settings, severities=o.severities, plugins=self.plugins)  # fmt: skip
+        return self._runs[on]
+
+    def findings(self, on: dt.date):
+        """The findings on a date as a DataFrame (for the change log's appeared and resolved findings)."""
+        import pandas as pd
+
+        return pd.DataFrame(self.run(on).rows(), columns=["code", "severity", "subject", "plan", "message", "data"])
 
 
-def progress_in(session, options: ReportOptions, plugins):
+def progress_in(session, options: ReportOptions, plugins, checks: _Checks):
     from cpflow.reports.progress import build_progress
 
     report = build_progress(session, plans=options.plans, as_of=options.as_of, since=options.since, plugins=plugins,
-                            checks=_checks(session, options, plugins))  # fmt: skip
+                            checks=checks.findings)  # fmt: skip
     report.about = {"cpflow": _version(), **options.selection()}
     return report
 
 
-def compliance_in(session, options: ReportOptions, plugins):
+def compliance_in(session, options: ReportOptions, plugins, checks: _Checks, frames=None):
     from cpflow.reports.compliance import build_compliance
 
     report = build_compliance(session, plans=options.plans, as_of=options.as_of, select=options.select,
                               ignore=options.ignore, settings=options.settings, severities=options.severities,
-                              plugins=plugins)  # fmt: skip
+                              plugins=plugins, check=checks.run(options.as_of), frames=frames)  # fmt: skip
     report.about = {"cpflow": _version(), **report.about}
     return report
 
@@ -101,8 +111,20 @@ def build_reports(db, kinds: tuple[str, ...], options: ReportOptions, plugins=No
         from cpflow.plugins.manager import get_plugins
 
         plugins = get_plugins()
-    builders = {"progress": progress_in, "compliance": compliance_in}
     with db.read() as session:
         _require_started(session, options)
-        reports = [builders[kind](session, options, plugins) for kind in kinds]
+        checks = _Checks(session, options, plugins)
+        # The checks first, before the report frames are read: their peaks do not add up.
+        if "compliance" in kinds or options.since is not None:
+            checks.run(options.as_of)
+        if "progress" in kinds and options.since is not None:
+            checks.run(options.since)
+        reports = []
+        for kind in kinds:
+            if kind == "progress":
+                reports.append(progress_in(session, options, plugins, checks))
+            else:
+                # The progress report's frames are the same plans on the same date: read once.
+                frames = next((r.frames for r in reports if r.kind == "progress"), None)
+                reports.append(compliance_in(session, options, plugins, checks, frames))
         return reports, head(session)

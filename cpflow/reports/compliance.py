@@ -132,8 +132,10 @@ def build_from_check(check, frames, registry, *, selection: Mapping | None = Non
 
 def build_compliance(session, *, plans: Sequence[str] = (), as_of: dt.date, select: Sequence[str] = (),
                      ignore: Sequence[str] = (), settings: Mapping | None = None, severities: Mapping | None = None,
-                     plugins=None) -> ComplianceReport:  # fmt: skip
-    """Run the rules as `cpflow check` would and build the compliance report."""
+                     plugins=None, check=None, frames=None) -> ComplianceReport:  # fmt: skip
+    """Run the rules as `cpflow check` would and build the compliance report; a `check`
+    already run for the same selection and `frames` already read for the same plans and
+    date are used instead of running and reading again."""
     from cpflow.read.frames import load_frames
     from cpflow.rules.engine import run_checks
 
@@ -141,9 +143,11 @@ def build_compliance(session, *, plans: Sequence[str] = (), as_of: dt.date, sele
         from cpflow.plugins.manager import get_plugins
 
         plugins = get_plugins()
-    check = run_checks(session, plans=plans, as_of=as_of, select=select, ignore=ignore, settings=settings,
-                       severities=severities, plugins=plugins)  # fmt: skip
-    frames = load_frames(session, plans=tuple(plans), as_of=as_of)
+    if check is None:
+        check = run_checks(session, plans=plans, as_of=as_of, select=select, ignore=ignore, settings=settings,
+                           severities=severities, plugins=plugins)  # fmt: skip
+    if frames is None:
+        frames = load_frames(session, plans=tuple(plans), as_of=as_of)
     selection = {"select": list(select), "ignore": list(ignore), "settings": {k: dict(v) for k, v in sorted((settings or {}).items())},
                  "severities": dict(sorted((severities or {}).items()))}  # fmt: skip
     return build_from_check(check, frames, plugins.rules, selection=selection)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from cpflow.reports import cells, svg
 from cpflow.reports.model import Report, Section, rag_colour
@@ -65,13 +66,20 @@ def view(report: Report, section: Section) -> View:
     return View(section, f"{report.kind}-{section.key}", headers, rows, svg.render(section), hidden)
 
 
-def render(reports: Sequence[Report]) -> str:
-    """The HTML page for one or more reports (a pack holds progress and compliance)."""
+def _context(reports: Sequence[Report]) -> dict:
     first = reports[0]
     title = first.title if len(reports) == 1 else f"Governance review, {first.period_text}"
     parts = [(report, [view(report, s) for s in report.sections]) for report in reports]
-    return (
-        environment()
-        .get_template("report.html.j2")
-        .render(title=title, first=first, parts=parts, figure_text=cells.figure_text, rag_colour=rag_colour)
-    )
+    return {"title": title, "first": first, "parts": parts, "figure_text": cells.figure_text, "rag_colour": rag_colour}
+
+
+def render(reports: Sequence[Report]) -> str:
+    """The HTML page for one or more reports (a pack holds progress and compliance)."""
+    return environment().get_template("report.html.j2").render(**_context(reports))
+
+
+def write(reports: Sequence[Report], path: Path) -> Path:
+    """The same page as `render`, streamed into a file rather than held as one string."""
+    with path.open("w", encoding="utf-8", newline="") as out:
+        out.writelines(environment().get_template("report.html.j2").generate(**_context(reports)))
+    return path

@@ -67,7 +67,7 @@ def overdue(frame: pd.DataFrame) -> Section:
         Column("status", "Status", rag="status"),
     )  # fmt: skip
     note = "Not completed or dropped, and past the due date; most overdue first."
-    return Section("Overdue", rows.reset_index(drop=True), key="overdue", columns=columns, note=note)
+    return Section("Overdue", _only(rows, columns), key="overdue", columns=columns, note=note)
 
 
 def due_now(frame: pd.DataFrame) -> Section:
@@ -77,7 +77,7 @@ def due_now(frame: pd.DataFrame) -> Section:
         Column("state", "State"), Column("due", "Due", "date"), Column("status", "Status", rag="status"),
     )  # fmt: skip
     note = "Due on the as-of date and not completed or dropped: at risk, overdue from the next day; in plan order."
-    return Section("Due now", rows.reset_index(drop=True), key="due-now", columns=columns, note=note)
+    return Section("Due now", _only(rows, columns), key="due-now", columns=columns, note=note)
 
 
 def stale(frame: pd.DataFrame) -> Section:
@@ -88,7 +88,12 @@ def stale(frame: pd.DataFrame) -> Section:
         Column("due", "Due", "date"), Column("status", "Status", rag="status"),
     )  # fmt: skip
     note = f"In progress with no move for longer than the plan's T103 threshold (default {STALE_DAYS} days)."
-    return Section("Stale", rows.reset_index(drop=True), key="stale", columns=columns, note=note)
+    return Section("Stale", _only(rows, columns), key="stale", columns=columns, note=note)
+
+
+def _only(rows: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
+    """A list's rows with only the columns it shows: a listing does not repeat whole activity rows."""
+    return rows[[c.key for c in columns]].reset_index(drop=True)
 
 
 def dropped(frame: pd.DataFrame, events: pd.DataFrame) -> Section:
