@@ -135,3 +135,66 @@ def test_show_lists_the_moves_allowed_now(loaded):
     record = json.loads(loaded("show", A, "--format", "json").stdout)
     assert record["state"] == "proposed" and record["allowed"] == ["endorse", "drop"]
     assert record["lead"] == "Lead agency"
+
+
+CUSTOM = """\
+lifecycle:
+  initial: idea
+  states: [idea, doing, on_hold, done]
+  final: [done]
+  transitions:
+    - {trigger: begin, source: [idea, on_hold], dest: doing}
+    - {trigger: hold, source: doing, dest: on_hold}
+    - {trigger: finish, source: doing, dest: done}
+"""
+
+
+@pytest.mark.parametrize("extra, message", [
+    ("  roles: [lead]\n", "roles"),
+    ("  iati_status: abc\n", "iati_status"),
+    ("  iati_status: {idea: 9}\n", "iati_status"),
+    ("  tags: {doing: [busy]}\n", "tags"),
+    ("  tags: {nowhere: [active]}\n", "tags"),
+])  # fmt: skip
+def test_lifecycle_values_of_the_wrong_type_are_one_line_exit_2(cpflow, mini_plan, extra, message):
+    mini_plan.write_text(mini_plan.read_text(encoding="utf-8") + CUSTOM + extra, encoding="utf-8")
+    result = cpflow("load", str(mini_plan), "--by", "lead")
+    assert result.exit_code == 2, result.output
+    assert message in result.stderr and "Traceback" not in result.output and "internal error" not in result.output
+
+
+def test_final_of_the_wrong_type_is_one_line_exit_2(cpflow, mini_plan):
+    mini_plan.write_text(mini_plan.read_text(encoding="utf-8") + CUSTOM.replace("final: [done]", "final: 5"), encoding="utf-8")
+    result = cpflow("load", str(mini_plan), "--by", "lead")
+    assert result.exit_code == 2 and "final" in result.stderr and "internal error" not in result.output
+
+
+def test_definition_problems_name_each_wrongly_typed_value():
+    from cpflow.lifecycle import definition_problems
+
+    definition = {"initial": "a", "states": ["a", "b"], "final": 5, "roles": ["lead"], "iati_status": "abc",
+                  "tags": {"b": "final"}, "transitions": [{"trigger": "go", "source": "a", "dest": "b"}]}  # fmt: skip
+    assert definition_problems(definition) == [
+        "final: expected a list of state names, got 5",
+        "tags.b: expected a list of tags, got 'final'",
+        "iati_status: expected a mapping of state to an IATI ActivityStatus code, got 'abc'",
+        "roles: expected a mapping of trigger to a list of roles, got ['lead']",
+    ]
+
+
+def test_a_lifecycle_exposes_its_tags_iati_status_and_triggers():
+    import yaml
+
+    from cpflow.lifecycle import lifecycle_for
+
+    default = lifecycle_for(None)
+    assert default.tagged("final") == ("completed", "dropped") == default.final
+    assert default.tagged("cancelled") == ("dropped",) and default.tagged("active") == ("in_progress",)
+    assert default.iati_status == {"proposed": 1, "endorsed": 1, "in_progress": 2, "completed": 3, "dropped": 5}
+    assert default.triggers == ("endorse", "start", "complete", "drop", "reopen", "reinstate")
+    own = lifecycle_for(yaml.safe_load(CUSTOM + "  tags: {doing: [active], on_hold: [paused], done: [done]}\n")["lifecycle"])
+    assert own.tags == {"idea": ("initial",), "doing": ("active",), "on_hold": ("paused",), "done": ("done", "final")}
+    # Without tags, a lifecycle takes the default's for the states it shares with it.
+    shared = lifecycle_for({"initial": "proposed", "states": ["proposed", "dropped"], "final": ["dropped"],
+                            "transitions": [{"trigger": "drop", "source": "proposed", "dest": "dropped"}]})  # fmt: skip
+    assert shared.tags == {"proposed": ("initial",), "dropped": ("cancelled", "final")}
