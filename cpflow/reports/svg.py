@@ -4,6 +4,8 @@ label escaped, scaled by its viewBox so it fits a phone screen."""
 
 from __future__ import annotations
 
+import math
+
 from markupsafe import Markup, escape
 
 from cpflow.reports import cells
@@ -89,31 +91,57 @@ def bars(section: Section) -> Markup:
     return _frame(section, y + 4, body)
 
 
+def nice_ticks(top: float, value_kind: str = "int", most: int = 6) -> list[float]:
+    """Axis values from 0 to at least `top` in round steps (1, 2, 2.5 or 5 times a power
+    of ten; whole numbers for counts), at most `most` of them, every one labelled exactly."""
+    top = max(float(top), 1.0 if value_kind != "pct" else 0.01)
+    power = 10.0 ** math.floor(math.log10(top / (most - 1)))
+    for factor in (1, 2, 2.5, 5, 10, 20, 25, 50):
+        step = factor * power
+        if value_kind != "pct" and step < 1 or value_kind != "pct" and not float(step).is_integer():
+            continue
+        if math.ceil(round(top / step, 9)) + 1 <= most:
+            break
+    count = math.ceil(round(top / step, 9))
+    return [round(step * i, 9) for i in range(count + 1)]
+
+
 def lines(section: Section) -> Markup:
-    """One line per series over the categories (dates), with a y axis from zero."""
+    """One line per series over the categories (dates), with a y axis from zero in round steps."""
     labels, series = _values(section)
+    kind = section.chart.value_kind
     height, left, bottom, top_pad = 260.0, 50.0, 40.0, 12.0
     plot_w, plot_h = WIDTH - left - 20, height - bottom - top_pad
-    top = max([v for column in series for v in column if v is not None] + [1])
+    ticks = nice_ticks(max([v for column in series for v in column if v is not None] + [0]), kind)
+    top = ticks[-1]
     count = max(len(labels) - 1, 1)
+
+    def y_of(value: float) -> float:
+        return top_pad + plot_h - plot_h * value / top
+
+    def x_of(index: int) -> float:
+        return left + plot_w * index / count
+
     body = [
         f'<line x1="{_n(left)}" y1="{_n(top_pad + plot_h)}" x2="{_n(left + plot_w)}" y2="{_n(top_pad + plot_h)}" stroke="#868e96"/>'
     ]
-    for step in range(5):
-        value = top * step / 4
-        y = top_pad + plot_h - plot_h * step / 4
-        body.append(
-            f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end">{escape(_fmt(value, section.chart.value_kind))}</text>'
-        )
+    for value in ticks:
+        y = y_of(value)
+        body.append(f'<text x="{_n(left - 6)}" y="{_n(y + 4)}" text-anchor="end">{escape(_fmt(value, kind))}</text>')
         body.append(f'<line x1="{_n(left)}" y1="{_n(y)}" x2="{_n(left + plot_w)}" y2="{_n(y)}" stroke="#e9ecef"/>')
-    ticks = sorted({0, len(labels) - 1, *range(0, len(labels), max(len(labels) // 6, 1))})
-    for index in ticks:
-        if 0 <= index < len(labels):
-            x = left + plot_w * index / count
-            body.append(f'<text x="{_n(x)}" y="{_n(top_pad + plot_h + 16)}" text-anchor="middle">{escape(labels[index])}</text>')
+    last = len(labels) - 1
+    # Labels far enough apart not to overlap; the last one ends at the plot's right edge.
+    room = 7 * max((len(label) for label in labels), default=0) + 12
+    shown = [
+        i for i in sorted({0, *range(0, len(labels), max(len(labels) // 6, 1))}) if i < last and x_of(last) - x_of(i) >= room
+    ]
+    for index in [*shown, last] if last >= 0 else []:
+        anchor = "end" if index == last and last > 0 else "middle"
+        body.append(
+            f'<text x="{_n(x_of(index))}" y="{_n(top_pad + plot_h + 16)}" text-anchor="{anchor}">{escape(labels[index])}</text>'
+        )
     for i, values in enumerate(series):
-        points = " ".join(f"{_n(left + plot_w * j / count)},{_n(top_pad + plot_h - plot_h * v / top)}"
-                          for j, v in enumerate(values) if v is not None)  # fmt: skip
+        points = " ".join(f"{_n(x_of(j))},{_n(y_of(v))}" for j, v in enumerate(values) if v is not None)
         body.append(f'<polyline fill="none" stroke-width="2" stroke="{colour(section.chart.series[i], i)}" points="{points}"/>')
     body += _legend(section, height - 14)
     return _frame(section, height, body)
