@@ -176,3 +176,22 @@ def test_rules_judge_a_custom_lifecycle_by_its_tags_not_by_state_names(db, tmp_p
     # The cancelled action is not live: it has a reason and needs no lead.
     assert "own-cycle:1.3" not in by_code.get("G401", set()) | by_code.get("G404", set())
     assert "E001" not in by_code
+
+
+def test_every_report_on_a_plan_with_its_own_lifecycle_reads_its_tags(db, tmp_path, plugins):
+    from cpflow.reports import html, jsonout, markdown
+    from cpflow.reports.build import ReportOptions, build_reports
+
+    custom_plan(db, tmp_path)
+    (progress, compliance), _ = build_reports(db, ("progress", "compliance"), ReportOptions(as_of=dt.date(2024, 1, 1)), plugins)
+    figures = {f.key: f.value for f in progress.figures}
+    assert figures["activities"] == 4 and figures["dropped"] == 1  # "cancelled" is this plan's dropped
+    assert figures["not_completed_p1"] == 1  # of p1's two live actions, only the one on hold is not done
+    status = dict(zip(progress.section("activities").table["id"], progress.section("activities").table["status"]))
+    assert status == {"own-cycle:1.1": "completed", "own-cycle:1.2": "overdue", "own-cycle:1.3": "dropped",
+                      "own-cycle:1.4": "overdue"}  # fmt: skip
+    dropped = progress.section("dropped").table
+    assert dropped[["id", "reason"]].to_dict("records") == [{"id": "own-cycle:1.3", "reason": "merged into 1.1"}]
+    assert "E001" not in set(compliance.findings["code"]) and len(compliance.findings) > 0
+    for rendered in (html.render([progress, compliance]), markdown.render([progress, compliance]), jsonout.render(progress)):
+        assert "own-cycle:1.3" in rendered

@@ -11,7 +11,6 @@ import pandas as pd
 from cpflow.reports.model import Column, Section
 
 STALE_DAYS = 90  # rule T103's default; a plan's `rules: config: T103: {days: N}` wins
-FINAL = ("completed", "dropped")
 
 
 def stale_days(plans: pd.DataFrame) -> pd.Series:
@@ -27,19 +26,26 @@ def with_status(activities: pd.DataFrame, plans: pd.DataFrame, as_of: dt.date) -
     An activity due on or before the date and not completed or dropped is never on track:
     it is "due now" (amber) on its due date and "overdue" (red) after it.
     """
+    from cpflow.lifecycle import lifecycles_of, state_tagged
+
     frame = activities.copy()
     stamp = pd.Timestamp(as_of)
-    live = ~frame["state"].isin(FINAL)
+    # What a state means comes from each plan's lifecycle tags, never from its name.
+    lifecycles = lifecycles_of(plans)
+    done, cancelled, active = (
+        state_tagged(frame["plan"], frame["state"], lifecycles, tag) for tag in ("done", "cancelled", "active")
+    )
+    live = ~state_tagged(frame["plan"], frame["state"], lifecycles, "final")
     late = (stamp - pd.to_datetime(frame["due"])).dt.days
     frame["days_late"] = late.where(live & (late > 0)).astype("Int64")
     due_now = (live & (late == 0)).fillna(False).astype(bool)
     since = pd.to_datetime(frame["last_event_at"]).fillna(pd.to_datetime(frame["start"]))
     frame["idle_days"] = (stamp - since).dt.days.clip(lower=0).astype("Int64")
     threshold = frame["plan"].map(stale_days(plans)).fillna(STALE_DAYS)
-    stale = (frame["state"] == "in_progress") & (frame["idle_days"] > threshold).fillna(False)
+    stale = active & (frame["idle_days"] > threshold).fillna(False)
     frame["stale"] = stale.astype(bool)
     frame["status"] = np.select(
-        [frame["state"] == "completed", frame["state"] == "dropped", frame["days_late"].notna().to_numpy(), due_now, stale],
+        [done, cancelled, frame["days_late"].notna().to_numpy(), due_now, stale],
         ["completed", "dropped", "overdue", "due now", "stale"],
         default="on track",
     )
@@ -97,10 +103,12 @@ def _only(rows: pd.DataFrame, columns: tuple[Column, ...]) -> pd.DataFrame:
 
 
 def dropped(frame: pd.DataFrame, events: pd.DataFrame) -> Section:
-    """Dropped activities with the date, actor and reason of the drop that stands."""
-    drops = events[events["to"] == "dropped"].drop_duplicates("activity", keep="last")
+    """Dropped (cancelled) activities with the date, actor and reason of the drop that stands:
+    the last move of an activity whose status is dropped."""
+    rows = frame.loc[frame["status"] == "dropped", ["id", "title", "lead", "unit"]]
+    drops = events[events["activity"].isin(rows["id"])].drop_duplicates("activity", keep="last")
     drops = drops[["activity", "at", "actor", "reason", "ref"]].rename(columns={"activity": "id", "at": "dropped_at"})
-    rows = frame.loc[frame["state"] == "dropped", ["id", "title", "lead", "unit"]].merge(drops, how="left", on="id")
+    rows = rows.merge(drops, how="left", on="id")
     columns = (
         Column("id", "ID"), Column("title", "Title"), Column("lead", "Owner"), Column("unit", "Unit"),
         Column("dropped_at", "Dropped on", "date"), Column("actor", "By"), Column("reason", "Reason"),

@@ -62,8 +62,9 @@ def build_from_frames(frames, *, since: dt.date | None = None) -> ProgressReport
 def figures(frame: pd.DataFrame, frames, states: list[str], since: dt.date | None) -> list[Figure]:
     total = len(frame)
     counts = frame["state"].value_counts()
-    live = total - int(counts.get("dropped", 0))
-    completed = int(counts.get("completed", 0))
+    statuses = frame["status"].value_counts()  # completed / dropped by each plan's lifecycle tags
+    live = total - int(statuses.get("dropped", 0))
+    completed = int(statuses.get("completed", 0))
     out = [Figure("activities", "Activities", total)]
     out += [Figure(f"state_{s}", s.replace("_", " ").capitalize(), int(counts.get(s, 0))) for s in states]
     out.append(
@@ -94,7 +95,7 @@ def figures(frame: pd.DataFrame, frames, states: list[str], since: dt.date | Non
     out.append(
         Figure("stale", "Stale", int(frame["stale"].sum()), detail="in progress, no move for longer than the T103 threshold")
     )
-    out.append(Figure("dropped", "Dropped", int(counts.get("dropped", 0)), detail="reasons in the Dropped list"))
+    out.append(Figure("dropped", "Dropped", int(statuses.get("dropped", 0)), detail="reasons in the Dropped list"))
     return out
 
 
@@ -106,10 +107,10 @@ def _phase_figures(frame: pd.DataFrame, periods: pd.DataFrame, as_of: dt.date) -
     """For each phase that has activities: '% of Years 1-2 actions completed', and once the
     phase has ended (on its last day too) how many of its live actions were not completed."""
     phases = periods[periods["kind"] == "phase"][["plan", "key", "name", "end"]].rename(columns={"key": "phase"})
-    tagged = frame[["plan", "phase", "state"]].merge(phases, on=["plan", "phase"])
+    tagged = frame[["plan", "phase", "status"]].merge(phases, on=["plan", "phase"])
     if tagged.empty:
         return []
-    tagged = tagged.assign(done=tagged["state"] == "completed", live=tagged["state"] != "dropped")
+    tagged = tagged.assign(done=tagged["status"] == "completed", live=tagged["status"] != "dropped")
     grouped = tagged.groupby(["phase", "name"], sort=False).agg(done=("done", "sum"), live=("live", "sum"), end=("end", "max"))
     grouped = grouped.reset_index().sort_values(["end", "phase"], kind="stable")
     out = []
@@ -126,8 +127,9 @@ def _phase_figures(frame: pd.DataFrame, periods: pd.DataFrame, as_of: dt.date) -
 
 def _completed_between(frame: pd.DataFrame, events: pd.DataFrame, start: dt.date) -> int:
     """Activities completed on the as-of date whose completion is dated after `start`."""
-    done = events[(events["to"] == "completed") & (pd.to_datetime(events["at"]) > pd.Timestamp(start))]
-    return int(frame.loc[frame["state"] == "completed", "id"].isin(done["activity"]).sum())
+    # The move that completed an activity is its last one (its state is that move's to-state).
+    completed = (frame["status"] == "completed") & (pd.to_datetime(frame["last_event_at"]) > pd.Timestamp(start))
+    return int(completed.sum())
 
 
 def build_progress(session, *, plans: tuple[str, ...] = (), as_of: dt.date, since: dt.date | None = None,
