@@ -38,7 +38,7 @@ WRITE_LOCK, SCHEMA_LOCK = 0x63700001, 0x63700002
 _SCHEMA_OID = "COALESCE((SELECT oid FROM pg_namespace WHERE nspname = current_schema())::int, 0)"
 
 # Bump together with a new Alembic revision; a test keeps the two in step.
-SCHEMA_REVISION = "0002"
+SCHEMA_REVISION = "0003"
 
 T = TypeVar("T")
 

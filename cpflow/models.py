@@ -277,3 +277,83 @@ class ChainHead(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     seq: Mapped[int] = mapped_column(BigInteger)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# --- the team workflow (issue 14): accounts, plan roles, API tokens, submissions ----------
+# Written by cpflow.teams; every change is also an event in the chain (kinds `account`,
+# `role`, `submission`), whose data never carries a password, a token or a hash.
+
+
+class Account(Base):
+    """A person who signs in (web app) or is named by `--by` (CLI) where accounts exist."""
+
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    login: Mapped[str] = mapped_column(String(100), unique=True)
+    name: Mapped[str | None]
+    email: Mapped[str | None]
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Argon2id hash (argon2-cffi's encoded form); None until a password is set.
+    password_hash: Mapped[str | None]
+    created_at: Mapped[str] = mapped_column(String(32))
+
+
+class PlanRole(Base):
+    """One role an account holds in one plan (lead, co-lead, member, reviewer)."""
+
+    __tablename__ = "plan_roles"
+    __table_args__ = (UniqueConstraint("account_id", "plan_id", "role"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    role: Mapped[str] = mapped_column(String(20))
+
+
+class ApiToken(Base):
+    """An API token: only its SHA-256 is stored; the token itself is shown once."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    account_id: Mapped[int] = mapped_column(ForeignKey("accounts.id"))
+    token_sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[str] = mapped_column(String(32))
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class Submission(Base):
+    """A member's move, indicator value or funding update waiting for a lead's decision.
+
+    `status` is pending, returned, approved or withdrawn; `revisions` keeps every earlier
+    version; `base_version` is the activity's version when it was (re)submitted, so an
+    approval after the activity moved is a conflict."""
+
+    __tablename__ = "submissions"
+    __table_args__ = (Index("ix_submissions_plan_status", "plan_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"))
+    kind: Mapped[str] = mapped_column(String(20))
+    target: Mapped[str] = mapped_column(String(100))
+    activity_id: Mapped[int | None] = mapped_column(ForeignKey("activities.id"))
+    trigger: Mapped[str | None] = mapped_column(String(40))
+    at: Mapped[dt.date]
+    reason: Mapped[str | None]
+    ref: Mapped[str | None]
+    comment: Mapped[str | None]
+    payload: Mapped[dict] = mapped_column(default=dict)
+    submitted_by: Mapped[str] = mapped_column(String(100))
+    submitted_at: Mapped[str] = mapped_column(String(32))
+    status: Mapped[str] = mapped_column(String(20))
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    revisions: Mapped[list] = mapped_column(default=list)
+    base_version: Mapped[int | None] = mapped_column(Integer)
+    base_state: Mapped[str | None] = mapped_column(String(40))
+    decided_by: Mapped[str | None] = mapped_column(String(100))
+    decided_at: Mapped[str | None] = mapped_column(String(32))
+    decision_comment: Mapped[str | None]
+    event_id: Mapped[int | None] = mapped_column(BigInteger)

@@ -7,7 +7,7 @@ the CLI renders what they return.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -28,7 +28,30 @@ from cpflow.money import json_amount, to_minor
 from cpflow.plans import PlanSpec, Problem, problems_at_paths, read_plan_file
 from cpflow.plans.values import MAX_AMOUNT
 from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
+from cpflow.read.team import authorize_record, has_accounts
 from cpflow.replay import read_content_by_ids
+
+
+@dataclass(frozen=True)
+class Approval:
+    """A lead approving a submission (cpflow.teams): the fact is recorded by the same service
+    as a direct move, the approver's role is checked instead of the submitter's, the event
+    carries `data` (submitted_by, approved_by, the submission id …), and `confirm(session,
+    event_id)` marks the submission approved in the same transaction (raising if it cannot)."""
+
+    approved_by: str
+    data: dict
+    confirm: Callable[[Session, int], None]
+
+
+def _authorize(session: Session, ident: str, actor: str, plan, hint: str, required=(), approval: Approval | None = None):
+    """Where the database has accounts, the login that may record this (see cpflow.read.team); else None."""
+    if approval is None and not has_accounts(session):
+        return None
+    login = approval.approved_by if approval is not None else actor
+    return authorize_record(
+        session, subject=ident, login=login, plan=plan, submit_hint=hint, required=required, approving=approval is not None
+    )
 
 
 def require_actor(actor: str | None) -> str:
@@ -121,6 +144,7 @@ def move(
     expected_version: int | None = None,
     now: dt.date | None = None,
     plugins=None,
+    approval: Approval | None = None,
 ) -> MoveResult:
     """Apply one lifecycle move to `plan:code`: row update, event, hash chain, all or nothing."""
     slug, code = split_id(ident)
@@ -150,8 +174,15 @@ def move(
         rule = lifecycle.rules[trigger]
         if rule.reason_required and not reason:
             raise BadInput(f"{ident}: {trigger} needs a reason; nothing was written", field="reason")
-        if activity.people and rule.roles:
-            _check_roles(ident, trigger, actor, activity.people, rule.roles)
+        hint = f"cpflow submit {ident} {trigger} --by {actor}"
+        plan = session.get(Plan, activity.plan_id) if approval is not None or has_accounts(session) else None
+        if plan is not None:
+            _authorize(session, ident, actor, plan, hint, rule.roles, approval)
+            event_actor = actor.lower() if approval is None else actor
+        else:
+            if activity.people and rule.roles:
+                _check_roles(ident, trigger, actor, activity.people, rule.roles)
+            event_actor = declared_name(activity.people, actor)
         if at < activity.plan_start:
             raise BadInput(f"{ident}: {at} is before the plan starts ({activity.plan_start})")
         if activity.last_at is not None and at < activity.last_at:
@@ -166,11 +197,14 @@ def move(
         failpoint("move:after-update")
         (event_id,) = audit.append(
             session,
-            [Fact("transition", declared_name(activity.people, actor), at, plan_id=activity.plan_id,
+            [Fact("transition", event_actor, at, plan_id=activity.plan_id,
                   activity_id=activity.id, trigger=trigger,
-                  from_state=activity.state, to_state=dest, reason=reason, ref=ref)],
+                  from_state=activity.state, to_state=dest, reason=reason, ref=ref,
+                  data=approval.data if approval is not None else None)],
             head=(activity.head_seq, activity.head_hash),
         )  # fmt: skip
+        if approval is not None:
+            approval.confirm(session, event_id)
         warnings = []
         if rule.ref_recommended and not ref:
             warnings.append(f"{ident}: no reference given; a reference (minutes, decision id) is recommended for {trigger}")
@@ -249,6 +283,7 @@ def measure(
     period: str | None = None,
     source: str | None = None,
     now: dt.date | None = None,
+    approval: Approval | None = None,
 ) -> MeasureResult:
     """Record an indicator value as a `measurement` event and row."""
     slug, code = split_id(ident, "indicator")
@@ -265,16 +300,20 @@ def measure(
             known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
             raise unknown("indicator", ident, code, known)
         _check_period(session, plan, period, ident)
+        login = _authorize(session, ident, actor, plan, f"cpflow submit measure {ident} {value} --by {actor}", (), approval)
+        who = actor if approval is not None or login is None else login
         (event_id,) = audit.append(
             session,
-            [Fact("measurement", actor, at, plan_id=plan.id, reason=None, ref=source,
-                  data={"indicator": code, "value": number, "period": period})],
+            [Fact("measurement", who, at, plan_id=plan.id, reason=None, ref=source,
+                  data={"indicator": code, "value": number, "period": period, **(approval.data if approval else {})})],
         )  # fmt: skip
         session.add(
             Measurement(
-                indicator_id=indicator.id, value=number, at=at, period=period, source=source, actor=actor, event_id=event_id
+                indicator_id=indicator.id, value=number, at=at, period=period, source=source, actor=who, event_id=event_id
             )
         )
+        if approval is not None:
+            approval.confirm(session, event_id)
         return MeasureResult(ident, number, at, period, event_id)
 
     return db.write(work)
@@ -318,6 +357,7 @@ def fund(
     at: dt.date | None = None,
     reason: str | None = None,
     now: dt.date | None = None,
+    approval: Approval | None = None,
 ) -> FundResult:
     """Record the total received (and/or a revised budget) for a unit and period."""
     slug, key = split_id(ident, "unit")
@@ -336,6 +376,8 @@ def fund(
             known = list(session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)))
             raise unknown("unit", ident, key, known)
         _check_period(session, plan, period, ident)
+        login = _authorize(session, ident, actor, plan, f"cpflow submit fund {ident} --period {period} --by {actor}", (), approval)
+        who = actor if approval is not None or login is None else login
         line = session.execute(
             select(BudgetLine).where(BudgetLine.unit_id == unit.id, BudgetLine.period == period)
         ).scalar_one_or_none()
@@ -359,9 +401,13 @@ def fund(
             id=line.id,
             row=read_content_by_ids(session.connection(), BudgetLine.__table__, [line.id])[line.id],
         )
+        if approval is not None:
+            data.update(approval.data)
         (event_id,) = audit.append(
-            session, [Fact("funding", actor, at, plan_id=plan.id, reason=(reason or "").strip() or None, data=data)]
+            session, [Fact("funding", who, at, plan_id=plan.id, reason=(reason or "").strip() or None, data=data)]
         )
+        if approval is not None:
+            approval.confirm(session, event_id)
         return FundResult(ident, period, json_amount(new_budget), json_amount(new_received), event_id)
 
     return db.write(work)

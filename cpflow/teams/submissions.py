@@ -1,0 +1,356 @@
+"""Submissions and their review: a member's move, indicator value or funding update waits
+for a lead, who approves it (the fact is then recorded by the same service as a direct
+move, every check run again), returns it with a comment, or the member withdraws it.
+
+Each step is one transaction and one event in the chain (kind `submission`, with no
+activity, so an activity's version still counts only the facts about it); the approved
+fact's own event carries `submitted_by`, `submitted_at`, `approved_by`, `approved_at`
+and the submission id.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from cpflow import audit, services
+from cpflow.audit import Fact
+from cpflow.clock import today
+from cpflow.db import Database
+from cpflow.errors import BadInput, ConflictError
+from cpflow.lifecycle import lifecycle_for
+from cpflow.models import Activity, Indicator, Plan, Submission, TransitionEvent, Unit
+from cpflow.money import to_minor
+from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
+from cpflow.read.team import DECIDERS, active_account, has_accounts, roles_in, submission_row
+
+SUBMITTERS = frozenset({"member", "lead", "co-lead"})
+
+
+@dataclass
+class Draft:
+    """What a submission says, before it is stored: a move, a measurement or a funding update."""
+
+    kind: str  # move, measure, fund
+    ident: str
+    trigger: str | None = None
+    at: dt.date | None = None
+    reason: str | None = None
+    ref: str | None = None
+    comment: str | None = None
+    payload: dict[str, Any] | None = None
+
+
+def _clean(text: str | None) -> str | None:
+    return (text or "").strip() or None
+
+
+def _submitter(session: Session, login: str | None, plan: Plan, subject: str) -> str:
+    if not has_accounts(session):
+        raise BadInput(
+            f"{subject}: submissions need accounts; add the first with `cpflow users add LOGIN --admin` "
+            "(a database without accounts records with `cpflow move`)"
+        )
+    account = active_account(session, login, subject)
+    held = roles_in(session, account.id, plan.id)
+    if not held & SUBMITTERS:
+        what = "is a reviewer, who reads and submits nothing" if "reviewer" in held else "holds no role"
+        raise BadInput(f"{subject}: {account.login} {what} in {plan.slug}; nothing was written")
+    return account.login
+
+
+def _decider(session: Session, login: str | None, plan: Plan, subject: str) -> str:
+    account = active_account(session, login, subject)
+    if not roles_in(session, account.id, plan.id) & DECIDERS:
+        raise BadInput(f"{subject}: {account.login} is not a lead or co-lead of {plan.slug}; nothing was written")
+    return account.login
+
+
+def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity | None, str]:
+    """Validate a draft as the service that will record it would; returns its plan, activity and target code."""
+    what = "activity" if draft.kind == "move" else ("indicator" if draft.kind == "measure" else "unit")
+    slug, code = split_id(draft.ident, what)
+    plan = find_plan(session, slug)
+    at = draft.at or now
+    if at > now:
+        raise BadInput(f"{draft.ident}: {at} is in the future (today is {now}); record facts when they have happened")
+    if at < plan.start:
+        raise BadInput(f"{draft.ident}: {at} is before the plan starts ({plan.start})")
+    activity = None
+    if draft.kind == "move":
+        activity = session.execute(
+            select(Activity).where(Activity.plan_id == plan.id, Activity.code == code)
+        ).scalar_one_or_none()
+        if activity is None:
+            raise unknown_activity(session, plan, draft.ident, code)
+        lifecycle = lifecycle_for(plan.lifecycle)
+        lifecycle.destination(draft.ident, activity.state, draft.trigger or "")
+        if lifecycle.rules[draft.trigger].reason_required and not draft.reason:
+            raise BadInput(f"{draft.ident}: {draft.trigger} needs a reason; nothing was written", field="reason")
+        last = session.scalar(
+            select(TransitionEvent.at)
+            .where(TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition")
+            .order_by(TransitionEvent.id.desc())
+            .limit(1)
+        )
+        if last is not None and at < last:
+            raise BadInput(f"{draft.ident}: {at} is before its last move on {last}; moves are recorded in date order")
+    elif draft.kind == "measure":
+        if session.scalar(select(Indicator.id).where(Indicator.plan_id == plan.id, Indicator.code == code)) is None:
+            known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
+            raise unknown("indicator", draft.ident, code, known)
+    else:
+        if session.scalar(select(Unit.id).where(Unit.plan_id == plan.id, Unit.key == code)) is None:
+            known = list(session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)))
+            raise unknown("unit", draft.ident, code, known)
+    period = (draft.payload or {}).get("period")
+    if period is not None and period not in {p.key for p in plan.periods}:
+        raise unknown("period", f"{period!r} for {draft.ident}", period, [p.key for p in plan.periods])
+    return plan, activity, code
+
+
+def _event(session: Session, actor: str, plan_id: int, action: str, submission: Submission, **extra: Any) -> int:
+    data = {
+        "action": action, "submission": submission.id, "revision": submission.revision, "kind": submission.kind,
+        "target": submission.target, "trigger": submission.trigger, "at": submission.at.isoformat(),
+        "reason": submission.reason, "ref": submission.ref, "comment": submission.comment,
+        "payload": submission.payload, "base_version": submission.base_version, **extra,
+    }  # fmt: skip
+    (event_id,) = audit.append(session, [Fact("submission", actor, today(), plan_id=plan_id, data=data)])
+    return event_id
+
+
+def normalise(draft: Draft) -> Draft:
+    draft.reason, draft.ref, draft.comment = _clean(draft.reason), _clean(draft.ref), _clean(draft.comment)
+    if draft.kind == "move" and not _clean(draft.trigger):
+        raise BadInput(f"{draft.ident}: name the move (a trigger such as endorse or start)")
+    if draft.kind == "measure":
+        value = services._parse_value(draft.ident, (draft.payload or {}).get("value"))
+        draft.payload = {**(draft.payload or {}), "value": value}
+    if draft.kind == "fund":
+        payload = draft.payload or {}
+        if payload.get("received") is None and payload.get("budget") is None:
+            raise BadInput(f"{draft.ident}: give the amount received, a revised budget, or both", field="received")
+        if not payload.get("period"):
+            raise BadInput(f"{draft.ident}: a funding update names its period")
+        # Amounts kept as text of the Decimal, so nothing passes through a float.
+        draft.payload = {
+            k: (str(Decimal(str(v))) if k in ("received", "budget") and v is not None else v) for k, v in payload.items()
+        }
+        for key in ("received", "budget"):
+            if draft.payload.get(key) is not None:
+                to_minor(Decimal(draft.payload[key]))
+    return draft
+
+
+def create(db: Database, draft: Draft, *, by: str | None, now: dt.date | None = None) -> dict:
+    """Store a pending submission (whoever makes it: a lead who means to record directly moves)."""
+    draft = normalise(draft)
+    day = now or today()
+
+    def work(session: Session) -> dict:
+        plan, activity, code = _check(session, draft, day)
+        login = _submitter(session, by, plan, draft.ident)
+        submission = Submission(
+            plan_id=plan.id, kind=draft.kind, target=code, activity_id=activity.id if activity else None,
+            trigger=_clean(draft.trigger), at=draft.at or day, reason=draft.reason, ref=draft.ref, comment=draft.comment,
+            payload=draft.payload or {}, submitted_by=login, submitted_at=audit.utc_now(), status="pending", revision=1,
+            revisions=[], base_version=activity.version if activity else None, base_state=activity.state if activity else None,
+        )  # fmt: skip
+        session.add(submission)
+        session.flush()
+        _event(session, login, plan.id, "submit", submission)
+        return submission_row(submission, plan.slug)
+
+    return db.write(work)
+
+
+def _load(session: Session, submission_id: int) -> tuple[Submission, Plan]:
+    submission = session.execute(select(Submission).where(Submission.id == submission_id).with_for_update()).scalar_one_or_none()
+    if submission is None:
+        raise BadInput(f"unknown submission {submission_id}; see `cpflow review`")
+    return submission, session.get(Plan, submission.plan_id)
+
+
+def _label(submission: Submission, plan: Plan) -> str:
+    return f"submission {submission.id} ({plan.slug}:{submission.target})"
+
+
+def _version(submission: Submission) -> dict:
+    return {
+        "revision": submission.revision, "trigger": submission.trigger, "at": submission.at.isoformat(),
+        "reason": submission.reason, "ref": submission.ref, "comment": submission.comment, "payload": submission.payload,
+        "submitted_at": submission.submitted_at, "decided_by": submission.decided_by,
+        "decision_comment": submission.decision_comment,
+    }  # fmt: skip
+
+
+def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, now: dt.date | None = None) -> dict:
+    """The submitter revises a returned (or still pending) submission; the earlier version is kept."""
+    day = now or today()
+
+    def work(session: Session) -> dict:
+        submission, plan = _load(session, submission_id)
+        label = _label(submission, plan)
+        login = active_account(session, by, label).login
+        if login != submission.submitted_by:
+            raise BadInput(f"{label}: only its submitter {submission.submitted_by} may revise it; nothing was written")
+        if submission.status not in ("pending", "returned"):
+            raise BadInput(f"{label} is {submission.status}; only a pending or returned submission is revised")
+        revised = normalise(
+            Draft(
+                submission.kind, f"{plan.slug}:{submission.target}", draft.trigger or submission.trigger,
+                draft.at or submission.at, draft.reason if draft.reason is not None else submission.reason,
+                draft.ref if draft.ref is not None else submission.ref, draft.comment,
+                {**submission.payload, **(draft.payload or {})},
+            )
+        )  # fmt: skip
+        _, activity, _ = _check(session, revised, day)
+        _submitter(session, login, plan, label)
+        submission.revisions = [*submission.revisions, _version(submission)]
+        submission.trigger, submission.at, submission.reason, submission.ref = (
+            revised.trigger, revised.at, revised.reason, revised.ref,
+        )  # fmt: skip
+        submission.comment, submission.payload = revised.comment, revised.payload
+        submission.revision += 1
+        submission.status, submission.submitted_at = "pending", audit.utc_now()
+        submission.decided_by = submission.decided_at = submission.decision_comment = None
+        if activity is not None:
+            submission.base_version, submission.base_state = activity.version, activity.state
+        _event(session, login, plan.id, "revise", submission)
+        return submission_row(submission, plan.slug)
+
+    return db.write(work)
+
+
+def return_submission(db: Database, submission_id: int, *, by: str | None, comment: str | None) -> dict:
+    """A lead sends a pending submission back with a comment; the member revises or withdraws it."""
+    comment = _clean(comment)
+    if not comment:
+        raise BadInput("a return says what to change: pass --comment TEXT")
+
+    def work(session: Session) -> dict:
+        submission, plan = _load(session, submission_id)
+        label = _label(submission, plan)
+        login = _decider(session, by, plan, label)
+        if login == submission.submitted_by:
+            raise BadInput(f"{label}: {login} submitted it; withdraw it instead of returning it")
+        if submission.status != "pending":
+            raise ConflictError(f"{label} is already {submission.status}; nothing was written")
+        submission.status, submission.decided_by, submission.decided_at = "returned", login, audit.utc_now()
+        submission.decision_comment = comment
+        _event(session, login, plan.id, "return", submission, decision_comment=comment)
+        return submission_row(submission, plan.slug)
+
+    return db.write(work)
+
+
+def withdraw(db: Database, submission_id: int, *, by: str | None) -> dict:
+    """The submitter takes back a pending or returned submission."""
+
+    def work(session: Session) -> dict:
+        submission, plan = _load(session, submission_id)
+        label = _label(submission, plan)
+        login = active_account(session, by, label).login
+        if login != submission.submitted_by:
+            raise BadInput(f"{label}: only its submitter {submission.submitted_by} may withdraw it; nothing was written")
+        if submission.status not in ("pending", "returned"):
+            raise ConflictError(f"{label} is already {submission.status}; nothing was written")
+        submission.status, submission.decided_at = "withdrawn", audit.utc_now()
+        _event(session, login, plan.id, "withdraw", submission)
+        return submission_row(submission, plan.slug)
+
+    return db.write(work)
+
+
+def approve(db: Database, submission_id: int, *, by: str | None, plugins=None, now: dt.date | None = None) -> dict:
+    """A lead (never the submitter) approves: the fact is recorded now, with every check run again.
+
+    A move submitted against a version of the activity that has since changed is a
+    conflict (exit 3) showing both versions; two leads approving at once: one succeeds,
+    the other gets a conflict, because the submission is re-read under the write lock."""
+    with db.read() as session:
+        submission, plan = _load(session, submission_id)
+        label = _label(submission, plan)
+        login = _decider(session, by, plan, label)
+        if login == submission.submitted_by:
+            raise BadInput(f"{label}: {login} submitted it; nobody approves their own submission; nothing was written")
+        _still_pending(submission, label)
+        _check_base(session, submission, plan, label)
+        snapshot = (submission.kind, submission.target, submission.trigger, submission.at, submission.reason, submission.ref,
+                    dict(submission.payload), submission.submitted_by, submission.submitted_at, submission.revision,
+                    submission.base_version, plan.slug)  # fmt: skip
+    kind, target, trigger, at, reason, ref, payload, submitter, submitted_at, revision, base_version, slug = snapshot
+    approved_at = audit.utc_now()
+    data = {
+        "submission": submission_id, "revision": revision, "submitted_by": submitter, "submitted_at": submitted_at,
+        "approved_by": login, "approved_at": approved_at,
+    }  # fmt: skip
+
+    def confirm(session: Session, event_id: int) -> None:
+        updated = session.execute(
+            update(Submission)
+            .where(Submission.id == submission_id, Submission.status == "pending", Submission.revision == revision)
+            .values(status="approved", decided_by=login, decided_at=approved_at, event_id=event_id)
+        )
+        if updated.rowcount != 1:
+            raise ConflictError(f"{label} was decided or revised meanwhile; nothing was written")
+
+    approval = services.Approval(login, data, confirm)
+    ident = f"{slug}:{target}"
+    try:
+        if kind == "move":
+            services.move(db, ident, trigger, actor=submitter, at=at, reason=reason, ref=ref,
+                          expected_version=base_version, now=now, plugins=plugins, approval=approval)  # fmt: skip
+        elif kind == "measure":
+            services.measure(db, ident, payload["value"], actor=submitter, at=at, period=payload.get("period"),
+                             source=payload.get("source") or ref, now=now, approval=approval)  # fmt: skip
+        else:
+            services.fund(db, ident, period=payload["period"], actor=submitter, at=at, reason=reason, now=now,
+                          received=_decimal(payload.get("received")), budget=_decimal(payload.get("budget")),
+                          approval=approval)  # fmt: skip
+    except ConflictError:
+        with db.read() as session:
+            current, plan = _load(session, submission_id)
+            _still_pending(current, label)
+            _check_base(session, current, plan, label)
+        raise
+    with db.read() as session:
+        current, plan = _load(session, submission_id)
+        return submission_row(current, plan.slug)
+
+
+def _decimal(value: Any) -> Decimal | None:
+    return None if value is None else Decimal(str(value))
+
+
+def _still_pending(submission: Submission, label: str) -> None:
+    if submission.status != "pending":
+        who = f" by {submission.decided_by}" if submission.decided_by else ""
+        raise ConflictError(f"{label} is already {submission.status}{who}; nothing was written")
+
+
+def _check_base(session: Session, submission: Submission, plan: Plan, label: str) -> None:
+    """A move submitted against an older version of its activity: a conflict showing both versions."""
+    if submission.activity_id is None:
+        return
+    activity = session.get(Activity, submission.activity_id)
+    if activity.version == submission.base_version:
+        return
+    last = session.execute(
+        select(TransitionEvent.trigger, TransitionEvent.actor, TransitionEvent.at)
+        .where(TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition")
+        .order_by(TransitionEvent.id.desc())
+        .limit(1)
+    ).first()
+    since = f", last moved by {last.actor} ({last.trigger} on {last.at})" if last else ""
+    raise ConflictError(
+        f"{label}: the activity changed since it was submitted: submitted against version {submission.base_version} "
+        f"({submission.base_state}), now version {activity.version} ({activity.state}{since}); nothing was written — "
+        f"return it so {submission.submitted_by} can resubmit"
+    )
