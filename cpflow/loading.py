@@ -288,6 +288,8 @@ def _rules(spec: PlanSpec) -> dict[str, Any]:
     waived = {activity.code: dict(activity.waive) for _path, activity in spec.all_activities() if activity.waive}
     if waived:
         rules["waive"] = waived
+    if spec.plan.four_eyes:
+        rules["four_eyes"] = True  # read by cpflow.read.team.four_eyes
     return rules
 
 

@@ -35,6 +35,8 @@ class PlanMeta(_Strict):
     countries: Texts = Field(default_factory=list)
     cross_cutting: Texts = Field(default_factory=list)
     records_expected_results: bool = False
+    # Where accounts exist: even a lead's own update is a submission another lead approves (issue 14).
+    four_eyes: bool = False
 
 
 class PeriodSpec(_Strict):
