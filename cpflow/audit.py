@@ -49,6 +49,10 @@ def canonical_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True, separators=(",", ":"), default=str)
 
 
+# The encoder json.dumps builds for canonical_bytes, built once for verify's loop (same bytes).
+_CANONICAL = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
 def canonical_bytes(values: tuple) -> bytes:
     """Canonical serialisation of an event given its CANONICAL_FIELDS values (dates as ISO text)."""
     return json.dumps(values, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
@@ -122,6 +126,18 @@ class Verification:
 
 def _event_rows(session: Session, batch: int = 50_000) -> Iterator[tuple]:
     columns = ", ".join(CANONICAL_FIELDS[:-1]) + ", data, prev_hash, hash"
+    connection = session.connection()
+    if connection.dialect.name == "sqlite":
+        # The DB-API cursor of the session's own connection (same transaction): plain tuples,
+        # dates as the ISO text they are stored as, without a result wrapper per row.
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(f"SELECT {columns} FROM transition_events ORDER BY id")  # noqa: S608 (fixed column list)
+            while rows := cursor.fetchmany(batch):
+                yield from rows
+        finally:
+            cursor.close()
+        return
     result = session.execute(
         text(f"SELECT {columns} FROM transition_events ORDER BY id"),  # noqa: S608 (fixed column list)
         execution_options={"stream_results": True, "yield_per": batch},
@@ -136,12 +152,13 @@ def verify(session: Session) -> Verification:
     from cpflow.replay import Replay
 
     replay = Replay()
-    state, moved, versions, fact = replay.state, replay.moved, replay.count, replay.fact
+    state, moved, fact = replay.state, replay.moved, replay.fact
+    encode, sha256 = _CANONICAL.encode, hashlib.sha256  # canonical_bytes and chain_hash, inlined
     prev = GENESIS
     expected = 1
     for row in _event_rows(session):
         event_id = row[0]
-        values = tuple(row[:13])
+        values = row[:13]
         if event_id != expected:
             problem = (
                 f"event {expected} is missing (the next event is {event_id})"
@@ -160,7 +177,7 @@ def verify(session: Session) -> Verification:
                 f"event {event_id} does not follow event {event_id - 1}: its previous hash was changed",
                 event_id,
             )
-        digest = chain_hash(prev, canonical_bytes(values))
+        digest = sha256((prev + encode(values)).encode("utf-8")).hexdigest()
         if digest != row[14]:
             return Verification(
                 False, expected - 1, prev, f"event {event_id} was altered: its content no longer matches its hash", event_id
@@ -168,8 +185,6 @@ def verify(session: Session) -> Verification:
         prev = digest
         expected += 1
         activity_id = row[3]
-        if activity_id is not None:
-            versions[activity_id] = versions.get(activity_id, 0) + 1
         if row[6] is not None:  # a state change: it must start where the previous one ended
             if row[5] != state.get(activity_id):
                 replay.broken(event_id, activity_id, row[4], row[5])
