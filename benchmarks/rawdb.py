@@ -304,8 +304,27 @@ def append_events(conn, facts: Iterable[tuple], recorded_at: str, paramstyle: st
 
 # --- the as-of query ----------------------------------------------------------------------
 
-# The same rows and order as cpflow.read.queries.list_activities(as_of=…): one window function.
+# The same rows and order as cpflow.read.queries.list_activities(as_of=…): each activity's
+# newest move on or before the date found through the (activity_id, at, id) index and
+# joined by id. (Until issue 17 both sides used row_number() over the log, which makes
+# SQLite sort every event up to the date: 0.38 s against 0.07 s at small.)
 AS_OF_SQL = """
+SELECT a.id, p.slug, a.code, a.title, o.code, u.key, a.lead, a.phase, a.start, a.due, a.sectors,
+       COALESCE(lm.to_state, a.initial_state) AS state
+FROM activities a
+JOIN plans p ON p.id = a.plan_id
+LEFT JOIN objectives o ON o.id = a.objective_id
+LEFT JOIN units u ON u.id = a.unit_id
+LEFT JOIN transition_events lm ON lm.id = (
+    SELECT e.id FROM transition_events e
+    WHERE e.activity_id = a.id AND e.kind = 'transition' AND e.at <= {mark}
+    ORDER BY e.at DESC, e.id DESC LIMIT 1
+)
+WHERE p.start <= {mark}
+ORDER BY p.slug, a.position, a.id
+"""
+# The window-function form the as_of baseline used before (kept to show the difference).
+AS_OF_WINDOW_SQL = """
 SELECT a.id, p.slug, a.code, a.title, o.code, u.key, a.lead, a.phase, a.start, a.due, a.sectors,
        COALESCE(lm.to_state, a.initial_state) AS state
 FROM activities a

@@ -11,26 +11,36 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import aliased
 from sqlalchemy.sql import ColumnElement
 
 from cpflow.models import Activity, TransitionEvent
 
 
 def last_moves(as_of: dt.date):
-    """Subquery (activity_id, to_state, at) of each activity's last move on or before `as_of`."""
-    ranked = (
-        select(
-            TransitionEvent.activity_id,
-            TransitionEvent.to_state,
-            TransitionEvent.at,
-            func.row_number()
-            .over(partition_by=TransitionEvent.activity_id, order_by=(TransitionEvent.at.desc(), TransitionEvent.id.desc()))
-            .label("rn"),
-        )
-        .where(TransitionEvent.kind == "transition", TransitionEvent.at <= as_of)
-        .subquery("ranked")
+    """Subquery (activity_id, to_state, at) of each activity's last move on or before `as_of`.
+
+    Per activity, one seek in the (activity_id, at, id) index finds the newest move and its
+    row is read by id. No window function: row_number() over the log made SQLite sort every
+    event up to the date in a temporary B-tree (5x slower at 10k activities / 100k events,
+    and growing faster than the log).
+    """
+    owner = aliased(Activity, name="owner")
+    newest = aliased(TransitionEvent, name="newest")
+    newest_id = (
+        select(newest.id)
+        .where(newest.activity_id == owner.id, newest.kind == "transition", newest.at <= as_of)
+        .order_by(newest.at.desc(), newest.id.desc())
+        .limit(1)
+        .correlate(owner)
+        .scalar_subquery()
     )
-    return select(ranked.c.activity_id, ranked.c.to_state, ranked.c.at).where(ranked.c.rn == 1).subquery("last_move")
+    return (
+        select(owner.id.label("activity_id"), TransitionEvent.to_state, TransitionEvent.at)
+        .select_from(owner)
+        .join(TransitionEvent, TransitionEvent.id == newest_id)
+        .subquery("last_move")
+    )
 
 
 def state_after(last) -> ColumnElement:
