@@ -4,11 +4,12 @@ A SQLite database is copied with SQLite's online backup API (one step under one 
 transaction, so writers carry on and the copy is one consistent moment). PostgreSQL, or
 any FILE ending in `.jsonl` / `.jsonl.gz`, gets a portable dump read in one REPEATABLE
 READ snapshot: JSON lines, a header, then per table a `{"table": …}` line and one JSON
-array per row, then a trailer with the row counts and the chain head (a file without its
-trailer was cut short and is refused).
+array per row, then a trailer with the row counts, the chain head and the SHA-256 of every
+line before it (a file without its trailer was cut short and is refused).
 
 Restore accepts either kind into either backend, inserts everything in one transaction,
-recomputes the hash chain before committing, and refuses a database that already holds
+verifies the result as `audit verify` does (the chain, and every table against the log's
+replay) and checks the dump's digest before committing, and refuses a database that already holds
 anything unless forced (then the schema is dropped and recreated in that same
 transaction, so a failed restore still leaves the database as it was).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import hashlib
 import json
 import os
 from collections.abc import Iterator
@@ -103,6 +105,8 @@ def backup(db: Database, path: str | Path, *, force: bool = False) -> BackupResu
         raise BadInput(f"{path} already exists; choose another name or pass --force to overwrite it")
     if path.is_dir():
         raise BadInput(f"{path} is a directory; give a file name for the backup")
+    if not path.parent.is_dir():
+        raise BadInput(f"{path}: {path.parent} is not an existing folder; nothing was written")
     db.require_schema()
     portable = not db.is_sqlite or path.name.endswith((".jsonl", ".jsonl.gz"))
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
@@ -149,21 +153,29 @@ def _dump_jsonl(db: Database, tmp: Path, path: Path, *, zipped: bool) -> BackupR
                 "cpflow_backup": FORMAT_VERSION, "schema": SCHEMA_REVISION, "source": conn.dialect.name,
                 "created": audit.utc_now(), "tables": [t.name for t in tables()],
             }  # fmt: skip
-            out.write(json.dumps(header) + "\n")
+            digest = hashlib.sha256()
+
+            def write(line: str) -> None:  # every line before the trailer goes into its digest
+                out.write(line)
+                digest.update(line.encode("utf-8"))
+
+            write(json.dumps(header) + "\n")
             rows = {}
             for table in tables():
-                out.write(json.dumps({"table": table.name, "columns": [c.name for c in table.columns]}) + "\n")
+                write(json.dumps({"table": table.name, "columns": [c.name for c in table.columns]}) + "\n")
                 count = 0
                 result = conn.execution_options(stream_results=True, yield_per=BATCH).execute(
                     select(table).order_by(*table.primary_key.columns)
                 )
                 for row in result:
-                    out.write(json.dumps([_encode(v) for v in row], ensure_ascii=False) + "\n")
+                    write(json.dumps([_encode(v) for v in row], ensure_ascii=False) + "\n")
                     count += 1
                 rows[table.name] = count
             with Session(bind=conn) as session:
                 verification = audit.verify(session)
-            out.write(json.dumps({"end": True, "rows": rows, "events": verification.events, "head": verification.head}) + "\n")
+            trailer = {"end": True, "rows": rows, "events": verification.events, "head": verification.head,
+                       "sha256": digest.hexdigest()}  # fmt: skip
+            out.write(json.dumps(trailer) + "\n")
     _fsync(tmp)
     return BackupResult(path, "jsonl", rows, verification.events, verification.head, verification.ok, verification.problem)
 
@@ -233,10 +245,15 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
                 result.rows[deferred[0].name] = _insert(conn, deferred[0], iter(deferred[1]), path)
         if not db.is_sqlite:
             _reset_sequences(conn)
+        # The same check as `audit verify`: the chain, and every table against its replay.
         verification = audit.verify(session)
         if not verification.ok:
-            raise BadInput(f"{path}: the backup's event chain does not verify ({verification.problem}); nothing was restored")
+            raise BadInput(f"{path}: the restored database does not verify ({verification.problem}); nothing was restored")
         recorded = getattr(source, "trailer", None)
+        if recorded is not None and recorded.get("sha256") not in (None, source.sha256):
+            raise BadInput(
+                f"{path}: the backup's content does not match its digest (edited after it was written); nothing was restored"
+            )
         if recorded is not None and (recorded.get("rows"), recorded.get("events"), recorded.get("head")) != (
             result.rows,
             verification.events,
@@ -315,6 +332,8 @@ class _JsonlSource:
         self.path = path
         self.trailer: dict | None = None
         self._line = 0
+        self._digest = hashlib.sha256()  # of every line before the trailer
+        self._pending = ""
 
     def __enter__(self):
         with open(self.path, "rb") as f:
@@ -336,6 +355,11 @@ class _JsonlSource:
     def __exit__(self, *exc):
         self._file.close()
 
+    @property
+    def sha256(self) -> str:
+        """The digest of the lines read so far, the last one left out (the trailer, once read)."""
+        return self._digest.hexdigest()
+
     def _bad(self, message: str) -> BadInput:
         return BadInput(f"{self.path}:{self._line}: {message}; nothing was restored")
 
@@ -347,6 +371,8 @@ class _JsonlSource:
         self._line += 1
         if not line:
             raise self._bad("the backup ends early (no trailer); it was cut short")
+        self._digest.update(self._pending.encode("utf-8"))  # one line behind: the trailer stays out
+        self._pending = line
         try:
             return json.loads(line)
         except json.JSONDecodeError as exc:
@@ -426,9 +452,8 @@ def _insert(conn: Connection, table: Table, rows: Iterator[dict], path: Path) ->
 
 def _recreate_schema(conn: Connection) -> None:
     """Drop cpflow's tables and build them again, inside the caller's transaction."""
-    from cpflow.migrate import upgrade
-
     from cpflow.db import restore_privileges, table_privileges
+    from cpflow.migrate import upgrade
 
     granted = table_privileges(conn)  # the grants as they were: default privileges would hand out more
     names = {t.name for t in tables()} | {"alembic_version"}

@@ -4,6 +4,7 @@ tampered and truncated backups refused without changing anything."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -252,3 +253,63 @@ def test_backups_taken_while_others_write_are_consistent(history, tmp_path, caps
     backend = "postgresql" if history.startswith("postgresql") else "sqlite"
     proved(capsys, f"[backup/{backend}] {len(snapshots)} backups taken while 2 processes made {sum(moves)} moves: each restored, "
                    f"verified, every activity's state equal to its events' replay (moves in the snapshots: {events_seen})")  # fmt: skip
+
+
+def _edit_row(lines: list[str], table: str, pick, change) -> list[str]:
+    """The dump's lines with one row of `table` (the first for which pick(row) holds) changed."""
+    out, current, columns = [], None, []
+    done = False
+    for line in lines:
+        item = json.loads(line)
+        if isinstance(item, dict) and "table" in item:
+            current, columns = item["table"], item["columns"]
+        elif isinstance(item, list) and current == table and not done:
+            row = dict(zip(columns, item))
+            if pick(row):
+                change(row)
+                line = json.dumps([row[c] for c in columns], ensure_ascii=False) + "\n"
+                done = True
+        out.append(line)
+    assert done, table
+    return out
+
+
+@pytest.mark.parametrize(
+    "table, pick, change, named",
+    [
+        ("activities", lambda r: r["title"] == "First action", lambda r: r.update(state="completed"), "activities mini:1.1: state is completed, the log says in_progress"),
+        ("activities", lambda r: r["title"] == "Later action", lambda r: r.update(title="Rewritten"), "activities mini:1.3: title is Rewritten"),
+        ("budget_lines", lambda r: True, lambda r: r.update(received_minor=(r["received_minor"] or 0) + 100), "budget_lines "),
+        ("plans", lambda r: r["slug"] == "mini", lambda r: r.update(people=[{"name": "Mallory", "roles": ["lead"]}]), "plans mini: people is"),
+    ],
+)  # fmt: skip
+def test_a_backup_whose_tables_were_edited_is_refused_naming_what_disagrees(
+    history, empty_url, tmp_path, table, pick, change, named
+):
+    """Issue 13 section 8: restore verifies the restored database as `audit verify` does."""
+    dump = tmp_path / "cpflow.jsonl"
+    ok("backup", str(dump), db_url=history)
+    lines = dump.read_text(encoding="utf-8").splitlines(keepends=True)
+    bad = tmp_path / "edited.jsonl"
+    bad.write_text("".join(_edit_row(lines, table, pick, change)), encoding="utf-8")
+    refused = run_cli("restore", str(bad), db_url=empty_url)
+    assert refused.exit_code == 2, refused.output
+    assert "does not verify" in refused.stderr and named in refused.stderr and "nothing was restored" in refused.stderr
+    assert len(refused.stderr.strip().splitlines()) == 1
+    assert run_cli("plans", "--format", "json", db_url=empty_url).stdout.strip() in ("", "[]")
+
+
+def test_a_backup_carries_a_digest_of_its_content_and_an_edit_that_verifies_is_still_refused(history, empty_url, tmp_path):
+    dump = tmp_path / "cpflow.jsonl"
+    ok("backup", str(dump), db_url=history)
+    lines = dump.read_text(encoding="utf-8").splitlines(keepends=True)
+    trailer = json.loads(lines[-1])
+    assert trailer["sha256"] == hashlib.sha256("".join(lines[:-1]).encode("utf-8")).hexdigest()
+    # A change no table replay can see (the header's creation time) still breaks the digest.
+    header = json.loads(lines[0])
+    header["created"] = "2000-01-01T00:00:00.000000Z"
+    lines[0] = json.dumps(header) + "\n"
+    bad = tmp_path / "edited.jsonl"
+    bad.write_text("".join(lines), encoding="utf-8")
+    refused = run_cli("restore", str(bad), db_url=empty_url)
+    assert refused.exit_code == 2 and "does not match its digest" in refused.stderr
