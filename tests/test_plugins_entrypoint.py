@@ -83,7 +83,7 @@ def test_its_rule_appears_in_cpflow_rules_and_its_findings_in_cpflow_check(site,
             assert run(site, tmp_path, "move", f"hp:{code}", trigger, "--at", day, "--ref", "m").returncode == 0
     checked = run(site, tmp_path, "check", "--select", "H", "--as-of", "2024-06-01", "--format", "json")
     assert checked.returncode == 0, checked.stderr
-    assert [(f["code"], f["subject"]) for f in json.loads(checked.stdout)] == [("H101", "hp:1")]
+    assert [(f["code"], f["subject"]) for f in json.loads(checked.stdout)["findings"]] == [("H101", "hp:1")]
 
 
 def test_its_guard_refuses_completion_without_a_reference(site, tmp_path):

@@ -308,7 +308,23 @@ def test_check_renders_table_json_and_csv(loaded):
     table = loaded(*args)
     assert table.stdout.splitlines()[0].split() == ["severity", "code", "subject", "message"]
     assert "2 findings (0 error, 2 warning, 0 info) from 1 rule in 1 plan as of 2024-01-01" in table.stderr
-    found = json.loads(loaded(*args, "--format", "json").stdout)
+    report = json.loads(loaded(*args, "--format", "json").stdout)
+    assert sorted(report) == [
+        "as_of",
+        "counts",
+        "findings",
+        "notes",
+        "packs",
+        "plans",
+        "rules",
+        "version",
+        "waived",
+        "waived_counts",
+    ]
+    assert report["version"] == 1 and report["as_of"] == "2024-01-01" and report["plans"] == ["mini"]
+    assert report["rules"] == ["T101"] and report["counts"] == {"error": 0, "warning": 2, "info": 0}
+    found = report["findings"]
+    assert json.loads(loaded(*args, "--format", "json", "--json-list").stdout) == found
     assert [sorted(f) for f in found] == [["code", "data", "message", "plan", "severity", "subject"]] * 2
     assert [f["subject"] for f in found] == ["mini:1.1", "mini:1.2"]
     rows = list(csv.DictReader(io.StringIO(loaded(*args, "--format", "csv").stdout)))

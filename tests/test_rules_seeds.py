@@ -21,7 +21,7 @@ def phase_codes(phase: str) -> list[str]:
 def check(cpflow, *args):
     result = cpflow("check", *args, "--format", "json")
     assert result.exit_code in (0, 1), result.output
-    return json.loads(result.stdout)
+    return json.loads(result.stdout)["findings"]
 
 
 def test_cpms_years_1_2_actions_unfinished_on_1_january_2024_are_each_flagged_once(seeded):
@@ -64,11 +64,11 @@ def test_a_higher_threshold_narrows_the_alliance_gaps(seeded):
 
 def test_declared_gaps_of_the_faithful_transcription_match(seeded):
     result = seeded("check", "--plan", ALLIANCE, "--select", "F302,F303", "--format", "json")
-    assert result.exit_code == 0 and json.loads(result.stdout) == []
+    assert result.exit_code == 0 and json.loads(result.stdout)["findings"] == []
 
 
 def test_every_rule_runs_on_every_seed_plan_without_crashing(seeded):
     for as_of in ("2018-06-30", "2022-06-30", "2024-01-01", "2026-01-01"):
         result = seeded("check", "--as-of", as_of, "--format", "json", "--fail-on", "never")
         assert result.exit_code == 0, result.output
-        assert not [f for f in json.loads(result.stdout) if f["code"] == "E001"]
+        assert not [f for f in json.loads(result.stdout)["findings"] if f["code"] == "E001"]

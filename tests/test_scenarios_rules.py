@@ -80,7 +80,7 @@ def exit_code(result):
 def check(outcome, *args):
     result = outcome["check"] = outcome["run"]("check", *args, "--format", "json")
     assert exit_code(result) in (0, 1), result.stdout + result.stderr
-    outcome["findings"] = json.loads(result.stdout)
+    outcome["findings"] = json.loads(result.stdout)["findings"]
     return outcome["findings"]
 
 

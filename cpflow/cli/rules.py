@@ -24,8 +24,10 @@ FINDING_COLUMNS = ("code", "severity", "subject", "plan", "message", "data")
 @click.option("--fail-on", "fail_on", type=click.Choice(("error", "warning", "info", "never")), default="error",
               show_default=True, help="Exit 1 when a finding is at least this severe.")  # fmt: skip
 @format_option()
+@click.option("--json-list", "json_list", is_flag=True,
+              help="With --format json, print only the list of findings, as cpflow 0.1 did (kept for one release).")  # fmt: skip
 @pass_ctx
-def check(c: Context, plans, as_of, select, ignore, settings, fail_on, fmt) -> None:
+def check(c: Context, plans, as_of, select, ignore, settings, fail_on, fmt, json_list) -> None:
     """Check plans against the rules: timeline, indicators, funding, governance, coverage
     and any plugin's rules.
 
@@ -34,9 +36,11 @@ def check(c: Context, plans, as_of, select, ignore, settings, fail_on, fmt) -> N
     cpflow check --select T,F3 --ignore T103 --set F301.threshold=0.9
 
     Exit 0 when no finding reaches --fail-on, 1 when some do, 2 on bad input.
+    `--format json` prints one report object (version, as_of, plans, rules, counts,
+    notes, findings, waived: docs/rules.md).
     """
     from cpflow.errors import BadInput
-    from cpflow.render import render
+    from cpflow.render import render, render_json
     from cpflow.rules.engine import RuleSettingError, parse_settings, run_checks
 
     try:
@@ -49,6 +53,8 @@ def check(c: Context, plans, as_of, select, ignore, settings, fail_on, fmt) -> N
     rows = report.rows()
     if fmt == "table":
         emit(render(rows, "table", ("severity", "code", "subject", "message")))
+    elif fmt == "json" and not json_list:
+        emit(render_json(report.to_dict()) + "\n")
     else:
         emit(render(rows, fmt, FINDING_COLUMNS))
     for note in report.notes:
