@@ -125,3 +125,38 @@ def test_the_page_forbids_requests_and_scripts_itself(page):
     assert "default-src 'none'" in policy and "script-src" not in policy
     assert SCRIPT not in text
     assert "@media print" in text and "max-width: 640px" in text and "<svg" in text
+
+
+MEASURE = """<script>addEventListener('load', () => {
+  const root = document.documentElement;
+  const status = [...document.querySelectorAll('.table-wrap')].flatMap(box => {
+    const th = [...box.querySelectorAll('th')].find(t => t.textContent === 'Status');
+    if (!th) return [];
+    const r = th.getBoundingClientRect(), b = box.getBoundingClientRect();
+    return [{wide: box.scrollWidth > box.clientWidth, visible: r.left >= b.left - 1 && r.right <= b.right + 1}];
+  });
+  const out = document.createElement('pre');
+  out.id = 'layout';
+  out.textContent = JSON.stringify({page: root.scrollWidth, view: root.clientWidth, status});
+  document.body.appendChild(out);
+});</script>"""
+
+
+def layout(chromium, page: Path, width: int, tmp_path: Path) -> dict:
+    """How the page lays out at a window width: a copy of it with a measuring script (and
+    without the policy that forbids scripts), read back from Chromium's DOM."""
+    text = re.sub(r'<meta http-equiv="Content-Security-Policy"[^>]*>', "", page.read_text(encoding="utf-8"))
+    probe = tmp_path / f"layout-{width}.html"
+    probe.write_text(text.replace("</body>", MEASURE + "</body>"), encoding="utf-8")
+    result = shots.run_chromium(chromium, probe.resolve().as_uri(), f"--window-size={width},900", "--dump-dom")
+    found = re.search(r'<pre id="layout">(.*?)</pre>', result.stdout.decode("utf-8", errors="replace"), re.S)
+    assert found, result.stderr.decode(errors="replace")[-500:]
+    return json.loads(found.group(1).replace("&quot;", '"'))
+
+
+@pytest.mark.parametrize("width", [1280, 390])
+def test_wide_tables_scroll_in_their_box_and_the_status_column_stays_in_view(chromium, page, tmp_path, width):
+    measured = layout(chromium, page, width, tmp_path)
+    assert measured["page"] <= measured["view"], measured  # the page itself never scrolls sideways
+    assert measured["status"] and any(s["wide"] for s in measured["status"]), measured
+    assert all(s["visible"] for s in measured["status"]), measured

@@ -15,7 +15,7 @@ from test_report_support import DDE, HYPERLINK, MALICIOUS, TABBED, D, review_db 
 from cpflow.models import BudgetLine
 from cpflow.read.queries import list_activities
 from cpflow.reports.build import ReportOptions, build_reports
-from cpflow.reports.xlsx import sheet_names, write
+from cpflow.reports.xlsx import _width, sheet_names, write
 
 AS_OF = D("2023-12-31")
 
@@ -135,3 +135,56 @@ def test_sheet_names_are_valid_and_unique():
     names = sheet_names(["Summary", "a/b:c*d?[e]", "x" * 40, "x" * 40, "'quoted'", ""])
     assert names[0] != "Summary" and len(set(n.casefold() for n in names)) == len(names)
     assert all(len(n) <= 31 and not set(n) & set("[]:*?/\\'") for n in names)
+
+
+def _long_title_book(review_db, tmp_path):
+    from test_report_support import REVIEW_PLAN
+
+    from cpflow.services import load_files
+
+    long_title = "Roll out the case management guidance " * 4
+    path = tmp_path / "review.yaml"
+    path.write_text(REVIEW_PLAN.replace("title: Plain action", f"title: {long_title.strip()}"), encoding="utf-8")
+    load_files(review_db, [path], actor="Review WG", now=D("2023-01-10"))
+    (report,), _ = build_reports(review_db, ("progress",), ReportOptions(as_of=AS_OF))
+    out = write(report, tmp_path / "progress.xlsx")
+    return openpyxl.load_workbook(out), report, long_title.strip()
+
+
+def test_the_workbook_prints_each_view_on_pages_one_wide_with_its_header_and_no_helper_or_empty_sheet(review_db, tmp_path):
+    book, report, long_title = _long_title_book(review_db, tmp_path)
+    sizes = {s.title: len(s.table) for s in report.sections}
+    names = sheet_names([s.title for s in report.sections])
+    assert book["Chart data"].sheet_state == "hidden"
+    printed = [ws for ws in book.worksheets if ws.sheet_state == "visible"]
+    assert printed[0].title == "Summary" and len(printed) == 1 + sum(1 for n in sizes.values() if n)
+    for ws in book.worksheets[1:]:
+        if ws.title == "Chart data":
+            continue
+        assert (ws.sheet_state == "hidden") == (sizes[ws.title] == 0), ws.title
+    for ws in printed:
+        setup = ws.page_setup
+        assert ws.sheet_properties.pageSetUpPr.fitToPage and (setup.fitToWidth or 1, setup.fitToHeight) == (1, 0), (
+            ws.title
+        )  # 1 is the default, left out
+        assert setup.paperSize == 9 and ws.print_area, ws.title
+        if ws.title == "Summary":
+            continue
+        assert ws.print_title_rows in ("1:1", "$1:$1"), ws.title
+        last_col = openpyxl.utils.get_column_letter(ws.max_column)
+        assert ws.print_area == f"'{ws.title}'!$A$1:${last_col}${max(ws.max_row, 2)}", (ws.title, ws.print_area)
+        section = next(s for s, name in zip(report.sections, names) if name == ws.title)
+        width = sum(_width(section, c.key, c.kind) for c in section.columns)
+        assert setup.orientation == ("landscape" if width > 100 else "portrait"), (ws.title, width)
+    activities = book["Activities"]
+    cell = next(r[1] for r in activities.iter_rows(min_row=2) if r[0].value == "review:2.1")
+    assert cell.value == long_title and cell.alignment.wrap_text  # wraps in its column, not cut at the edge
+
+
+def test_summary_notes_wrap_in_their_column_left_of_the_charts(progress_book):
+    book, _ = progress_book
+    ws = book["Summary"]
+    anchors = [chart.anchor._from.col for chart in ws._charts]
+    assert anchors and min(anchors) >= 5  # the charts start right of the figure, plan and index columns
+    notes = [row[2] for row in ws.iter_rows(min_row=5) if isinstance(row[2].value, str) and len(row[2].value) > 40]
+    assert notes and all(c.alignment.wrap_text for c in notes)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cpflow.reports import cells, svg
-from cpflow.reports.model import Report, Section, rag_colour
+from cpflow.reports.model import Column, Report, Section, rag_colour
 
 DETAIL_ROWS = 500  # full listings beyond this are left to the xlsx and CSV files
 NUMERIC = ("int", "number", "pct", "money")
@@ -46,8 +46,10 @@ def environment():
     )
 
 
-def _css(kind: str, colour: str | None) -> str:
-    classes = ["num"] if kind in NUMERIC else []
+def _css(column: Column, colour: str | None) -> str:
+    classes = ["num"] if column.kind in NUMERIC else []
+    if column.rag == "status":
+        classes.append("status")  # kept in view (sticky) while a wide table scrolls
     if colour:
         classes.append(f"rag-{colour}")
     return " ".join(classes)
@@ -58,10 +60,10 @@ def view(report: Report, section: Section) -> View:
     rows = []
     for row in cells.rows(section, limit=limit):
         rows.append([
-            Cell(cells.display(value, column.kind), _css(column.kind, rag_colour(column.rag, value)))
+            Cell(cells.display(value, column.kind), _css(column, rag_colour(column.rag, value)))
             for value, column in zip(row, section.columns)
         ])  # fmt: skip
-    headers = [(c.label, "num" if c.kind in NUMERIC else "") for c in section.columns]
+    headers = [(c.label, _css(c, None)) for c in section.columns]
     hidden = max(len(section.table) - DETAIL_ROWS, 0) if section.detail else 0
     return View(section, f"{report.kind}-{section.key}", headers, rows, svg.render(section), hidden)
 

@@ -23,6 +23,7 @@ from cpflow.reports.model import RAG_COLOURS, RAG_SCALES, Report, Section
 from cpflow.reports.svg import colour
 
 MAX_WIDTH = 60
+PORTRAIT_WIDTH = 100  # column widths (in characters) an A4 portrait page holds at a readable scale
 DATE_FORMAT = "yyyy-mm-dd"
 _BAD_SHEET_CHARS = re.compile(r"[\[\]:*?/\\']")
 
@@ -36,6 +37,8 @@ class _Formats:
         self.title = workbook.add_format({"bold": True, "font_size": 14})
         self.bold = workbook.add_format({"bold": True})
         self.muted = workbook.add_format({"font_color": "#52606D"})
+        self.muted_wrap = workbook.add_format({"font_color": "#52606D", "text_wrap": True, "valign": "top"})
+        self.wrap = workbook.add_format({"text_wrap": True, "valign": "top"})
         self.date = workbook.add_format({"num_format": DATE_FORMAT})
         self.pct = workbook.add_format({"num_format": "0.0%"})
         self.int = workbook.add_format({"num_format": "#,##0"})
@@ -82,9 +85,12 @@ def _width(section: Section, key: str, kind: str) -> float:
     return float(min(max(longest, len(label), 6) + 2, MAX_WIDTH))
 
 
-def _writers(ws, fmt: _Formats, section: Section) -> list[Callable]:
+def _writers(ws, fmt: _Formats, section: Section, wrapped: set[int] = frozenset()) -> list[Callable]:
     def text(row, col, value, _currency):
         ws.write_string(row, col, value)
+
+    def long_text(row, col, value, _currency):
+        ws.write_string(row, col, value, fmt.wrap)
 
     def number(style):
         return lambda row, col, value, _currency: ws.write_number(row, col, value, style)
@@ -103,7 +109,7 @@ def _writers(ws, fmt: _Formats, section: Section) -> list[Callable]:
         "date": date,
         "money": money,
     }
-    return [by_kind[c.kind] for c in section.columns]
+    return [long_text if col in wrapped else by_kind[c.kind] for col, c in enumerate(section.columns)]
 
 
 def _rag(ws, fmt: _Formats, section: Section, last_row: int) -> None:
@@ -130,23 +136,33 @@ def _rag(ws, fmt: _Formats, section: Section, last_row: int) -> None:
             upper = bound
 
 
-def _print_setup(ws) -> None:
-    """Printed on A4 landscape, one page wide."""
+def _print_setup(ws, width: float) -> None:
+    """A4, one page wide, landscape only when the columns are wider than a portrait page;
+    the sheet's name and the page number in the footer."""
     ws.set_paper(9)
-    ws.set_landscape()
+    if width > PORTRAIT_WIDTH:
+        ws.set_landscape()
+    else:
+        ws.set_portrait()
     ws.fit_to_pages(1, 0)
+    ws.set_footer("&L&A&RPage &P of &N")
 
 
 def write_section(workbook, fmt: _Formats, name: str, section: Section) -> None:
     ws = workbook.add_worksheet(name)
-    _print_setup(ws)
+    widths = [_width(section, column.key, column.kind) for column in section.columns]
+    _print_setup(ws, sum(widths))
     ws.repeat_rows(0)
-    for col, column in enumerate(section.columns):
-        ws.set_column(col, col, _width(section, column.key, column.kind))
+    for col, width in enumerate(widths):
+        ws.set_column(col, col, width)
     for col, column in enumerate(section.columns):
         ws.write_string(0, col, column.label, fmt.header)
     ws.freeze_panes(1, 0)
-    writers = _writers(ws, fmt, section)
+    # Text longer than its column wraps inside it instead of being cut at the column edge.
+    wrapped = {
+        col for col, (column, width) in enumerate(zip(section.columns, widths)) if column.kind == "text" and width >= MAX_WIDTH
+    }
+    writers = _writers(ws, fmt, section, wrapped)
     currencies = cells.currencies(section) or [None] * len(section.table)
     row_index = 0
     for row_index, (values, currency) in enumerate(zip(cells.rows(section), currencies), start=1):
@@ -155,6 +171,9 @@ def write_section(workbook, fmt: _Formats, name: str, section: Section) -> None:
                 writers[col](row_index, col, value, currency)
     ws.autofilter(0, 0, max(row_index, 1), len(section.columns) - 1)
     _rag(ws, fmt, section, row_index)
+    ws.print_area(0, 0, max(row_index, 1), len(section.columns) - 1)
+    if row_index == 0:
+        ws.hide()  # an empty view: its row count is on the Summary, and it prints no page
 
 
 def _chart_blocks(workbook, fmt: _Formats, sections: list[Section]) -> dict[str, tuple[int, int]]:
@@ -164,6 +183,7 @@ def _chart_blocks(workbook, fmt: _Formats, sections: list[Section]) -> dict[str,
     if not charted:
         return {}
     ws = workbook.add_worksheet("Chart data")
+    ws.hide()  # the data the Summary's charts draw: a helper, never printed
     ws.set_column(0, 0, 40)
     ws.set_column(1, 8, 14)
     blocks, row = {}, 0
@@ -229,7 +249,7 @@ def _chart(workbook, section: Section, rows: tuple[int, int]):
 
 def write_summary(workbook, fmt: _Formats, report: Report, names: list[str]) -> object:
     ws = workbook.add_worksheet("Summary")
-    _print_setup(ws)
+    _print_setup(ws, PORTRAIT_WIDTH + 1)
     ws.set_column(0, 0, 42)
     ws.set_column(1, 1, 14)
     ws.set_column(2, 2, 48)
@@ -248,7 +268,7 @@ def write_summary(workbook, fmt: _Formats, report: Report, names: list[str]) -> 
         if figure.value is not None:
             ws.write_number(row, 1, figure.value, fmt.pct if figure.kind == "pct" else fmt.int)
         if figure.detail:
-            ws.write_string(row, 2, figure.detail, fmt.muted)
+            ws.write_string(row, 2, figure.detail, fmt.muted_wrap)
     row += 2
     for col, label in enumerate(("Plan", "Currency", "Title", "Start", "End")):
         ws.write_string(row, col, label, fmt.header)
@@ -267,7 +287,7 @@ def write_summary(workbook, fmt: _Formats, report: Report, names: list[str]) -> 
         ws.write_string(row, 0, name)
         ws.write_number(row, 1, len(section.table), fmt.int)
         if section.note:
-            ws.write_string(row, 2, section.note, fmt.muted)
+            ws.write_string(row, 2, section.note, fmt.muted_wrap)
     return ws, row
 
 
@@ -298,7 +318,7 @@ def write(report: Report, path: Path) -> Path:
             chart, height = _chart(workbook, section, blocks[section.key])
             summary.insert_chart(4, 6, chart, {"y_offset": y, "x_offset": 10, "object_position": 3})
             y += height + 16
-    # Printed: the figures, tables and charts; long notes run past them and are left out.
+    # Printed: the figures, tables and charts; notes wrap inside their column, clear of the charts.
     summary.print_area(0, 0, max(last_row, 4 + y // 20 + 1), 16)
     workbook.close()
     return path
