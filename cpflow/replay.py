@@ -13,13 +13,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Connection, Table, func, select
 from sqlalchemy.sql import ColumnElement
 
 from cpflow.audit import canonical_json
+from cpflow.errors import EXIT_FINDINGS, CpflowError
 from cpflow.models import (
     Activity,
     BudgetLine,
@@ -266,3 +267,73 @@ def _stored_rows(conn: Connection, table: Table) -> Iterable[dict[str, Any]]:
 
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
+
+
+# --- the cheap check for reads --------------------------------------------------------------
+
+
+class CacheMismatch(CpflowError):
+    """A cached table disagrees with the event log: reads refuse to answer from it."""
+
+    exit_code = EXIT_FINDINGS
+
+
+def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
+    """Raise CacheMismatch when an activity's state or version, or the measurement rows,
+    disagree with the log: a few set-based queries (no replay), for reports, check and show
+    to call inside their read transaction. `audit verify` checks everything else."""
+    last = (
+        select(TransitionEvent.activity_id, func.max(TransitionEvent.id).label("last"), func.count().label("events"))
+        .where(TransitionEvent.activity_id.is_not(None))
+        .group_by(TransitionEvent.activity_id)
+        .subquery()
+    )
+    moves = (
+        select(TransitionEvent.activity_id, func.max(TransitionEvent.id).label("last"))
+        .where(TransitionEvent.to_state.is_not(None))
+        .group_by(TransitionEvent.activity_id)
+        .subquery()
+    )
+    final = TransitionEvent.__table__.alias("final")
+    query = (
+        select(
+            Plan.slug,
+            Activity.code,
+            Activity.state,
+            Activity.version,
+            func.coalesce(final.c.to_state, Activity.initial_state),
+            func.coalesce(last.c.events, 0),
+        )  # fmt: skip
+        .join(Plan, Plan.id == Activity.plan_id)
+        .outerjoin(last, last.c.activity_id == Activity.id)
+        .outerjoin(moves, moves.c.activity_id == Activity.id)
+        .outerjoin(final, final.c.id == moves.c.last)
+        .where(
+            (Activity.state != func.coalesce(final.c.to_state, Activity.initial_state))
+            | (Activity.version != func.coalesce(last.c.events, 0))
+        )
+        .order_by(Plan.slug, Activity.id)
+        .limit(1)
+    )
+    if plan_ids:
+        query = query.where(Activity.plan_id.in_(list(plan_ids)))
+    bad = conn.execute(query).first()
+    if bad is not None:
+        slug, code, state, version, logged_state, events = bad
+        what = f"state is {state}, the log says {logged_state}" if state != logged_state else (
+            f"version is {version}, the log says {events}")  # fmt: skip
+        raise CacheMismatch(
+            f"activities {slug}:{code}: {what}; the database was changed outside cpflow (run cpflow audit verify)"
+        )
+    rows = conn.execute(select(func.count()).select_from(Measurement)).scalar_one()
+    events = conn.execute(select(func.count()).where(TransitionEvent.kind == "measurement")).scalar_one()
+    linked = conn.execute(
+        select(func.count()).select_from(Measurement).join(TransitionEvent, TransitionEvent.id == Measurement.event_id)
+        .where(TransitionEvent.kind == "measurement", TransitionEvent.at == Measurement.at,
+               TransitionEvent.actor == Measurement.actor)
+    ).scalar_one()  # fmt: skip
+    if not rows == events == linked:
+        raise CacheMismatch(
+            f"measurements: {rows} rows, {events} measurement events, {linked} rows matching their event; "
+            "the database was changed outside cpflow (run cpflow audit verify)"
+        )

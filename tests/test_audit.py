@@ -184,3 +184,27 @@ def test_every_load_event_carries_the_content_it_wrote(recorded):
     assert plan["rows"]["budget_lines"][0]["budget_minor"] == 10_000_000
     first = next(d for d in data if d.get("code") == "1.1")
     assert first["row"]["title"] == "First action" and first["row"]["due"] == "2022-06-30"
+
+
+@pytest.mark.parametrize(
+    "sql, message",
+    [
+        (None, None),
+        ("UPDATE activities SET state = 'completed' WHERE code = '1.1'", "activities rec:1.1: state is completed, the log says endorsed"),
+        ("UPDATE activities SET version = 7 WHERE code = '1.2'", "activities rec:1.2: version is 7, the log says 2"),
+        ("UPDATE measurements SET actor = 'Mallory'", "measurements: 1 rows, 1 measurement events, 0 rows matching their event"),
+        ("DELETE FROM measurements", "measurements: 0 rows, 1 measurement events"),
+    ],
+)  # fmt: skip
+def test_the_cheap_read_check_turns_a_cache_edited_beside_the_log_into_an_error(recorded, sql, message):
+    from cpflow.replay import CacheMismatch, check_cache
+
+    if sql:
+        execute(recorded, sql)
+    with recorded.read() as session:
+        if message is None:
+            check_cache(session.connection())
+            return
+        with pytest.raises(CacheMismatch, match=message) as raised:
+            check_cache(session.connection())
+    assert raised.value.exit_code == 1
