@@ -177,3 +177,21 @@ def proved(capsys, line: str) -> None:
     print(line)
     with capsys.disabled():
         print(f"\n{line}")
+
+
+TEAM = (("lea", "lead"), ("col", "co-lead"), ("mo", "member"), ("rev", "reviewer"), ("nobody", None))
+
+
+@pytest.fixture
+def team(cpflow, mini_plan):
+    """The mini plan with accounts (issue 14): admin `admin`; in plan mini, lead `lea`,
+    co-lead `col`, member `mo`, reviewer `rev`; `nobody` holds no role. Returns the CLI runner."""
+    assert cpflow("load", str(mini_plan), "--by", "setup").exit_code == 0
+    result = cpflow("users", "add", "admin", "--admin", "--name", "Admin")
+    assert result.exit_code == 0, result.output
+    for login, role in TEAM:
+        assert cpflow("users", "add", login, "--by", "admin").exit_code == 0
+        if role:
+            result = cpflow("users", "grant", login, role, "--plan", "mini", "--by", "admin")
+            assert result.exit_code == 0, result.output
+    return cpflow

@@ -104,7 +104,7 @@ def history(c: Context, ident: str, fmt: str) -> None:
 
     with c.db.read() as session:
         rows = history_rows(session, ident)
-    columns = ("at", "trigger", "from", "to", "actor", "reason", "ref") if fmt == "table" else None
+    columns = ("at", "trigger", "from", "to", "actor", "approved_by", "reason", "ref") if fmt == "table" else None
     emit(render(rows, fmt, columns))
 
 

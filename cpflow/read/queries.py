@@ -4,6 +4,7 @@ set-based SQL. Renderers turn them into tables, JSON or CSV."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
@@ -169,20 +170,27 @@ def history(session: Session, ident: str) -> list[dict]:
         .where(TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition")
         .order_by(TransitionEvent.id)
     )
-    return [
-        {
-            "event": event.id,
-            "trigger": event.trigger,
-            "from": event.from_state,
-            "to": event.to_state,
-            "actor": event.actor,
-            "at": event.at,
-            "recorded_at": event.recorded_at,
-            "reason": event.reason,
-            "ref": event.ref,
-        }
-        for event in events
-    ]
+    rows = []
+    for event in events:
+        # An approved submission's event names its submitter and approver (issue 14); a direct move has neither.
+        approval = json.loads(event.data) if event.data else {}
+        rows.append(
+            {
+                "event": event.id,
+                "trigger": event.trigger,
+                "from": event.from_state,
+                "to": event.to_state,
+                "actor": event.actor,
+                "at": event.at,
+                "recorded_at": event.recorded_at,
+                "reason": event.reason,
+                "ref": event.ref,
+                "submitted_by": approval.get("submitted_by"),
+                "approved_by": approval.get("approved_by"),
+                "submission": approval.get("submission"),
+            }
+        )
+    return rows
 
 
 def list_units(session: Session, slug: str) -> list[dict]:

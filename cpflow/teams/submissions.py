@@ -171,7 +171,8 @@ def create(db: Database, draft: Draft, *, by: str | None, now: dt.date | None = 
 
 
 def _load(session: Session, submission_id: int) -> tuple[Submission, Plan]:
-    submission = session.execute(select(Submission).where(Submission.id == submission_id).with_for_update()).scalar_one_or_none()
+    # No FOR UPDATE: every write holds cpflow's write lock, which orders the decisions on a submission.
+    submission = session.get(Submission, submission_id)
     if submission is None:
         raise BadInput(f"unknown submission {submission_id}; see `cpflow review`")
     return submission, session.get(Plan, submission.plan_id)
