@@ -130,7 +130,9 @@ def test_plans_that_have_not_started_are_left_out(loaded):
 
 
 def test_as_of_defaults_to_today(loaded):
-    assert frames(loaded).as_of == dt.date.today()
+    before = dt.date.today()
+    got = frames(loaded).as_of
+    assert before <= got <= dt.date.today()  # today read on both sides: a run across midnight stays green
 
 
 def test_unknown_plan_is_refused_naming_the_known_ones(loaded):
