@@ -60,3 +60,11 @@ def test_control_characters_in_an_error_never_reach_the_terminal(seeded):
     assert result.exit_code == 2
     assert "\x1b" not in result.stderr and "\x07" not in result.stderr
     assert "\\x1b" in result.stderr
+
+
+def test_a_pack_to_standard_output_is_refused_and_writes_no_folder_named_dash(seeded, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = seeded("report", "pack", "--plan", "cp-swg-2025", "-o", "-")
+    assert result.exit_code == 2
+    assert "cannot go to standard output" in result.stderr
+    assert not (tmp_path / "-").exists()

@@ -102,6 +102,8 @@ def pack(c: Context, plans, as_of, since, select, ignore, settings, output) -> N
     file and of the event log it was built from)."""
     from cpflow.reports.pack import write_pack
 
+    if output is not None and str(output) == "-":
+        raise click.BadParameter("a pack is a folder of files; it cannot go to standard output", param_hint="-o")
     options = _options(plans, as_of, since, select, ignore, settings)
     folder = output or Path(f"pack-{options.as_of.isoformat()}")
     for path in write_pack(c.db, options, folder, c.plugins):
