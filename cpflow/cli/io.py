@@ -71,7 +71,7 @@ def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going
         c.db, file, plan=plan, actor=actor or default_actor(), title=title, mapping=mapping, sheet=sheet,
         keep_going=keep_going, progress=_progress("checking rows"), status=_status,
         dry_run=dry_run, merge=merge, status_date=status_date,
-        readers={"." + k.lstrip(".").lower(): v for k, v in _plugin_table(c, "register_importers").items()},
+        readers=_plugin_table(c, "register_importers"),
     )  # fmt: skip
     click.echo(result.summary(f'{file} (sheet "{result.sheet}", header row {result.header_row})'))
     if result.ignored:

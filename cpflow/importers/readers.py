@@ -58,7 +58,9 @@ def read_sheets(path: Path, sheet: str | None = None, plugin_readers: dict | Non
         raise SpreadsheetUnreadable(f"{path}: is a directory, not a spreadsheet")
     if size > MAX_FILE_BYTES:
         raise SpreadsheetUnreadable(f"{path}: file is {size:,} bytes; the limit is {MAX_FILE_BYTES:,}")
-    if plugin_readers and suffix in plugin_readers:
+    # Plugins register a format as "tsv", ".tsv" or ".TSV": all name the same suffix.
+    plugin_readers = {"." + name.lstrip(".").lower(): read for name, read in (plugin_readers or {}).items()}
+    if suffix in plugin_readers:
         rows = plugin_readers[suffix](path, sheet)
         return [Sheet(sheet or path.stem, [list(r) for r in rows])]
     if suffix in CSV_SUFFIXES:
@@ -68,7 +70,7 @@ def read_sheets(path: Path, sheet: str | None = None, plugin_readers: dict | Non
     if suffix in WORKBOOK_SUFFIXES:
         _check_expanded_size(path)
         return [_bounded(path, s) for s in _read_workbook(path, sheet)]
-    known = ", ".join(WORKBOOK_SUFFIXES + CSV_SUFFIXES + tuple(plugin_readers or ()))
+    known = ", ".join(WORKBOOK_SUFFIXES + CSV_SUFFIXES + tuple(plugin_readers))
     raise SpreadsheetUnreadable(f"{path}: cannot import {suffix or 'a file without a suffix'}; expected one of {known}")
 
 
