@@ -61,7 +61,7 @@ def test_every_writer_renders_values_by_kind(tmp_path):
     text = markdown.render([report])
     assert "| =cmd\\(\\) |" not in text and "b\\|c" in text and "&lt;b&gt;x&lt;/b&gt;" in text and "1,500.50" in text
     page = html.render([report])
-    assert "&lt;b&gt;x&lt;/b&gt;" in page and 'class="num rag-red"' not in page and 'class="rag-red"' in page
+    assert "&lt;b&gt;x&lt;/b&gt;" in page and 'class="num rag-red"' not in page and 'class="status rag-red"' in page
     files = csvout.write(report, tmp_path / "csv")
     assert [f.name for f in files] == ["figures.csv", "small-view.csv"]
     assert "'=cmd()" in (tmp_path / "csv" / "small-view.csv").read_text()

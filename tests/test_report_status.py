@@ -68,7 +68,7 @@ def test_every_format_shows_the_same_status_and_colour(review_db, tmp_path):
     rows = {r["id"]: r["status"] for r in sections["activities"]["rows"]}
     assert rows["review:1.2"] == "due now" and [r["id"] for r in sections["due-now"]["rows"]] == ["review:1.2"]
     page = html.render([report])
-    assert '<td class="rag-amber">due now</td>' in page and '<td class="rag-green">due now</td>' not in page
+    assert '<td class="status rag-amber">due now</td>' in page and 'rag-green">due now' not in page
     assert "| due now |" in markdown.render([report])
     book = openpyxl.load_workbook(write(report, tmp_path / "p.xlsx"))
     ws = book["Activities"]

@@ -121,7 +121,7 @@ def test_no_cell_from_user_text_is_a_formula(progress_book):
 def test_compliance_workbook_has_findings_counts_and_matrix(review_db, tmp_path):
     (report,), _ = build_reports(review_db, ("compliance",), ReportOptions(as_of=AS_OF))
     book = openpyxl.load_workbook(write(report, tmp_path / "compliance.xlsx"))
-    assert book.sheetnames[:5] == ["Summary", "Findings", "Findings by pack", "Findings by rule", "Rule × objective"]
+    assert book.sheetnames[:6] == ["Summary", "Findings", "Waived", "Findings by pack", "Findings by rule", "Rule × objective"]
     findings = records(book["Findings"])
     assert findings and {"error", "warning", "info"} >= {f["Severity"] for f in findings}
     by_pack = records(book["Findings by pack"])

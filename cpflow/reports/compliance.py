@@ -18,15 +18,18 @@ FINDING_COLUMNS = ("code", "severity", "pack", "rule", "plan", "subject", "where
 
 @dataclass
 class ComplianceReport(Report):
-    """A compliance report; `findings` holds one row per finding (with its data)."""
+    """A compliance report; `findings` holds one row per finding (with its data), `waived`
+    one per finding the plan waived (with its reason in `waived`)."""
 
     findings: pd.DataFrame = field(default_factory=pd.DataFrame)
+    waived: pd.DataFrame = field(default_factory=pd.DataFrame)  # the waived findings, with the reason
 
 
-def findings_frame(check, registry) -> pd.DataFrame:
-    """The check's findings (already sorted by the engine) with each rule's pack and title."""
-    rows = check.rows()
-    frame = pd.DataFrame(rows, columns=["code", "severity", "subject", "plan", "message", "data"])
+def findings_frame(check, registry, rows: list[dict] | None = None) -> pd.DataFrame:
+    """The check's findings (already sorted by the engine) with each rule's pack and title;
+    `rows` instead of `check.rows()` for another list (the waived findings)."""
+    rows = check.rows() if rows is None else rows
+    frame = pd.DataFrame(rows, columns=["code", "severity", "subject", "plan", "message", "data", "waived"])
     rules = pd.DataFrame(
         [(code, rule.pack or "other", rule.title) for code, rule in registry.rules.items()], columns=["code", "pack", "rule"]
     )
@@ -109,6 +112,15 @@ def findings_section(findings: pd.DataFrame) -> Section:
     return Section("Findings", findings, key="findings", columns=columns, note="Every finding, sorted by plan, subject and rule.")
 
 
+def waived_section(waived: pd.DataFrame) -> Section:
+    columns = (
+        Column("severity", "Severity"), Column("code", "Rule"), Column("rule", "Title"), Column("plan", "Plan"),
+        Column("subject", "Subject"), Column("where", "Where"), Column("message", "Message"), Column("waived", "Reason"),
+    )  # fmt: skip
+    note = "Findings the plan waived (rules: {CODE: {reason: …}} or an activity's waive:), with its reason; counted apart."
+    return Section("Waived", waived, key="waived", columns=columns, note=note)
+
+
 def build_from_check(check, frames, registry, *, selection: Mapping | None = None) -> ComplianceReport:
     """The report for a `CheckReport` and the frames of the same plans and date."""
     from cpflow.reports.progress import plans_table, report_title
@@ -116,17 +128,23 @@ def build_from_check(check, frames, registry, *, selection: Mapping | None = Non
     found = findings_frame(check, registry)
     found["where"] = locate(found, frames) if len(found) else pd.Series(dtype=object)
     found = found[list(FINDING_COLUMNS)]
+    waived = findings_frame(check, registry, check.waived_rows())
+    waived["where"] = locate(waived, frames) if len(waived) else pd.Series(dtype=object)
+    waived = waived[[*FINDING_COLUMNS, "waived"]]
     plans = plans_table(frames)
-    report = ComplianceReport("compliance", report_title("Compliance", plans), check.as_of, None, plans, findings=found)
+    report = ComplianceReport("compliance", report_title("Compliance", plans), check.as_of, None, plans, findings=found,
+                              waived=waived)  # fmt: skip
     report.about = {"rules": list(check.rules), **(selection or {}), "notes": list(check.notes)}
     subjects = found["subject"].nunique()
     report.figures = [
         Figure("findings", "Findings", len(found)),
         *(Figure(s, s.capitalize() + "s", int(check.counts.get(s, 0))) for s in SEVERITIES),
+        Figure("waived", "Waived", len(waived), detail="findings the plan waived, with its reason; not counted above"),
         Figure("rules", "Rules run", len(check.rules)),
         Figure("subjects", "Subjects with findings", int(subjects), detail="activities, units, indicators or plans"),
     ]
-    report.sections = [findings_section(found), by_pack(found), by_rule(found, check, registry), matrix(found, frames)]
+    report.sections = [findings_section(found), waived_section(waived), by_pack(found), by_rule(found, check, registry),
+                       matrix(found, frames)]  # fmt: skip
     return report
 
 

@@ -38,7 +38,7 @@ def _records(found) -> Iterator[dict]:
 def findings_document(compliance, *, records: bool = True) -> dict:
     """findings.json: every finding with its data, and the counts (docs/reports.md);
     without `records`, the same document with an empty findings list."""
-    found = compliance.findings
+    found, waived = compliance.findings, compliance.waived
     counts = {f.key: f.value for f in compliance.figures if f.key in ("error", "warning", "info")}
     packs = found.groupby("pack").size().sort_index()
     return {
@@ -49,6 +49,7 @@ def findings_document(compliance, *, records: bool = True) -> dict:
         "selection": {k: compliance.about.get(k) for k in ("select", "ignore", "settings", "severities")},
         "counts": counts,
         "packs": {str(k): int(v) for k, v in packs.items()},
+        "waived": [{**r, "waived": reason} for r, reason in zip(_records(waived), waived["waived"])],
         "findings": list(_records(found)) if records else [],
     }
 
