@@ -68,3 +68,51 @@ def test_a_pack_to_standard_output_is_refused_and_writes_no_folder_named_dash(se
     assert result.exit_code == 2
     assert "cannot go to standard output" in result.stderr
     assert not (tmp_path / "-").exists()
+
+
+def _run_on_a_terminal(args: list[str]) -> bytes:
+    """Run the installed `cpflow` with its stdout on a real pseudo-terminal; what it wrote."""
+    import os
+    import pty
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([str(Path(sys.executable).parent / "cpflow"), *args], stdout=follower, stderr=subprocess.PIPE)
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the child exits
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks)
+
+
+def test_plan_text_cannot_drive_the_terminal_through_csv_or_json(tmp_path):
+    import json
+
+    hostile = "Train \x1b]8;;http://evil.example\x07staff\x1b]8;;\x07 \x9b31m now"
+    plan = tmp_path / "osc.yaml"
+    plan.write_text(
+        "plan: {slug: osc, title: OSC, start: 2024-01-01, end: 2024-12-31}\n"
+        f"activities:\n  - code: '1'\n    title: {json.dumps(hostile)}\n",
+        encoding="utf-8",
+    )
+    db = f"sqlite:///{tmp_path / 'osc.db'}"
+    from conftest import run_cli
+
+    assert run_cli("--db", db, "load", str(plan), "--by", "im").exit_code == 0
+    for fmt in ("csv", "json", "table"):
+        shown = _run_on_a_terminal(["--db", db, "activities", "--format", fmt]).decode("utf-8")
+        assert "\x1b" not in shown and "\x07" not in shown and "\x9b" not in shown, fmt
+    shown = _run_on_a_terminal(["--db", db, "activities", "--format", "json"]).decode("utf-8")
+    assert json.loads(shown.replace("\r\n", "\n"))[0]["title"] == hostile  # escaped, not lost
+    piped = run_cli("--db", db, "activities", "--format", "json")
+    assert json.loads(piped.stdout)[0]["title"] == hostile

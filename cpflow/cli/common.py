@@ -8,6 +8,7 @@ Heavy modules (pandas, SQLAlchemy models, reports) are imported inside commands 
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import click
@@ -127,9 +128,17 @@ def default_actor() -> str:
         return "cpflow"
 
 
+# What may drive a terminal: C0 controls but tab and newline, a CR that does not end a
+# CSV row, DEL and the C1 block (0x9b is a one-byte CSI).
+_DRIVES_TERMINAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]|\r(?!\n)")
+
+
 def emit(text: str) -> None:
-    """Write command output exactly as rendered (click would strip ANSI codes from CSV or
-    JSON on a pipe; tables have already made control characters visible)."""
+    """Write command output. To a pipe or a file it goes exactly as rendered (click would
+    strip ANSI codes from CSV or JSON); to a terminal, control characters from plan data
+    are written as `\\u00XX`, which JSON reads back as the same character."""
+    if sys.stdout.isatty():
+        text = _DRIVES_TERMINAL.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
     click.echo(text, nl=False, color=True)
 
 
