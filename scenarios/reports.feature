@@ -13,6 +13,14 @@ Feature: Progress and compliance reports a governance review can open, read and 
     Then the report shows 3 of 44 live Years 1-2 actions completed, 6.8%
     And the Summary sheet of the Excel report shows the same rate
 
+  Scenario: A reviewer reads a report on the last day of a phase
+    When the reviewer builds the progress report for the framework as of 2023-12-31
+    Then no action due by then and not completed shows as on track
+    And the report says 41 of 44 live Years 1-2 actions were not completed by the end of the phase
+    And the actions still open on their due date are listed as due now, in amber
+    When the reviewer builds the progress report for the framework as of 2024-01-01
+    Then the same actions are overdue, in red
+
   Scenario: A reviewer sees only what changed since the previous review
     When the reviewer builds the progress report as of 2023-12-31 since the review of 2023-06-30
     Then the change log lists the moves of actions 3.5 and 1.2, with who and why

@@ -9,6 +9,8 @@ import pytest
 from conftest import WORKFLOWS
 from pytest_bdd import given, parsers, scenarios, then, when
 
+from cpflow.reports.model import rag_colour
+
 scenarios("reports.feature")
 
 PLAN = "cpms-wg-2022-2025"
@@ -75,6 +77,45 @@ def summary_rate(review):
     values = {row[0]: row[1] for row in book["Summary"].iter_rows(values_only=True) if row[0]}
     figure = next(f for f in review["json"]["figures"] if f["key"] == "completed_pct_years-1-2")
     assert values["% of Years 1-2 actions completed"] == pytest.approx(figure["value"])
+
+
+def _section(review, key):
+    return next(s for s in review["json"]["sections"] if s["key"] == key)["rows"]
+
+
+@then("no action due by then and not completed shows as on track")
+def nothing_due_is_on_track(review):
+    as_of = review["json"]["as_of"]
+    rows = [r for r in _section(review, "activities") if r["due"] and r["due"] <= as_of]
+    open_rows = [r for r in rows if r["state"] not in ("completed", "dropped")]
+    assert open_rows and all(r["status"] in ("due now", "overdue") for r in open_rows)
+    review["open"] = {r["id"] for r in open_rows}
+
+
+@then(parsers.parse("the report says {left:d} of {live:d} live Years 1-2 actions were not completed by the end of the phase"))
+def not_completed_headline(review, left, live):
+    figure = next(f for f in review["json"]["figures"] if f["key"] == "not_completed_years-1-2")
+    assert figure["label"] == "Years 1-2 actions not completed by the end of the phase"
+    assert figure["value"] == left and figure["detail"].startswith(f"{left} of {live} live")
+
+
+@then("the actions still open on their due date are listed as due now, in amber")
+def due_now_in_amber(cpflow, review):
+    due_now = {r["id"] for r in _section(review, "due-now")}
+    assert due_now and due_now <= review["open"]
+    page = ok(cpflow("report", "progress", "--plan", PLAN, "--as-of", review["json"]["as_of"], "--format", "html")).stdout
+    assert page.count('<td class="status rag-amber">due now</td>') >= 2 * len(due_now)  # the list and the full table
+    review["due_now"] = due_now
+
+
+@then("the same actions are overdue, in red")
+def overdue_in_red(review):
+    overdue = {r["id"]: r for r in _section(review, "overdue")}
+    assert review["due_now"] <= set(overdue) and all(overdue[i]["days_late"] == 1 for i in review["due_now"])
+    assert next(f for f in review["json"]["figures"] if f["key"] == "overdue")["value"] >= len(review["due_now"])
+    columns = next(s for s in review["json"]["sections"] if s["key"] == "overdue")["columns"]
+    assert next(c for c in columns if c["key"] == "status")["rag"] == "status"
+    assert {rag_colour("status", overdue[i]["status"]) for i in review["due_now"]} == {"red"}
 
 
 @when(parsers.parse("the reviewer builds the progress report as of {as_of} since the review of {since}"))
