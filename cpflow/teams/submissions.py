@@ -150,22 +150,31 @@ def normalise(draft: Draft) -> Draft:
 
 def create(db: Database, draft: Draft, *, by: str | None, now: dt.date | None = None) -> dict:
     """Store a pending submission (whoever makes it: a lead who means to record directly moves)."""
-    draft = normalise(draft)
+    return create_many(db, [draft], by=by, now=now)[0]
+
+
+def create_many(db: Database, drafts: list[Draft], *, by: str | None, now: dt.date | None = None) -> list[dict]:
+    """Store several pending submissions in one transaction: all or none."""
+    drafts = [normalise(d) for d in drafts]
     day = now or today()
 
-    def work(session: Session) -> dict:
-        plan, activity, code = _check(session, draft, day)
-        login = _submitter(session, by, plan, draft.ident)
-        submission = Submission(
-            plan_id=plan.id, kind=draft.kind, target=code, activity_id=activity.id if activity else None,
-            trigger=_clean(draft.trigger), at=draft.at or day, reason=draft.reason, ref=draft.ref, comment=draft.comment,
-            payload=draft.payload or {}, submitted_by=login, submitted_at=audit.utc_now(), status="pending", revision=1,
-            revisions=[], base_version=activity.version if activity else None, base_state=activity.state if activity else None,
-        )  # fmt: skip
-        session.add(submission)
-        session.flush()
-        _event(session, login, plan.id, "submit", submission)
-        return submission_row(submission, plan.slug)
+    def work(session: Session) -> list[dict]:
+        rows = []
+        for draft in drafts:
+            plan, activity, code = _check(session, draft, day)
+            login = _submitter(session, by, plan, draft.ident)
+            submission = Submission(
+                plan_id=plan.id, kind=draft.kind, target=code, activity_id=activity.id if activity else None,
+                trigger=_clean(draft.trigger), at=draft.at or day, reason=draft.reason, ref=draft.ref,
+                comment=draft.comment, payload=draft.payload or {}, submitted_by=login, submitted_at=audit.utc_now(),
+                status="pending", revision=1, revisions=[], base_version=activity.version if activity else None,
+                base_state=activity.state if activity else None,
+            )  # fmt: skip
+            session.add(submission)
+            session.flush()
+            _event(session, login, plan.id, "submit", submission)
+            rows.append(submission_row(submission, plan.slug))
+        return rows
 
     return db.write(work)
 
