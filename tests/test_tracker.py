@@ -8,7 +8,6 @@ import json
 
 import openpyxl
 import pytest
-
 from conftest import snapshot
 
 COLUMNS = ["Code", "Title", "State", "New status", "Date", "Reason / comment", "Reference"]
