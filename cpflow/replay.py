@@ -319,12 +319,7 @@ def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
         query = query.where(Activity.plan_id.in_(list(plan_ids)))
     bad = conn.execute(query).first()
     if bad is not None:
-        slug, code, state, version, logged_state, events = bad
-        what = f"state is {state}, the log says {logged_state}" if state != logged_state else (
-            f"version is {version}, the log says {events}")  # fmt: skip
-        raise CacheMismatch(
-            f"activities {slug}:{code}: {what}; the database was changed outside cpflow (run cpflow audit verify)"
-        )
+        raise _activity_mismatch(*bad)
     rows = conn.execute(select(func.count()).select_from(Measurement)).scalar_one()
     events = conn.execute(select(func.count()).where(TransitionEvent.kind == "measurement")).scalar_one()
     linked = conn.execute(
@@ -337,3 +332,26 @@ def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
             f"measurements: {rows} rows, {events} measurement events, {linked} rows matching their event; "
             "the database was changed outside cpflow (run cpflow audit verify)"
         )
+
+
+def _activity_mismatch(slug: str, code: str, state: str, version: int, logged_state: str, events: int) -> CacheMismatch:
+    what = (
+        f"state is {state}, the log says {logged_state}"
+        if state != logged_state
+        else f"version is {version}, the log says {events}"
+    )
+    return CacheMismatch(f"activities {slug}:{code}: {what}; the database was changed outside cpflow (run cpflow audit verify)")
+
+
+def check_activity(conn: Connection, slug: str, activity: Activity) -> None:
+    """`check_cache` for one activity (what `show` reads): two index lookups."""
+    events = conn.execute(select(func.count()).where(TransitionEvent.activity_id == activity.id)).scalar_one()
+    logged = conn.execute(
+        select(TransitionEvent.to_state)
+        .where(TransitionEvent.activity_id == activity.id, TransitionEvent.to_state.is_not(None))
+        .order_by(TransitionEvent.id.desc())
+        .limit(1)
+    ).scalar_one_or_none()
+    logged_state = logged or activity.initial_state
+    if activity.state != logged_state or activity.version != events:
+        raise _activity_mismatch(slug, activity.code, activity.state, activity.version, logged_state, events)

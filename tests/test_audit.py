@@ -208,3 +208,17 @@ def test_the_cheap_read_check_turns_a_cache_edited_beside_the_log_into_an_error(
         with pytest.raises(CacheMismatch, match=message) as raised:
             check_cache(session.connection())
     assert raised.value.exit_code == 1
+
+
+def test_check_reports_and_show_refuse_a_state_edited_beside_the_log(recorded, cpflow):
+    execute(recorded, "UPDATE activities SET state = 'completed' WHERE code = '1.1'")
+    message = "activities rec:1.1: state is completed, the log says endorsed"
+    for args in (
+        ("check", "--plan", "rec"),
+        ("report", "progress", "--plan", "rec", "--format", "json"),
+        ("show", "rec:1.1"),
+    ):
+        result = cpflow(*args)
+        assert result.exit_code == 1, (args, result.output)
+        assert message in result.stderr and not result.stdout, args
+    assert cpflow("show", "rec:1.2").exit_code == 0  # an untouched activity still shows

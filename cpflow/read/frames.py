@@ -72,6 +72,7 @@ from cpflow.models import (
 )
 from cpflow.money import MINOR_PER_UNIT
 from cpflow.read.state import last_moves, state_after
+from cpflow.replay import check_cache
 
 
 @dataclass
@@ -109,6 +110,9 @@ def load_frames(session: Session, *, plans: tuple[str, ...] = (), as_of: dt.date
     as_of = as_of or today()
     conn = session.connection()
     _require_plans(session, plans)
+    # The frames read cached tables beside the log: refuse to answer from a cache that
+    # disagrees with it (states, versions, measurements; `audit verify` checks the rest).
+    check_cache(conn, session.scalars(select(Plan.id).where(Plan.slug.in_(plans))).all() if plans else ())
     started = Plan.start <= as_of
     if plans:
         started = and_(started, Plan.slug.in_(plans))

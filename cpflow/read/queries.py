@@ -14,6 +14,7 @@ from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objectiv
 from cpflow.money import json_amount
 from cpflow.read.lookup import find_plan, split_id, unknown_activity
 from cpflow.read.state import with_state
+from cpflow.replay import check_activity
 
 ACTIVITY_COLUMNS = ("id", "plan", "code", "title", "objective", "unit", "lead", "phase", "start", "due", "sectors", "state")
 
@@ -129,6 +130,7 @@ def get_activity(session: Session, ident: str) -> tuple[Plan, Activity]:
 
 def show_activity(session: Session, ident: str) -> dict:
     plan, activity = get_activity(session, ident)
+    check_activity(session.connection(), plan.slug, activity)  # never show a cache that disagrees with the log
     objective = session.get(Objective, activity.objective_id) if activity.objective_id else None
     unit = session.get(Unit, activity.unit_id) if activity.unit_id else None
     from cpflow.lifecycle import lifecycle_for
