@@ -290,7 +290,24 @@ def _rules(spec: PlanSpec) -> dict[str, Any]:
         rules["waive"] = waived
     if spec.plan.four_eyes:
         rules["four_eyes"] = True  # read by cpflow.read.team.four_eyes
+    standards = _standards(spec)
+    if standards:
+        rules["standards"] = standards  # read by cpflow.rules.localisation.standards_of
     return rules
+
+
+def _standards(spec: PlanSpec) -> dict[str, Any]:
+    """Organisations, the IATI settings and indicators' aggregations (issue 16), kept in the
+    plan row's JSON so that neither a table nor a migration is needed for them."""
+    out: dict[str, Any] = {}
+    if spec.organisations:
+        out["organisations"] = [org.model_dump(exclude_none=True) for org in spec.organisations]
+    if spec.plan.iati is not None:
+        out["iati"] = spec.plan.iati.model_dump(exclude_none=True)
+    aggregation = {i.code: i.aggregation for i in spec.indicators if "aggregation" in i.model_fields_set}
+    if aggregation:
+        out["aggregation"] = aggregation
+    return out
 
 
 def _jsonable(value: Any) -> Any:

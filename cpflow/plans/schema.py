@@ -20,6 +20,23 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
 
+class IatiSpec(_Strict):
+    reporting_org: Text  # the reporting organisation's IATI identifier, e.g. XM-DAC-41122
+    prefix: Text | None = None  # activity identifiers start with it (default: reporting_org)
+
+
+# IATI 2.03 OrganisationType codes (cpflow/exports/codelists/OrganisationType.xml).
+ORGANISATION_TYPES = (10, 11, 15, 21, 22, 23, 24, 30, 40, 60, 70, 71, 72, 73, 80, 90)
+
+
+class OrganisationSpec(_Strict):
+    name: Text
+    acronym: Text | None = None
+    iati_id: Text | None = None  # the IATI organisation identifier, when known
+    type: Literal[ORGANISATION_TYPES] | None = None  # type: ignore[valid-type]
+    national_or_local: bool = False  # a national or local actor (Grand Bargain localisation, rule C505)
+
+
 class PlanMeta(_Strict):
     slug: str
     title: Text
@@ -37,6 +54,7 @@ class PlanMeta(_Strict):
     records_expected_results: bool = False
     # Where accounts exist: even a lead's own update is a submission another lead approves (issue 14).
     four_eyes: bool = False
+    iati: IatiSpec | None = None  # the IATI reporting organisation and identifier prefix (docs/exports.md)
 
 
 class PeriodSpec(_Strict):
@@ -131,6 +149,8 @@ class IndicatorSpec(_Strict):
     of: str = "plan"
     baseline: Baseline | None = None
     targets: list[IndicatorTarget] = Field(default_factory=list)
+    # How a period's measurements make its actual: a count of trainings sums; a percentage takes the last.
+    aggregation: Literal["sum", "last", "max", "average"] = "last"
 
 
 class BudgetSpec(_Strict):
@@ -244,6 +264,7 @@ SECTIONS: dict[str, Any] = {
     "plan": PlanMeta,
     "periods": list[PeriodSpec],
     "units": list[UnitSpec],
+    "organisations": list[OrganisationSpec],
     "outcomes": list[OutcomeSpec],
     "objectives": list[ObjectiveSpec],
     "activities": list[ActivitySpec],
@@ -263,6 +284,7 @@ class PlanSpec(_Strict):
     plan: PlanMeta
     periods: list[PeriodSpec] = Field(default_factory=list)
     units: list[UnitSpec] = Field(default_factory=list)
+    organisations: list[OrganisationSpec] = Field(default_factory=list)
     outcomes: list[OutcomeSpec] = Field(default_factory=list)
     objectives: list[ObjectiveSpec] = Field(default_factory=list)
     activities: list[ActivitySpec] = Field(default_factory=list)

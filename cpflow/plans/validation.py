@@ -208,6 +208,7 @@ def semantic_problems(spec: PlanSpec) -> list[Problem]:
         in_plan(("periods", i, "start"), period.start)
         in_plan(("periods", i, "end"), period.end)
     units = _unique(spec.units, "key", ("units",), "unit key", add)
+    _organisation_problems(spec, add)
     outcomes = _unique(spec.outcomes, "key", ("outcomes",), "outcome key", add)
     objectives = _unique(spec.objectives, "code", ("objectives",), "objective code", add)
     items: dict[str, Any] = {}
@@ -289,6 +290,30 @@ def semantic_problems(spec: PlanSpec) -> list[Problem]:
 
     problems.extend(_money_totals(spec))
     return problems
+
+
+IATI_FORBIDDEN = re.compile(r"[/&|?]")  # characters an IATI identifier may not hold (2.03 rulesets)
+
+
+def _organisation_problems(spec: PlanSpec, add) -> None:
+    """Names and acronyms name one organisation each; IATI identifiers avoid / & | ?."""
+    names: dict[str, int] = {}
+    for i, org in enumerate(spec.organisations):
+        for attr in ("name", "acronym"):
+            value = getattr(org, attr)
+            if value is None:
+                continue
+            key = value.strip().casefold()
+            if key in names and names[key] != i:
+                add(("organisations", i, attr), f"{value!r} already names organisations[{names[key]}]")
+            names.setdefault(key, i)
+        if org.iati_id is not None and (IATI_FORBIDDEN.search(org.iati_id) or not org.iati_id.strip()):
+            add(("organisations", i, "iati_id"), f"an IATI identifier may not contain / & | ? or be blank, got {org.iati_id!r}")
+    if spec.plan.iati is not None:
+        for attr in ("reporting_org", "prefix"):
+            value = getattr(spec.plan.iati, attr)
+            if value is not None and (IATI_FORBIDDEN.search(value) or not value.strip()):
+                add(("plan", "iati", attr), f"an IATI identifier may not contain / & | ? or be blank, got {value!r}")
 
 
 def _unique(items: Iterable, attr: str, loc: tuple, what: str, add) -> dict[str, Any]:

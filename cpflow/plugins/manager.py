@@ -32,6 +32,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cpflow.rules.funding",
     "cpflow.rules.governance",
     "cpflow.rules.coverage",
+    "cpflow.rules.localisation",
 )
 
 
