@@ -118,6 +118,10 @@ objectives:
 LIMIT_CASES = [
     ("budgets: [{unit: wg, period: '2022', budget: 99999999999999999999999}]",
      "budgets[0].budget: an amount is at most 92,233,720,368,547,758"),
+    (f"budgets: [{{unit: wg, period: '2022', budget: {'9' * 400}}}]",  # found by the fuzz: OverflowError in isfinite()
+     "budgets[0].budget: an amount is at most 92,233,720,368,547,758 (what storage holds in cents), got a number of 400 digits"),
+    (f"budgets: [{{unit: wg, period: '2022', budget: -{'9' * 400}}}]",
+     "budgets[0].budget: an amount cannot be negative, got a number of 400 digits"),
     ("budgets: [{unit: wg, period: '2022', received: '92,233,720,368,547,759'}]",
      "budgets[0].received: an amount is at most 92,233,720,368,547,758"),
     ("budgets: [{unit: wg, period: '2022', budget: 50000000000000000}, {unit: tf, period: '2022', budget: 50000000000000000}]",

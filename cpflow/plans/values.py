@@ -57,7 +57,11 @@ def storable(value: str) -> str:
 
 def money(value: Any) -> Decimal:
     too_big = f"an amount is at most {MAX_AMOUNT:,} (what storage holds in cents), got {short(value)}"
-    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and abs(value) > MAX_AMOUNT:
+    if isinstance(value, int) and not isinstance(value, bool) and value > MAX_AMOUNT:
+        raise ValueError(too_big)  # (compared as integers: math.isfinite() cannot take a 400-digit int)
+    if isinstance(value, int) and not isinstance(value, bool) and value < -MAX_AMOUNT:
+        raise ValueError(f"an amount cannot be negative, got {short(value)}")
+    if isinstance(value, float) and math.isfinite(value) and value > MAX_AMOUNT:
         raise ValueError(too_big)
     if isinstance(value, str) and len(value) > 60:
         raise ValueError(f"expected an amount such as 1585000 or 1,585,000, got text of {len(value)} characters")
