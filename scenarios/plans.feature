@@ -35,3 +35,15 @@ Feature: Putting our work plans into cpflow
     When the coordinator loads it and reads the progress report
     Then the joint assessment counts under objective 2 and under objective 3, and the report says so
     And the action that names no objective counts under "(none)", not under a guessed objective
+
+  Scenario: The CP SWG 2025 plan shows only what its source states, and its readings where users see them
+    When the coordinator loads the CP SWG 2025 work plan
+    Then no action is linked to an objective, because the source's objective column names areas
+    And each action's notes say which objective its area reads as
+    And the remarks the source wrote in the result column are notes, not expected results
+
+  Scenario: A plan file with a budget too large to store is refused in one line
+    Given the co-lead has loaded the CPMS Working Group's 2022-2025 framework
+    When the co-lead loads a plan file whose budget is 99999999999999999999999 dollars
+    Then cpflow refuses it in one line naming the budget and the largest amount it can store
+    And nothing in the database has changed

@@ -177,3 +177,57 @@ def unlinked_under_none(journey):
     rows = {row["objective"]: row for row in journey["section"]["rows"]}
     assert set(rows) == {"1", "2", "3", "(none)"}
     assert rows["(none)"]["activities"] == 1
+
+
+SWG = WORKFLOWS / "cp-swg-2025.yaml"
+
+
+@when("the coordinator loads the CP SWG 2025 work plan")
+def load_swg(cpflow, journey):
+    result = cpflow("load", str(SWG), "--by", "coordinator")
+    assert result.exit_code == 0, result.output
+    journey["swg"] = {r["code"]: r for r in json.loads(cpflow("activities", "--plan", "cp-swg-2025", "--format", "json").stdout)}
+
+
+@then("no action is linked to an objective, because the source's objective column names areas")
+def no_objective(journey):
+    assert len(journey["swg"]) == 30
+    assert {r["objective"] for r in journey["swg"].values()} == {None}
+
+
+@then("each action's notes say which objective its area reads as")
+def notes_say_reading(cpflow):
+    shown = cpflow("show", "cp-swg-2025:2.1", "--format", "json")
+    assert shown.exit_code == 0, shown.output
+    notes = json.loads(shown.stdout)["notes"]
+    assert "No objective in the source" in notes and "read as objective 2 (assess and monitor)" in notes
+
+
+@then("the remarks the source wrote in the result column are notes, not expected results")
+def remarks_are_notes(cpflow):
+    shown = json.loads(cpflow("show", "cp-swg-2025:1.3", "--format", "json").stdout)
+    assert shown["expected_result"] is None
+    assert 'reads "As suggested by CP SWG members": a remark, not a result' in shown["notes"]
+
+
+@when("the co-lead loads a plan file whose budget is 99999999999999999999999 dollars")
+def load_huge_budget(cpflow, tmp_path, journey):
+    path = tmp_path / "huge.yaml"
+    path.write_text(
+        "plan: {slug: huge, title: Huge, start: 2022-01-01, end: 2022-12-31}\n"
+        "periods: [{key: '2022', start: 2022-01-01, end: 2022-12-31}]\n"
+        "units: [{key: wg, name: WG}]\n"
+        "budgets: [{unit: wg, period: '2022', budget: 99999999999999999999999}]\n",
+        encoding="utf-8",
+    )
+    journey["file"] = path
+    journey["result"] = cpflow("load", str(path), "--by", "CPMS WG co-lead")
+
+
+@then("cpflow refuses it in one line naming the budget and the largest amount it can store")
+def refused_huge(journey):
+    result = journey["result"]
+    assert result.exit_code == 2
+    lines = [line for line in result.stderr.splitlines() if line.startswith(str(journey["file"]) + ":")]
+    assert lines == [f"{journey['file']}:4: budgets[0].budget: an amount is at most 92,233,720,368,547,758 "
+                     "(what storage holds in cents), got 99999999999999999999999"]  # fmt: skip
