@@ -7,6 +7,8 @@ a new API token is printed once. Where accounts exist, every change needs an adm
 
 from __future__ import annotations
 
+import sys
+
 import click
 
 from cpflow.cli.common import Context, emit, format_option, pass_ctx, say
@@ -18,13 +20,13 @@ def login_by(help_text: str = "The admin making the change (an account login).")
 
 def _read_password(from_stdin: bool, *, required: bool) -> str | None:
     if from_stdin:
-        line = click.get_text_stream("stdin").readline()
+        line = sys.stdin.readline()
         if not line.strip():
             raise click.UsageError("--password-stdin: stdin gave no password")
         return line.rstrip("\r\n")
     if not required:
         return None
-    return click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True)
+    return str(click.prompt("New password", hide_input=True, confirmation_prompt=True, err=True))
 
 
 @click.group()
@@ -95,7 +97,7 @@ def passwd(c: Context, login, password_stdin, by) -> None:
     """Set an account's password (for the web app's sign-in)."""
     from cpflow.teams.accounts import set_password
 
-    result = set_password(c.db, login, _read_password(password_stdin, required=True), by=by)
+    result = set_password(c.db, login, _read_password(password_stdin, required=True) or "", by=by)
     click.echo(f"password of {result.login} set (event {result.event_id})")
 
 
