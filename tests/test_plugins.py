@@ -23,6 +23,7 @@ from cpflow.plugins import hookimpl, hookspecs
 from cpflow.plugins.manager import BUILTIN_SOURCE, DEFAULT_PLUGINS, build
 from cpflow.reports.model import Section
 from cpflow.rules import Rule, findings
+from cpflow.rules.engine import describe_plugins, registry_for
 from cpflow.services import load_files, move
 from cpflow.testing import plugins_with
 
@@ -145,7 +146,7 @@ def test_every_hookspec_has_a_docstring_a_tutorial_section_and_a_test_of_its_cal
 
 def test_register_rules_through_the_registry_keeps_other_plugins_rules_when_one_fails(plugin):
     plugins = plugins_with(plugin, Broken())
-    registry = plugins.rules
+    registry = registry_for(plugins)
     assert list(registry.rules) == ["P101"] and registry.sources["P101"] == "Everything"
     assert registry.problems == [("Broken", "register_rules failed: RuntimeError: rules boom")]
     assert [(f.name, f.error) for f in plugins.failures] == [("Broken", "register_rules failed: RuntimeError: rules boom")]
@@ -293,18 +294,18 @@ def test_call_hook_passes_argument_subsets_and_runs_wrappers_around_each_plugin(
 
 def test_builtin_packs_load_as_plugins_and_register_their_rules():
     plugins = build("builtin")
-    names = [row["name"] for row in plugins.describe()]
+    names = [row["name"] for row in describe_plugins(plugins)]
     assert names == sorted(DEFAULT_PLUGINS)
-    timeline = next(row for row in plugins.describe() if row["name"] == "cpflow.rules.timeline")
+    timeline = next(row for row in describe_plugins(plugins) if row["name"] == "cpflow.rules.timeline")
     assert timeline == {"name": "cpflow.rules.timeline", "source": BUILTIN_SOURCE, "status": "loaded",
                         "hooks": ["register_rules"], "rules": ["T101", "T102", "T103", "T104"], "errors": []}  # fmt: skip
-    assert len(plugins.rules.rules) == 20 and not plugins.failures
+    assert len(registry_for(plugins).rules) == 20 and not plugins.failures
 
 
 def test_plugin_selection_none_and_by_name():
-    assert build("none").describe() == [] and build("none").rules.rules == {}
+    assert build("none").describe() == [] and registry_for(build("none")).rules == {}
     only = build("cpflow.rules.funding")
-    assert list(only.rules.rules) == ["F301", "F302", "F303", "F304"]
+    assert list(registry_for(only).rules) == ["F301", "F302", "F303", "F304"]
 
 
 def test_check_pending_rejects_a_misspelt_hook_and_the_plugin_is_reported():
@@ -319,7 +320,7 @@ def test_check_pending_rejects_a_misspelt_hook_and_the_plugin_is_reported():
     _register(plugins, Misspelt(), "misspelt", "test")
     assert [f.name for f in plugins.failures] == ["misspelt"]
     assert "register_rulez" in plugins.failures[0].error
-    assert isinstance(plugins, Plugins) and len(plugins.rules.rules) == 20
+    assert isinstance(plugins, Plugins) and len(registry_for(plugins).rules) == 20
 
 
 def test_plugins_command_lists_builtins(cpflow):

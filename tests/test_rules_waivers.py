@@ -13,7 +13,7 @@ from cpflow import audit
 from cpflow.audit import Fact
 from cpflow.models import Activity, Plan
 from cpflow.plugins.manager import build
-from cpflow.rules.engine import REPORT_VERSION, run_checks
+from cpflow.rules.engine import REPORT_VERSION, registry_for, run_checks
 from cpflow.rules.settings import validate_rule_settings
 from cpflow.services import load_files, move
 
@@ -159,7 +159,7 @@ def test_validate_rule_settings_names_each_bad_setting():
 
 
 def test_rule_lookup_and_explanation_are_one_function_on_the_registry():
-    registry = build("builtin").rules
+    registry = registry_for(build("builtin"))
     assert registry.get(" t103 ").code == "T103"
     assert [r.code for r in registry.matching("f3")] == ["F301", "F302", "F303", "F304"]
     explained = registry.explain("f301")

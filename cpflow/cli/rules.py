@@ -76,9 +76,9 @@ def rules(c: Context, code: str | None, fmt: str) -> None:
     """List every rule (code, title, severity, pack, plugin), or explain one rule and its
     settings. A prefix (T, F3) lists those rules."""
     from cpflow.render import render, render_json, render_record
-    from cpflow.rules.engine import normalise_code
+    from cpflow.rules.engine import normalise_code, registry_for
 
-    registry = c.plugins.rules
+    registry = registry_for(c.plugins)
     listed = registry.matching(code)  # BadInput when the code or prefix names no rule
     if code and normalise_code(code) in registry.rules:
         record = registry.explain(code)
@@ -101,8 +101,9 @@ def rules(c: Context, code: str | None, fmt: str) -> None:
 def plugins(c: Context, fmt: str) -> None:
     """List loaded plugins with their version, hooks and rules, and any that failed to load."""
     from cpflow.render import render
+    from cpflow.rules.engine import describe_plugins
 
-    rows = c.plugins.describe()
+    rows = describe_plugins(c.plugins)
     emit(render(rows, fmt, ("name", "source", "status", "hooks", "rules", "errors")))
 
 

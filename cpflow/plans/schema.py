@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
+from cpflow.codes import CODE_PATTERN
 from cpflow.lifecycle import ROLES
 from cpflow.plans.values import Code, IsoDate, Money, Number, Text, Texts, kind
 
@@ -180,8 +181,6 @@ class PersonSpec(_Strict):
 
 
 def _rule_code(value: Any) -> str:
-    from cpflow.rules.base import CODE_PATTERN
-
     if not isinstance(value, str) or not CODE_PATTERN.fullmatch(value.strip().upper()):
         raise ValueError(f"expected a rule code such as G401, got {value!r}")
     return value.strip().upper()

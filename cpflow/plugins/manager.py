@@ -97,22 +97,13 @@ class Plugins:
     failures: list[PluginFailure] = field(default_factory=list)
     sources: dict[str, str] = field(default_factory=dict)  # plugin name -> distribution and version
 
-    _rules: Any = field(default=None, repr=False)
+    # What other layers build from this plugin set once (the rule registry: see
+    # `cpflow.rules.engine.registry_for`), kept with the set it was built from.
+    cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     @property
     def hook(self):
         return self.manager.hook
-
-    @property
-    def rules(self):
-        """The rule registry (`cpflow.rules.engine.RuleRegistry.from_plugins`), built on first
-        use; a rule that could not be registered is added to `failures`."""
-        if self._rules is None:
-            from cpflow.rules.engine import RuleRegistry
-
-            self._rules = RuleRegistry.from_plugins(self)
-            self.failures.extend(PluginFailure(name, error) for name, error in self._rules.problems)
-        return self._rules
 
     def call(self, name: str, per_plugin: Callable[[str], dict] | None = None, **kwargs) -> list[HookResult]:
         """`call_hook(self, ...)`."""
@@ -176,13 +167,12 @@ class Plugins:
                 else:
                     cli.add_command(command, name)
 
-    def describe(self) -> list[dict]:
-        """One row per plugin: name, source, status, hooks it implements, rules, errors.
-
-        A plugin that failed to load has status `failed`; one that loaded but had a rule
-        or command refused has status `problems`, with the errors listed.
+    def describe(self, rules_of: Callable[[str], list[str]] = lambda name: []) -> list[dict]:
+        """One row per plugin: name, source, status, hooks it implements, rules (from
+        `rules_of(plugin name)`: `cpflow.rules.engine.describe_plugins` passes the registry's),
+        errors. A plugin that failed to load has status `failed`; one that loaded but had a
+        rule or command refused has status `problems`, with the errors listed.
         """
-        registry = self.rules
         errors: dict[str, list[str]] = {}
         for failure in self.failures:
             errors.setdefault(failure.name, []).append(failure.error)
@@ -193,7 +183,7 @@ class Plugins:
             hooks = sorted(caller.name for caller in self.manager.get_hookcallers(plugin) or [])
             problems = errors.pop(name, [])
             rows.append({"name": name, "source": self.sources.get(name, ""), "status": "problems" if problems else "loaded",
-                         "hooks": hooks, "rules": registry.codes_of(name), "errors": problems})  # fmt: skip
+                         "hooks": hooks, "rules": rules_of(name), "errors": problems})  # fmt: skip
         rows += [{"name": name, "source": "", "status": "failed", "hooks": [], "rules": [], "errors": problems}
                  for name, problems in errors.items()]  # fmt: skip
         return rows

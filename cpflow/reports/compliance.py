@@ -155,7 +155,7 @@ def build_compliance(session, *, plans: Sequence[str] = (), as_of: dt.date, sele
     already run for the same selection and `frames` already read for the same plans and
     date are used instead of running and reading again."""
     from cpflow.read.frames import load_frames
-    from cpflow.rules.engine import run_checks
+    from cpflow.rules.engine import registry_for, run_checks
 
     if plugins is None:
         from cpflow.plugins.manager import get_plugins
@@ -168,4 +168,4 @@ def build_compliance(session, *, plans: Sequence[str] = (), as_of: dt.date, sele
         frames = load_frames(session, plans=tuple(plans), as_of=as_of)
     selection = {"select": list(select), "ignore": list(ignore), "settings": {k: dict(v) for k, v in sorted((settings or {}).items())},
                  "severities": dict(sorted((severities or {}).items()))}  # fmt: skip
-    return build_from_check(check, frames, plugins.rules, selection=selection)
+    return build_from_check(check, frames, registry_for(plugins), selection=selection)

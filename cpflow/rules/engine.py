@@ -21,6 +21,7 @@ from typing import Any
 
 from cpflow.clock import today
 from cpflow.errors import BadInput
+from cpflow.plugins.manager import PluginFailure, Plugins
 from cpflow.rules.base import CODE_PATTERN, ENGINE_CODES, SEVERITIES, SEVERITY_RANK, Finding, Rule
 from cpflow.rules.selection import resolve, split_codes, unknown_entries
 
@@ -212,7 +213,7 @@ def run_checks(
     """
     from cpflow.read.frames import load_frames
 
-    registry = plugins.rules
+    registry = registry_for(plugins)
     select, ignore = split_codes(select), split_codes(ignore)
     bad = unknown_entries(select + ignore, registry.rules)
     if bad:
@@ -436,3 +437,18 @@ def _plain(value: Any) -> Any:
     if isinstance(value, np.floating):
         return float(value)
     return value
+
+
+def registry_for(plugins: Plugins) -> RuleRegistry:
+    """The rule registry of a plugin set, built once per set; a rule that could not be
+    registered is added to the set's `failures`."""
+    registry = plugins.cache.get("rules")
+    if registry is None:
+        registry = plugins.cache["rules"] = RuleRegistry.from_plugins(plugins)
+        plugins.failures.extend(PluginFailure(name, error) for name, error in registry.problems)
+    return registry
+
+
+def describe_plugins(plugins: Plugins) -> list[dict]:
+    """`Plugins.describe()` with each plugin's rule codes (what `cpflow plugins` lists)."""
+    return plugins.describe(registry_for(plugins).codes_of)

@@ -24,7 +24,7 @@ def validate_rule_settings(rules_section: Any, registry=None) -> list[str]:
     `select`, `ignore`, `severity` and `config`, a rule code may map to `{reason: TEXT}`:
     the plan waives that rule's findings, and says why.
     """
-    from cpflow.rules.engine import ACTIVITY_WAIVERS, normalise_code
+    from cpflow.rules.engine import ACTIVITY_WAIVERS, normalise_code, registry_for
 
     if rules_section is None:
         return []
@@ -33,7 +33,7 @@ def validate_rule_settings(rules_section: Any, registry=None) -> list[str]:
     if registry is None:
         from cpflow.plugins.manager import get_plugins
 
-        registry = get_plugins().rules
+        registry = registry_for(get_plugins())
     problems = []
     for key in ("select", "ignore"):
         entries = rules_section.get(key) or []
