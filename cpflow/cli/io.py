@@ -86,16 +86,39 @@ def import_(c: Context, file: Path, plan: str, title, mapping, sheet, keep_going
 
 @click.command("export")
 @click.argument("plan", metavar="PLAN")
-@click.option("--format", "fmt", default="xlsx", show_default=True, metavar="xlsx|csv",
-              help="xlsx or csv (or a format a plugin adds).")  # fmt: skip
+@click.option("--format", "fmt", default="xlsx", show_default=True, metavar="xlsx|csv|iati|hxl",
+              help="xlsx or csv (a table import reads back), iati (IATI 2.03 XML), hxl (HXL-tagged CSV), or a plugin's.")  # fmt: skip
 @click.option(
     "-o", "--output", "output", metavar="PATH", help="Where to write (default PLAN.FORMAT; - is standard output for csv)."
 )
+@click.option("--reporting-org", "reporting_org", metavar="REF",
+              help="With --format iati: the reporting organisation's IATI identifier (default: the plan's plan.iati).")  # fmt: skip
+@click.option("--table", "table", type=click.Choice(("activities", "indicators", "funding")), default="activities",
+              show_default=True, help="With --format hxl: which table.")  # fmt: skip
 @pass_ctx
-def export(c: Context, plan: str, fmt: str, output: str | None) -> None:
-    """Write a plan's activities as a table that `cpflow import` reads back."""
+def export(c: Context, plan: str, fmt: str, output: str | None, reporting_org: str | None, table: str) -> None:
+    """Write a plan's activities as a table that `cpflow import` reads back, or as an
+    IATI 2.03 activity file or a HXL-tagged table (docs/exports.md)."""
     from cpflow.exporters import export_plan
 
+    if fmt in ("iati", "hxl"):
+        notes: list[str] = []
+        if fmt == "iati":
+            from cpflow.exports.iati import export_iati
+
+            target, built = export_iati(c.db, plan, output, reporting_org)
+            content, notes = (built.xml.decode("utf-8") if target == "-" else None), built.notes
+        else:
+            from cpflow.exports.hxl import export_hxl
+
+            target, content = export_hxl(c.db, plan, table, output)
+        for note in notes:
+            say(f"note: {note}")
+        if content is not None:
+            click.echo(content, nl=False)
+        else:
+            say(f"{plan}: written to {target}")
+        return
     target, content = export_plan(c.db, plan, fmt, output, _plugin_table(c, "register_exporters"))
     if content is not None:
         click.echo(content, nl=False)
