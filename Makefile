@@ -6,14 +6,14 @@ STAMP := $(VENV)/.installed
 # Reinstall (a normal, non-editable install) whenever the package changes.
 SOURCES := $(shell find cpflow -type f -not -path '*/__pycache__/*' 2>/dev/null)
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test lint bench install clean serve
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(STAMP): $(BIN)/python pyproject.toml $(SOURCES)
-	$(BIN)/python -m pip install --quiet ".[test,postgres]"
+	$(BIN)/python -m pip install --quiet ".[test,postgres,web,standards]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -30,6 +30,10 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check cpflow tests benchmarks examples scripts
 	$(BIN)/lint-imports
 	$(BIN)/mypy
+
+# The web app on the demo database (make demo first); http://127.0.0.1:8000
+serve: $(STAMP)
+	$(BIN)/cpflow --db sqlite:///cpflow-demo/cpflow.db serve
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks --size small

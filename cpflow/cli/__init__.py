@@ -12,7 +12,7 @@ import sys
 
 import click
 
-from cpflow.cli import admin, audit, io, orgs, plans, record, reports, rules, team, tracker, users
+from cpflow.cli import admin, audit, io, orgs, plans, record, reports, rules, team, tracker, users, web
 from cpflow.cli.common import (  # noqa: F401 (DATE, by_option, emit, format_option, pass_ctx: the plugin-author API)
     DATE,
     EXIT_CODES_HELP,
@@ -59,7 +59,7 @@ def cli(ctx: click.Context, db_url: str | None, plugins: str | None, debug: bool
     ctx.obj = Context(db_url, plugins, debug)
 
 
-for _module in (plans, record, audit, io, reports, rules, admin, users, team, tracker, orgs):
+for _module in (plans, record, audit, io, reports, rules, admin, users, team, tracker, orgs, web):
     for _command in _module.COMMANDS:
         cli.add_command(_command)
 

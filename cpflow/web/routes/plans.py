@@ -85,7 +85,9 @@ def dashboard(request: Request, access: Access = Depends(plan_access), as_of: st
 def dashboard_api(request: Request, access: Access = Depends(plan_access), as_of: str | None = None, since: str | None = None):
     """The plan's headline figures as of a date, findings by severity and pending reviews."""
     data = dashboard_data(request, access, date_param("as_of", as_of), date_param("since", since))
-    figures = [{"key": f.key, "label": f.label, "value": f.value, "kind": f.kind, "detail": f.detail} for f in data["report"].figures]
+    figures = [
+        {"key": f.key, "label": f.label, "value": f.value, "kind": f.kind, "detail": f.detail} for f in data["report"].figures
+    ]
     return json_response({"plan": access.slug, "title": access.title, "roles": sorted(access.roles), "as_of": data["as_of"],
                           "figures": figures, "findings": data["counts"], "pending_reviews": len(data["pending"])})  # fmt: skip
 
