@@ -358,3 +358,30 @@ def test_each_seed_plan_is_listed_with_its_activity_count(seeded, slug):
     plans = {p["slug"]: p for p in json.loads(seeded("plans", "--format", "json").stdout)}
     counts = {CPMS: 72, ALLIANCE: 259, SWG: 30, REFUGEE: 32, IRAQ: 28}
     assert plans[slug]["activities"] == counts[slug]
+
+
+def test_a_database_from_before_objectives_lists_upgrades_to_the_same_plan(seeded, db_url):
+    """Migration 0002 adds activities.objectives and fills it from each activity's objective:
+    a database made at 0001 upgrades, and reloading the seeds then changes nothing."""
+    from alembic import command
+
+    from cpflow.db import Database
+    from cpflow.migrate import alembic_config, upgrade
+
+    with session_for(db_url) as session:
+        before = dict(session.execute(select(Activity.id, Activity.objectives)).all())
+    assert before[next(iter(before))] is not None and any(before.values())
+    database = Database(db_url)
+    try:
+        with database.engine.begin() as conn:
+            command.downgrade(alembic_config(conn), "0001")
+        with database.engine.begin() as conn:
+            upgrade(conn)
+    finally:
+        database.dispose()
+    with session_for(db_url) as session:
+        assert dict(session.execute(select(Activity.id, Activity.objectives)).all()) == before
+    events = event_count(db_url)
+    result = seeded("load", *sorted(str(p) for p in WORKFLOWS.glob("*.yaml")), "--by", "test")
+    assert result.exit_code == 0 and "edited" not in result.stdout, result.output
+    assert event_count(db_url) == events

@@ -63,8 +63,8 @@ def _chain_head_guard_up() -> None:
 def _activity_objectives_up() -> None:
     """activities.objectives: every objective code an activity contributes to (issue 11),
     the one it sits under (objective_id) first; filled from objective_id for old rows."""
-    with op.batch_alter_table("activities") as batch:
-        batch.add_column(sa.Column("objectives", sa.JSON(), nullable=False, server_default="[]"))
+    # plain ALTER TABLE ADD COLUMN on both backends (a batch operation would recreate the table on SQLite)
+    op.add_column("activities", sa.Column("objectives", sa.JSON(), nullable=False, server_default="[]"))
     bind = op.get_bind()
     activities = sa.table("activities", sa.column("id"), sa.column("objective_id"), sa.column("objectives", sa.JSON()))
     objectives = sa.table("objectives", sa.column("id"), sa.column("code"))
@@ -84,5 +84,5 @@ def downgrade() -> None:
         op.execute("DROP FUNCTION IF EXISTS cpflow_head_guard() CASCADE")
     else:
         op.execute("DROP TRIGGER IF EXISTS chain_head_guard")
-    with op.batch_alter_table("activities") as batch:
-        batch.drop_column("objectives")
+    # ALTER TABLE DROP COLUMN (SQLite 3.35+): recreating the table would break the foreign keys to it
+    op.execute("ALTER TABLE activities DROP COLUMN objectives")
