@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, StrictInt, StrictStr
 
-from cpflow.codes import CODE_PATTERN
+from cpflow.codes import CODE_PATTERN, SEVERITIES
 from cpflow.lifecycle import ROLES
 from cpflow.plans.values import Code, IsoDate, Money, Number, Text, Texts, kind
 
@@ -210,7 +210,7 @@ class RulesSpec(_Strict):
 
     select: list[str] = Field(default_factory=list)
     ignore: list[str] = Field(default_factory=list)
-    severity: dict[str, Literal["error", "warning", "info"]] = Field(default_factory=dict)
+    severity: dict[str, Literal[SEVERITIES]] = Field(default_factory=dict)  # type: ignore[valid-type]
     config: dict[str, dict[str, Any]] = Field(default_factory=dict)
 
 

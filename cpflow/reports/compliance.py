@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from cpflow.codes import SEVERITIES
 from cpflow.reports.model import Chart, Column, Figure, Report, Section
 
-SEVERITIES = ("error", "warning", "info")
 FINDING_COLUMNS = ("code", "severity", "pack", "rule", "plan", "subject", "where", "message", "data")
 
 

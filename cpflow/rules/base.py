@@ -15,7 +15,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
-from cpflow.codes import CODE_PATTERN  # noqa: F401 (rules name their codes here)
+from cpflow.codes import CODE_PATTERN, SEVERITIES  # noqa: F401 (rules name their codes here)
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -23,7 +23,6 @@ if TYPE_CHECKING:
     from cpflow.rules.context import Context
 
 # The one definition of finding severities, most severe first.
-SEVERITIES = ("error", "warning", "info")
 # The trigger of an imported status (a spreadsheet's status, dated): a starting point for
 # rules that judge how a state was reached, never a skipped step.
 IMPORT_TRIGGER = "import"
