@@ -195,3 +195,49 @@ def team(cpflow, mini_plan):
             result = cpflow("users", "grant", login, role, "--plan", "mini", "--by", "admin")
             assert result.exit_code == 0, result.output
     return cpflow
+
+
+# --- the web app (issue 15) ----------------------------------------------------------------
+
+WEB_PASSWORD = "correct horse battery staple"
+
+
+@pytest.fixture
+def web(team, db_url, tmp_path):
+    """The team fixture served by the web app: every account has WEB_PASSWORD, and a second
+    plan `other` is led by `olead`. `web.client(login)` is a TestClient signed in as login
+    (None: anonymous), with its CSRF token in `.csrf`."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    from cpflow.teams.accounts import set_password
+    from cpflow.web import create_app
+
+    other = tmp_path / "other.yaml"
+    other.write_text(MINI_PLAN.replace("slug: mini", "slug: other").replace("Mini plan", "Other plan"), encoding="utf-8")
+    assert team("load", str(other), "--by", "setup").exit_code == 0
+    assert team("users", "add", "olead", "--by", "admin").exit_code == 0
+    assert team("users", "grant", "olead", "lead", "--plan", "other", "--by", "admin").exit_code == 0
+    database = Database(db_url)
+    for login in ("admin", "lea", "col", "mo", "rev", "nobody", "olead"):
+        set_password(database, login, WEB_PASSWORD, by="admin")
+
+    class Web:
+        db = database
+        app = create_app(database)
+        url = db_url
+
+        def client(self, login: str | None = None, password: str = WEB_PASSWORD):
+            client = TestClient(self.app, raise_server_exceptions=True)
+            page = client.get("/login")
+            client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            if login is not None:
+                reply = client.post("/login", data={"login": login, "password": password, "csrf_token": client.csrf},
+                                    follow_redirects=False)  # fmt: skip
+                assert reply.status_code == 303, reply.text
+                client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/plans").text).group(1)
+            return client
+
+    yield Web()
+    database.dispose()

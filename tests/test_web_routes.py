@@ -1,0 +1,153 @@
+"""The web app's routes on a real database (SQLite, and PostgreSQL when CPFLOW_TEST_PG_URL
+is set): the role x route matrix with the documented status for each, the JSON contracts
+other tools rely on, and the review pack's bytes."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+import pytest
+
+from tests.conftest import snapshot
+
+ROLES = ("anonymous", "mo", "rev", "lea", "col", "admin", "nobody", "olead")
+LOGIN = {"anonymous": None, "mo": "mo", "rev": "rev", "lea": "lea", "col": "col", "admin": "admin", "nobody": "nobody",
+         "olead": "olead"}  # fmt: skip
+READ_PAGES = ("/plans/mini", "/plans/mini/activities", "/plans/mini/activities/1.1", "/plans/mini/review",
+              "/plans/mini/indicators", "/plans/mini/funding", "/plans/mini/findings", "/plans/mini/reports")  # fmt: skip
+READ_API = ("/api/v1/plans/mini", "/api/v1/plans/mini/activities", "/api/v1/plans/mini/activities/1.1",
+            "/api/v1/plans/mini/submissions", "/api/v1/plans/mini/indicators", "/api/v1/plans/mini/funding",
+            "/api/v1/plans/mini/findings")  # fmt: skip
+# What each kind of person gets: reading the plan, moving an activity, the accounts page.
+READ = {"anonymous": 401, "mo": 200, "rev": 200, "lea": 200, "col": 200, "admin": 200, "nobody": 404, "olead": 404}
+MOVE = {"anonymous": 401, "mo": 202, "rev": 403, "lea": 201, "col": 201, "admin": 403, "nobody": 404, "olead": 404}
+ACCOUNTS = {"anonymous": 401, "mo": 403, "rev": 403, "lea": 403, "col": 403, "admin": 200, "nobody": 403, "olead": 403}
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_role_by_route_matrix_for_reading(web, who):
+    client = web.client(LOGIN[who])
+    for path in READ_PAGES:
+        reply = client.get(path, follow_redirects=False)
+        expected = 303 if READ[who] == 401 else READ[who]
+        assert reply.status_code == expected, (who, path, reply.text[:300])
+        if expected == 303:
+            assert reply.headers["location"].startswith("/login?next=")
+    for path in READ_API:
+        reply = client.get(path)
+        assert reply.status_code == READ[who], (who, path, reply.text[:300])
+        if reply.status_code != 200:
+            assert set(reply.json()) == {"error"}
+    assert client.get("/api/v1/accounts").status_code == ACCOUNTS[who]
+
+
+@pytest.mark.parametrize("who", ROLES)
+def test_role_by_route_matrix_for_a_move(web, who):
+    client = web.client(LOGIN[who])
+    before = snapshot(web.url)
+    reply = client.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "endorse", "at": "2022-05-01"},
+                        headers={"X-CSRF-Token": client.csrf})  # fmt: skip
+    assert reply.status_code == MOVE[who], reply.text
+    after = snapshot(web.url)
+    if MOVE[who] == 201:
+        assert reply.json()["actor"] == who and reply.json()["to"] == "endorsed"
+        assert len(after["transition_events"]) > len(before["transition_events"])
+    elif MOVE[who] == 202:
+        assert reply.json()["status"] == "pending" and reply.json()["submitted_by"] == who
+        assert len(after["submissions"]) == len(before["submissions"]) + 1
+        assert after["activities"] == before["activities"]
+    else:
+        assert after == before
+        if MOVE[who] == 403:
+            assert "lead, co-lead or member" in reply.json()["error"]
+
+
+def test_a_member_submits_and_a_lead_approves_through_the_api(web):
+    member, lead = web.client("mo"), web.client("lea")
+    sent = member.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "endorse", "at": "2022-05-01",
+                       "ref": "minutes 3"}, headers={"X-CSRF-Token": member.csrf})  # fmt: skip
+    assert sent.status_code == 202
+    queue = lead.get("/api/v1/plans/mini/submissions?status=pending").json()
+    assert [s["id"] for s in queue] == [sent.json()["id"]]
+    approved = lead.post(f"/api/v1/submissions/{sent.json()['id']}/approve", headers={"X-CSRF-Token": lead.csrf})
+    assert approved.status_code == 200 and approved.json()["status"] == "approved"
+    activity = lead.get("/api/v1/plans/mini/activities/1.1").json()
+    assert activity["state"] == "endorsed"
+    assert activity["history"][-1]["submitted_by"] == "mo" and activity["history"][-1]["approved_by"] == "lea"
+    assert lead.get("/api/v1/plans/mini/submissions?status=pending").json() == []
+
+
+def test_a_lead_returns_with_a_comment_and_the_member_sees_it(web):
+    member, lead = web.client("mo"), web.client("lea")
+    sent = member.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "endorse", "at": "2022-05-01"},
+                       headers={"X-CSRF-Token": member.csrf}).json()  # fmt: skip
+    back = lead.post(f"/api/v1/submissions/{sent['id']}/return", json={"comment": "attach the minutes"},
+                     headers={"X-CSRF-Token": lead.csrf})  # fmt: skip
+    assert back.status_code == 200 and back.json()["status"] == "returned"
+    page = member.get("/plans/mini/review")
+    assert "attach the minutes" in page.text and "Resubmit" in page.text
+
+
+def test_a_stale_version_is_409_and_changes_nothing(web):
+    lead = web.client("lea")
+    first = lead.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "endorse", "at": "2022-05-01"},
+                      headers={"X-CSRF-Token": lead.csrf})  # fmt: skip
+    assert first.status_code == 201
+    before = snapshot(web.url)
+    stale = lead.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "start", "at": "2022-06-01"},
+                      headers={"X-CSRF-Token": lead.csrf, "If-Match": '"1"'})  # fmt: skip
+    assert stale.status_code == 409 and "changed since you read it" in stale.json()["error"]
+    assert snapshot(web.url) == before
+
+
+def test_bad_input_is_400_with_one_message_and_unknown_activity_is_404(web):
+    lead = web.client("lea")
+    bad = lead.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "complete"}, headers={"X-CSRF-Token": lead.csrf})
+    assert bad.status_code == 400 and "cannot complete" in bad.json()["error"]
+    date = lead.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "endorse", "at": "May"},
+                     headers={"X-CSRF-Token": lead.csrf})  # fmt: skip
+    assert date.status_code == 400 and date.json()["error"].startswith("at:")
+    assert lead.get("/api/v1/plans/mini/activities/9.9").status_code == 404
+    assert lead.get("/plans/mini/activities/9.9").status_code == 404
+
+
+def test_activities_api_gives_the_objects_the_cli_prints(web, cpflow):
+    import json
+
+    lead = web.client("lea")
+    assert lead.post("/api/v1/plans/mini/activities/1.2/moves", json={"trigger": "endorse", "at": "2022-05-01"},
+                     headers={"X-CSRF-Token": lead.csrf}).status_code == 201  # fmt: skip
+    cli = json.loads(cpflow("activities", "--plan", "mini", "--state", "endorsed", "--format", "json").stdout)
+    assert lead.get("/api/v1/plans/mini/activities?state=endorsed").json() == cli
+    past = lead.get("/api/v1/plans/mini/activities?state=endorsed&as_of=2022-04-30").json()
+    assert past == []
+
+
+def test_the_pack_zip_holds_the_same_bytes_as_cpflow_report_pack(web, cpflow, tmp_path):
+    reviewer = web.client("rev")
+    reply = reviewer.get("/plans/mini/reports/pack.zip?as_of=2023-06-30")
+    assert reply.status_code == 200 and reply.headers["content-disposition"].startswith("attachment")
+    folder = tmp_path / "cli-pack"
+    assert cpflow("report", "pack", "--plan", "mini", "--as-of", "2023-06-30", "-o", str(folder)).exit_code == 0
+    archive = zipfile.ZipFile(io.BytesIO(reply.content))
+    names = {name.split("/", 1)[1]: name for name in archive.namelist()}
+    assert set(names) == {p.name for p in folder.iterdir()}
+    for short, full in names.items():
+        assert archive.read(full) == (folder / short).read_bytes(), short
+
+
+def test_every_write_route_calls_the_one_service(web, monkeypatch):
+    """The web app records a move only through cpflow.services.move, as the CLI does, with the signed-in login."""
+    from cpflow import services
+
+    calls = []
+    real = services.move
+    monkeypatch.setattr(services, "move", lambda *a, **k: calls.append(k["actor"]) or real(*a, **k))
+    lead = web.client("lea")
+    reply = lead.post("/plans/mini/activities/1.1/moves", data={"trigger": "endorse", "at": "2022-05-01",
+                      "actor": "someone-else", "by": "someone-else", "csrf_token": lead.csrf}, follow_redirects=False)  # fmt: skip
+    assert reply.status_code == 303
+    assert calls == ["lea"]
+    events = snapshot(web.url)["transition_events"]
+    assert "someone-else" not in repr(events)
