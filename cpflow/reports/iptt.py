@@ -68,6 +68,7 @@ def iptt_rows(frames, as_of: dt.date) -> list[dict[str, Any]]:
     by_indicator: dict[tuple, list[tuple]] = {}
     m = frames.measurements
     for plan, code, value, at, period in zip(m["plan"], m["indicator"], m["value"], m["at"], m["period"], strict=True):
+        period = period if isinstance(period, str) and period else None  # NaN from the frame: none given
         by_indicator.setdefault((plan, code), []).append((pd.Timestamp(at).date(), float(value), period))
     rows = []
     ind = frames.indicators
@@ -116,3 +117,48 @@ def iptt_section(frames, as_of: dt.date) -> Section:
     for key in ("baseline", "target", "actual", "pct_of_target", "cumulative"):
         table[key] = table[key].astype(float)
     return Section("Indicator performance tracking", table, key="iptt", columns=COLUMNS, note=NOTE, detail=True)
+
+
+LOCALISATION_COLUMNS = (
+    Column("plan", "Plan"), Column("scope", "Scope"), Column("key", "Objective or unit"), Column("live", "Live activities", "int"),
+    Column("national_or_local", "Led or co-led by national/local actors", "int"), Column("share", "Share", "pct"),
+    Column("unclassified", "Could not be classified", "int"),
+)  # fmt: skip
+
+
+def localisation_sections(frames, as_of: dt.date) -> tuple[list, list[Section]]:
+    """The localisation figure and sections (issue 16, rule C505): the share of live activities
+    led or co-led by national or local actors per plan, objective and unit, and which
+    organisations count as national or local and why. Only plans that declare organisations."""
+    from cpflow.reports.model import Figure
+    from cpflow.rules.context import Context
+    from cpflow.rules.localisation import declared_local, localisation_table, shares
+
+    declaring = [slug for slug, rules in zip(frames.plans["slug"], frames.plans["rules"], strict=True)
+                 if standards_of(rules).get("organisations")]  # fmt: skip
+    if not declaring:
+        return [], []
+    table = localisation_table(Context(as_of, frames, {}))
+    table = table[table["plan"].isin(declaring)]
+    rows = []
+    for by, scope in (((), "plan"), (("objective",), "objective"), (("unit",), "unit")):
+        for share in shares(table, by):
+            if scope != "plan" and share.get(by[0]) is None:
+                continue
+            rows.append({"plan": share["plan"], "scope": scope, "key": share.get(by[0]) if by else None, "live": share["live"],
+                         "national_or_local": share["national_or_local"],
+                         "share": None if share["share"] is None else share["share"] / 100, "unclassified": share["unclassified"]})  # fmt: skip
+    live, local = len(table), int((table["class"] == "national/local").sum())
+    unclassified = int((table["class"] == "unclassified").sum())
+    figure = Figure("localisation_share", "% of live activities led or co-led by national or local actors",
+                    round(local / live, 4) if live else None, "pct",
+                    f"{local} of {live} live activities; {unclassified} could not be classified (leads not declared)")  # fmt: skip
+    orgs = [{"plan": slug, **org} for slug, rules in zip(frames.plans["slug"], frames.plans["rules"], strict=True)
+            for org in declared_local(rules)]  # fmt: skip
+    shares_section = Section("Localisation", pd.DataFrame(rows, columns=[c.key for c in LOCALISATION_COLUMNS]),
+                             key="localisation", columns=LOCALISATION_COLUMNS,
+                             note="Live activities (not dropped) whose lead, or whose unit's lead, is a declared national "
+                                  "or local actor; leads naming no declared organisation are unclassified (rule C505).")  # fmt: skip
+    orgs_section = Section("National and local actors", pd.DataFrame(orgs, columns=["plan", "name", "acronym", "type", "why"]),
+                           key="national-local-actors")  # fmt: skip
+    return [figure], [shares_section, orgs_section]

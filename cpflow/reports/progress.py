@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from cpflow.reports import breakdowns, funding, indicators, lists
+from cpflow.reports import breakdowns, funding, indicators, lists, team
 from cpflow.reports.model import Figure, Report
 
 
@@ -56,6 +56,7 @@ def build_from_frames(frames, *, since: dt.date | None = None) -> ProgressReport
     lines = funding.funding_lines(frames)
     sections += [lines, funding.funding_totals(lines), lists.all_activities(frame)]
     report.sections = sections
+    team.add_to(report, frames, since)
     return report
 
 
@@ -141,6 +142,11 @@ def build_progress(session, *, plans: tuple[str, ...] = (), as_of: dt.date, sinc
 
     frames = load_frames(session, plans=plans, as_of=as_of)
     report = build_from_frames(frames, since=since)
+    from cpflow.reports.iptt import iptt_section, localisation_sections
+
+    figures, sections = localisation_sections(frames, as_of)
+    report.figures += figures
+    report.sections[-1:-1] = [iptt_section(frames, as_of), *sections]
     if since is not None:
         added = [changes.transitions(frames, since), changes.edits(session, list(report.plans["slug"]), since, as_of)]
         if checks is not None:
