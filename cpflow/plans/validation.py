@@ -186,110 +186,150 @@ def _message(error: dict) -> str:
 
 
 def semantic_problems(spec: PlanSpec) -> list[Problem]:
-    """Cross-references, uniqueness and ranges: what a schema cannot say."""
-    problems: list[Problem] = []
-    add = lambda loc, message: problems.append((loc, message))  # noqa: E731
-    meta = spec.plan
-    if not SLUG.match(meta.slug):
-        add(("plan", "slug"), f"expected lower-case letters, digits and '-', got {meta.slug!r}")
-    if not re.fullmatch(r"[A-Z]{3}", meta.currency):
-        add(("plan", "currency"), f"expected an ISO 4217 code such as USD, got {meta.currency!r}")
-    if meta.start > meta.end:
-        add(("plan", "end"), f"the plan ends ({meta.end}) before it starts ({meta.start})")
+    """Cross-references, uniqueness and ranges: what a schema cannot say. Each section's
+    checks are one method of `_Semantics`, run in file order; later sections refer to the
+    keys the earlier ones collected."""
+    check = _Semantics(spec)
+    for step in (check.plan, check.periods, check.keys, check.objectives, check.lifecycle, check.activities,
+                 check.indicators, check.budgets):  # fmt: skip
+        step()
+    _organisation_problems(spec, check.add)
+    check.problems.extend(_money_totals(spec))
+    return check.problems
 
-    def in_plan(loc: tuple, day: dt.date | None) -> None:
-        if day is not None and not meta.start <= day <= meta.end:
-            add(loc, f"{day} is outside the plan ({meta.start} to {meta.end})")
 
-    periods = _unique(spec.periods, "key", ("periods",), "period key", add)
-    for i, period in enumerate(spec.periods):
-        if period.start > period.end:
-            add(("periods", i, "end"), f"the period ends ({period.end}) before it starts ({period.start})")
-        in_plan(("periods", i, "start"), period.start)
-        in_plan(("periods", i, "end"), period.end)
-    units = _unique(spec.units, "key", ("units",), "unit key", add)
-    _organisation_problems(spec, add)
-    outcomes = _unique(spec.outcomes, "key", ("outcomes",), "outcome key", add)
-    objectives = _unique(spec.objectives, "code", ("objectives",), "objective code", add)
-    items: dict[str, Any] = {}
-    for c, checklist in enumerate(spec.checklists):
-        for k, item in enumerate(checklist.items):
-            if item.code in items:
-                add(("checklists", c, "items", k, "code"), f"duplicate checklist item code {item.code!r}")
-            items[item.code] = item
-    _unique(spec.checklists, "key", ("checklists",), "checklist key", add)
+class _Semantics:
+    """The problems found so far and the keys each section declares."""
 
-    def ref(loc: tuple, value: str | None, known: dict, what: str) -> None:
+    def __init__(self, spec: PlanSpec):
+        self.spec = spec
+        self.problems: list[Problem] = []
+        self.period_keys: dict[str, Any] = {}
+        self.unit_keys: dict[str, Any] = {}
+        self.outcome_keys: dict[str, Any] = {}
+        self.objective_codes: dict[str, Any] = {}
+        self.items: dict[str, Any] = {}
+        self.activity_paths: dict[str, str] = {}
+        self.states: tuple[str, ...] = ()
+
+    def add(self, loc: tuple, message: str) -> None:
+        self.problems.append((loc, message))
+
+    def ref(self, loc: tuple, value: str | None, known: dict, what: str) -> None:
         if value is not None and value not in known:
             hint = f"; known: {', '.join(list(known)[:12])}" if known else f"; the plan declares no {what}s"
-            add(loc, f"unknown {what} {value!r}{hint}")
+            self.add(loc, f"unknown {what} {value!r}{hint}")
 
-    for i, objective in enumerate(spec.objectives):
-        ref(("objectives", i, "outcome"), objective.outcome, outcomes, "outcome")
-        ref(("objectives", i, "unit"), objective.unit, units, "unit")
-        for t, target in enumerate(objective.targets):
-            ref(("objectives", i, "targets", t, "period"), target.period, periods, "period")
+    def in_plan(self, loc: tuple, day: dt.date | None) -> None:
+        meta = self.spec.plan
+        if day is not None and not meta.start <= day <= meta.end:
+            self.add(loc, f"{day} is outside the plan ({meta.start} to {meta.end})")
 
-    lifecycle_errors = definition_problems(spec.lifecycle) if spec.lifecycle is not None else []
-    if spec.lifecycle is not None and not lifecycle_errors:
-        names = [*spec.lifecycle["states"], *(t["trigger"] for t in spec.lifecycle["transitions"])]
-        lifecycle_errors = [
-            f"the state or trigger {name[:20]!r}… has {len(name)} characters; names are at most {MAX_STATE}"
-            for name in names if len(name) > MAX_STATE
-        ]  # fmt: skip
-    for message in lifecycle_errors:
-        add(("lifecycle",), message)
-    states = lifecycle_for(spec.lifecycle).states if not lifecycle_errors else ()
-    seen: dict[str, str] = {}
-    for path, activity in spec.all_activities():
-        loc = _path_to_loc(path)
-        if activity.code in seen:
-            add(loc + ("code",), f"duplicate activity code {activity.code!r} (first at {seen[activity.code]})")
-        else:
-            seen[activity.code] = path
-        ref(loc + ("objective",), activity.objective, objectives, "objective")
-        for o, code in enumerate(activity.objectives):
-            ref(loc + ("objectives", o), code, objectives, "objective")
-        ref(loc + ("unit",), activity.unit, units, "unit")
-        ref(loc + ("phase",), activity.phase, periods, "period")
-        for s, key in enumerate(activity.schedule):
-            ref(loc + ("schedule", s), key, periods, "period")
-        for s, code in enumerate(activity.checklist):
-            ref(loc + ("checklist", s), code, items, "checklist item")
-        if activity.state is not None and states and activity.state not in states:
-            add(loc + ("state",), f"unknown state {activity.state!r}; states are {', '.join(states)}")
-        in_plan(loc + ("start",), activity.start)
-        in_plan(loc + ("due",), activity.due)
-        if activity.start and activity.due and activity.due < activity.start:
-            add(loc + ("due",), f"due {activity.due} is before start {activity.start}")
+    def plan(self) -> None:
+        meta = self.spec.plan
+        if not SLUG.match(meta.slug):
+            self.add(("plan", "slug"), f"expected lower-case letters, digits and '-', got {meta.slug!r}")
+        if not re.fullmatch(r"[A-Z]{3}", meta.currency):
+            self.add(("plan", "currency"), f"expected an ISO 4217 code such as USD, got {meta.currency!r}")
+        if meta.start > meta.end:
+            self.add(("plan", "end"), f"the plan ends ({meta.end}) before it starts ({meta.start})")
 
-    indicators = _unique(spec.indicators, "code", ("indicators",), "indicator code", add)
-    del indicators
-    for i, indicator in enumerate(spec.indicators):
-        target_kind, _, key = indicator.of.partition(":")
-        known = {"outcome": outcomes, "objective": objectives, "activity": seen}.get(target_kind)
-        if indicator.of != "plan" and (known is None or not key):
-            add(("indicators", i, "of"), f"expected plan, outcome:KEY, objective:CODE or activity:CODE, got {indicator.of!r}")
-        elif known is not None:
-            ref(("indicators", i, "of"), key, known, target_kind)
-        for t, target in enumerate(indicator.targets):
-            ref(("indicators", i, "targets", t, "period"), target.period, periods, "period")
+    def periods(self) -> None:
+        self.period_keys = _unique(self.spec.periods, "key", ("periods",), "period key", self.add)
+        for i, period in enumerate(self.spec.periods):
+            if period.start > period.end:
+                self.add(("periods", i, "end"), f"the period ends ({period.end}) before it starts ({period.start})")
+            self.in_plan(("periods", i, "start"), period.start)
+            self.in_plan(("periods", i, "end"), period.end)
 
-    lines: dict[tuple[str, str], int] = {}
-    for i, line in enumerate(spec.budgets):
-        ref(("budgets", i, "unit"), line.unit, units, "unit")
-        ref(("budgets", i, "period"), line.period, periods, "period")
-        if line.currency is not None and not re.fullmatch(r"[A-Z]{3}", line.currency):
-            add(("budgets", i, "currency"), f"expected an ISO 4217 code such as USD, got {line.currency!r}")
-        if (line.unit, line.period) in lines:
-            add(
-                ("budgets", i),
-                f"a second budget line for unit {line.unit!r} and period {line.period!r} (first is budgets[{lines[(line.unit, line.period)]}])",
+    def keys(self) -> None:
+        """Units, outcomes, objectives and checklist items: each key once."""
+        spec = self.spec
+        self.unit_keys = _unique(spec.units, "key", ("units",), "unit key", self.add)
+        self.outcome_keys = _unique(spec.outcomes, "key", ("outcomes",), "outcome key", self.add)
+        self.objective_codes = _unique(spec.objectives, "code", ("objectives",), "objective code", self.add)
+        for c, checklist in enumerate(spec.checklists):
+            for k, item in enumerate(checklist.items):
+                if item.code in self.items:
+                    self.add(("checklists", c, "items", k, "code"), f"duplicate checklist item code {item.code!r}")
+                self.items[item.code] = item
+        _unique(spec.checklists, "key", ("checklists",), "checklist key", self.add)
+
+    def objectives(self) -> None:
+        for i, objective in enumerate(self.spec.objectives):
+            self.ref(("objectives", i, "outcome"), objective.outcome, self.outcome_keys, "outcome")
+            self.ref(("objectives", i, "unit"), objective.unit, self.unit_keys, "unit")
+            for t, target in enumerate(objective.targets):
+                self.ref(("objectives", i, "targets", t, "period"), target.period, self.period_keys, "period")
+
+    def lifecycle(self) -> None:
+        """The plan's own lifecycle (typed by the schema) must make sense; its states are
+        what activities' `state:` may name."""
+        definition = self.spec.lifecycle
+        errors = definition_problems(definition) if definition is not None else []
+        if definition is not None and not errors:
+            names = [*definition["states"], *(t["trigger"] for t in definition["transitions"])]
+            errors = [
+                f"the state or trigger {name[:20]!r}… has {len(name)} characters; names are at most {MAX_STATE}"
+                for name in names if len(name) > MAX_STATE
+            ]  # fmt: skip
+        for message in errors:
+            self.add(("lifecycle",), message)
+        self.states = lifecycle_for(definition).states if not errors else ()
+
+    def activities(self) -> None:
+        seen = self.activity_paths
+        for path, activity in self.spec.all_activities():
+            loc = _path_to_loc(path)
+            if activity.code in seen:
+                self.add(loc + ("code",), f"duplicate activity code {activity.code!r} (first at {seen[activity.code]})")
+            else:
+                seen[activity.code] = path
+            self.ref(loc + ("objective",), activity.objective, self.objective_codes, "objective")
+            for o, code in enumerate(activity.objectives):
+                self.ref(loc + ("objectives", o), code, self.objective_codes, "objective")
+            self.ref(loc + ("unit",), activity.unit, self.unit_keys, "unit")
+            self.ref(loc + ("phase",), activity.phase, self.period_keys, "period")
+            for s, key in enumerate(activity.schedule):
+                self.ref(loc + ("schedule", s), key, self.period_keys, "period")
+            for s, code in enumerate(activity.checklist):
+                self.ref(loc + ("checklist", s), code, self.items, "checklist item")
+            if activity.state is not None and self.states and activity.state not in self.states:
+                self.add(loc + ("state",), f"unknown state {activity.state!r}; states are {', '.join(self.states)}")
+            self.in_plan(loc + ("start",), activity.start)
+            self.in_plan(loc + ("due",), activity.due)
+            if activity.start and activity.due and activity.due < activity.start:
+                self.add(loc + ("due",), f"due {activity.due} is before start {activity.start}")
+
+    def indicators(self) -> None:
+        _unique(self.spec.indicators, "code", ("indicators",), "indicator code", self.add)
+        for i, indicator in enumerate(self.spec.indicators):
+            target_kind, _, key = indicator.of.partition(":")
+            known = {"outcome": self.outcome_keys, "objective": self.objective_codes, "activity": self.activity_paths}.get(
+                target_kind
             )
-        lines.setdefault((line.unit, line.period), i)
+            if indicator.of != "plan" and (known is None or not key):
+                self.add(
+                    ("indicators", i, "of"), f"expected plan, outcome:KEY, objective:CODE or activity:CODE, got {indicator.of!r}"
+                )
+            elif known is not None:
+                self.ref(("indicators", i, "of"), key, known, target_kind)
+            for t, target in enumerate(indicator.targets):
+                self.ref(("indicators", i, "targets", t, "period"), target.period, self.period_keys, "period")
 
-    problems.extend(_money_totals(spec))
-    return problems
+    def budgets(self) -> None:
+        lines: dict[tuple[str, str], int] = {}
+        for i, line in enumerate(self.spec.budgets):
+            self.ref(("budgets", i, "unit"), line.unit, self.unit_keys, "unit")
+            self.ref(("budgets", i, "period"), line.period, self.period_keys, "period")
+            if line.currency is not None and not re.fullmatch(r"[A-Z]{3}", line.currency):
+                self.add(("budgets", i, "currency"), f"expected an ISO 4217 code such as USD, got {line.currency!r}")
+            first = lines.setdefault((line.unit, line.period), i)
+            if first != i:
+                self.add(
+                    ("budgets", i),
+                    f"a second budget line for unit {line.unit!r} and period {line.period!r} (first is budgets[{first}])",
+                )
 
 
 IATI_FORBIDDEN = re.compile(r"[/&|?]")  # characters an IATI identifier may not hold (2.03 rulesets)
