@@ -299,7 +299,7 @@ def test_builtin_packs_load_as_plugins_and_register_their_rules():
     timeline = next(row for row in describe_plugins(plugins) if row["name"] == "cpflow.rules.timeline")
     assert timeline == {"name": "cpflow.rules.timeline", "source": BUILTIN_SOURCE, "status": "loaded",
                         "hooks": ["register_rules"], "rules": ["T101", "T102", "T103", "T104"], "errors": []}  # fmt: skip
-    assert len(registry_for(plugins).rules) == 20 and not plugins.failures
+    assert len(registry_for(plugins).rules) == 22 and not plugins.failures
 
 
 def test_plugin_selection_none_and_by_name():
@@ -320,7 +320,7 @@ def test_check_pending_rejects_a_misspelt_hook_and_the_plugin_is_reported():
     _register(plugins, Misspelt(), "misspelt", "test")
     assert [f.name for f in plugins.failures] == ["misspelt"]
     assert "register_rulez" in plugins.failures[0].error
-    assert isinstance(plugins, Plugins) and len(registry_for(plugins).rules) == 20
+    assert isinstance(plugins, Plugins) and len(registry_for(plugins).rules) == 22
 
 
 def test_plugins_command_lists_builtins(cpflow):

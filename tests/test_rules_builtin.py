@@ -7,6 +7,7 @@ meta-test can prove every built-in rule has both.
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 
 import pytest
@@ -141,6 +142,7 @@ FIRING = {
     "G402": ("2022-07-01", None, ["rt:2.1"]),
     "G403": ("2022-07-01", None, ["rt:2.4"]),
     "G404": ("2022-07-01", None, ["rt:2.5"]),
+    "G405": ("2022-07-01", None, ["rt:1.2"]),
     "C501": ("2022-07-01", None, ["rt"]),
     "C502": ("2022-07-01", None, ["rt"]),
     "C503": ("2022-07-01", None, ["rt:a-2"]),
@@ -165,6 +167,7 @@ QUIET = {
     "G402": ("ok", "2022-07-01", None),
     "G403": ("ok", "2022-07-01", None),
     "G404": ("ok", "2022-07-01", None),
+    "G405": ("rt", "2022-05-31", None),  # not submitted yet
     "C501": ("ok", "2022-07-01", None),
     "C502": ("ok", "2022-07-01", None),
     "C503": ("ok", "2022-07-01", None),
@@ -172,6 +175,25 @@ QUIET = {
 }
 
 BUILTIN_MODULES = [importlib.import_module(name) for name in DEFAULT_PLUGINS]
+
+
+def _pending_submissions(box):
+    """G405: a member's move submitted on 2022-06-01 (30 days before 2022-07-01), an indicator
+    value submitted on 2022-06-20 (11 days: a near miss). Accounts come after the moves."""
+    from sqlalchemy import update
+
+    from cpflow.models import Submission
+    from cpflow.teams.accounts import add_account, grant
+    from cpflow.teams.submissions import Draft, create
+
+    add_account(box.db, "admin", by=None, admin=True)
+    add_account(box.db, "mo", by="admin")
+    grant(box.db, "mo", "member", plan="rt", by="admin")
+    for draft, day in ((Draft("move", "rt:1.2", "endorse", at=dt.date(2022, 6, 1)), "2022-06-01"),
+                       (Draft("measure", "rt:IND-2", at=dt.date(2022, 6, 20), payload={"value": 6}), "2022-06-20")):  # fmt: skip
+        ident = create(box.db, draft, by="mo")["id"]
+        stamp = f"{day}T09:00:00.000000Z"
+        box.db.write(lambda s, i=ident, t=stamp: s.execute(update(Submission).where(Submission.id == i).values(submitted_at=t)))
 
 
 @pytest.fixture(scope="module")
@@ -182,6 +204,7 @@ def sandboxes():
     rich.move("rt:2.6", "drop", "2022-05-01", reason="merged into 2.2")
     rich.measure("rt:IND-1", 1, "2022-12-31", period="2022")
     rich.measure("rt:IND-2", 5, "2022-06-30")
+    _pending_submissions(rich)
     clean = Sandbox(CLEAN, plugins=BUILTIN_MODULES)
     clean.move("ok:1.1", "endorse", "2022-02-01", ref="minutes")
     clean.move("ok:1.1", "start", "2022-05-01")

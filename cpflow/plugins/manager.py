@@ -33,6 +33,7 @@ DEFAULT_PLUGINS: tuple[str, ...] = (
     "cpflow.rules.governance",
     "cpflow.rules.coverage",
     "cpflow.rules.localisation",
+    "cpflow.rules.team",
 )
 
 

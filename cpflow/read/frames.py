@@ -41,6 +41,12 @@ budgets      plan, unit (key), id ("plan:unit"), period, period_start, period_en
              exact vectorised arithmetic); the latest `funding` event on or before the
              date wins over the plan file's figures
 checklist    plan, checklist (key), checklist_title, code, category, text
+submissions  submission (id), plan, activity ("plan:target": the activity, indicator or unit),
+             kind, trigger, at, submitted_by, first_submitted_at, event (the approved fact's),
+             submitted_at (this revision; UTC timestamps), revision, status (as of the date:
+             pending, returned, approved, withdrawn), decided_by, decided_at, comment, ref — those
+             first submitted on or before the date; a decision after the date is not yet
+             made, and a revision after it leaves the earlier one returned (or pending)
 """
 
 from __future__ import annotations
@@ -49,6 +55,7 @@ import datetime as dt
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, fields
+from dataclasses import field as dataclass_field
 from decimal import Decimal
 
 import pandas as pd
@@ -67,6 +74,7 @@ from cpflow.models import (
     Outcome,
     Period,
     Plan,
+    Submission,
     TransitionEvent,
     Unit,
 )
@@ -91,6 +99,7 @@ class Frames:
     measurements: pd.DataFrame
     budgets: pd.DataFrame
     checklist: pd.DataFrame
+    submissions: pd.DataFrame = dataclass_field(default_factory=lambda: pd.DataFrame(columns=SUBMISSION_COLUMNS))
 
     def tables(self) -> dict[str, pd.DataFrame]:
         """Every frame by name (the `as_of` field left out)."""
@@ -178,7 +187,7 @@ def load_frames(session: Session, *, plans: tuple[str, ...] = (), as_of: dt.date
         .order_by(Plan.slug, ChecklistItem.checklist, ChecklistItem.position, ChecklistItem.id))  # fmt: skip
 
     return Frames(as_of, plan_frame, periods, units, outcomes, objectives, activities, events, indicators,
-                  measurements, budgets, checklist)  # fmt: skip
+                  measurements, budgets, checklist, submissions=_submissions(conn, started, as_of))  # fmt: skip
 
 
 def _require_plans(session: Session, plans: tuple[str, ...]) -> None:
@@ -316,6 +325,47 @@ def _replay_funding(conn, started, as_of: dt.date, lines: pd.DataFrame) -> pd.Da
     merged = merged[~absent]
     extra = ["budget_new", "received_new", "budget_old", "received_old", "has_latest", "has_later"]
     return merged.drop(columns=extra).reset_index(drop=True)
+
+
+SUBMISSION_COLUMNS = ("submission", "plan", "activity", "kind", "trigger", "at", "submitted_by", "first_submitted_at",
+                      "submitted_at", "event", "revision", "status", "decided_by", "decided_at", "comment", "ref")  # fmt: skip
+
+
+def _submissions(conn, started, as_of: dt.date) -> pd.DataFrame:
+    """The review queue as of the date, from the submissions table (issue 14)."""
+    query = (
+        select(
+            Submission.id.label("submission"), Plan.slug.label("plan"), Submission.target, Submission.kind,
+            Submission.trigger, Submission.at, Submission.submitted_by, Submission.submitted_at, Submission.revision,
+            Submission.status, Submission.decided_by, Submission.decided_at, Submission.comment, Submission.ref,
+            Submission.event_id.label("event"), Submission.revisions,
+        )
+        .join(Plan, Plan.id == Submission.plan_id)
+        .where(started)
+        .order_by(Plan.slug, Submission.id)
+    )  # fmt: skip
+    frame = _read(conn, query, dates=("at",), lists=("revisions",))
+    frame.insert(2, "activity", frame["plan"] + ":" + frame["target"])
+    first = [r[0].get("submitted_at") or s if r else s for r, s in zip(frame["revisions"], frame["submitted_at"])]
+    frame["first_submitted_at"] = _utc(pd.Series(first, index=frame.index, dtype=object))
+    for column in ("submitted_at", "decided_at"):
+        frame[column] = _utc(frame[column])
+    end = pd.Timestamp(as_of) + pd.Timedelta(days=1)
+    frame = frame[frame["first_submitted_at"] < end].copy()
+    decided = frame["decided_at"].notna() & (frame["decided_at"] < end)
+    current = frame["submitted_at"] < end
+    was_returned = pd.Series([bool(r and r[-1].get("decided_by")) for r in frame["revisions"]], index=frame.index)
+    before = was_returned.map({True: "returned", False: "pending"})
+    frame["status"] = frame["status"].where(decided, before.where(~current, "pending"))
+    frame["decided_by"] = frame["decided_by"].where(decided, None)
+    frame["decided_at"] = frame["decided_at"].where(decided)
+    frame["event"] = frame["event"].where(decided).astype("Int64")
+    return frame[list(SUBMISSION_COLUMNS)].reset_index(drop=True)
+
+
+def _utc(stamps: pd.Series) -> pd.Series:
+    """ISO UTC timestamps (text) as naive UTC datetimes, NaT where absent."""
+    return pd.to_datetime(stamps, format="ISO8601", utc=True).dt.tz_convert(None)
 
 
 def _to_minor(amounts: pd.Series) -> pd.Series:

@@ -19,10 +19,15 @@ def transitions(frames, since: dt.date) -> Section:
     moved = events[pd.to_datetime(events["at"]) > pd.Timestamp(since)].sort_values(["at", "event"], kind="stable")
     titles = frames.activities[["id", "title"]].rename(columns={"id": "activity"})
     table = moved.merge(titles, how="left", on="activity")
+    # A member's approved move: its actor is the submitter; the approver comes from the queue.
+    queue = frames.submissions
+    approvals = queue.loc[queue["status"] == "approved", ["event", "decided_by"]].dropna(subset=["event"])
+    approver = dict(zip(approvals["event"].astype("int64"), approvals["decided_by"]))
+    table["approved_by"] = table["event"].map(approver).astype(object).where(table["event"].isin(approver), None)
     columns = (
         Column("at", "Date", "date"), Column("activity", "Activity"), Column("title", "Title"),
         Column("trigger", "Move"), Column("from", "From"), Column("to", "To"), Column("actor", "By"),
-        Column("reason", "Reason"), Column("ref", "Reference"),
+        Column("approved_by", "Approved by"), Column("reason", "Reason"), Column("ref", "Reference"),
     )  # fmt: skip
     return Section("Moves since the last review", table.reset_index(drop=True), key="changes-moves", columns=columns)
 
