@@ -42,6 +42,15 @@ def _has_ref(value) -> bool:
     return False
 
 
+def _ref_kind(args: tuple, kwargs: dict) -> int:
+    """0: no object reference; 1: references only as top-level positional arguments (a
+    cell's format: resolved on a fast path); 2: references anywhere else."""
+    if not _has_ref((args, kwargs)):
+        return 0
+    flat = not _has_ref(kwargs) and not any(isinstance(a, (list, tuple, dict)) and _has_ref(a) for a in args)
+    return 1 if flat else 2
+
+
 def _resolve(value, objects):
     if isinstance(value, Ref):
         return objects[value.n]
@@ -77,7 +86,7 @@ class _Recorder:
                 proxy = _Recorder(self._log, made, result, self._proxies)
                 self._proxies[made] = proxy
                 result = proxy
-            self._log.append((self._n, name, encoded_args, encoded_kwargs, made, _has_ref((encoded_args, encoded_kwargs))))
+            self._log.append((self._n, name, encoded_args, encoded_kwargs, made, _ref_kind(encoded_args, encoded_kwargs)))
             return result
 
         return call
@@ -160,7 +169,9 @@ def replay(recorded: dict, path: Path) -> Path:
         method = bound.get((number, name))
         if method is None:
             method = bound[number, name] = getattr(objects[number], name)
-        if refs:
+        if refs == 1:
+            args = tuple(objects[a.n] if a.__class__ is Ref else a for a in args)
+        elif refs:
             args, kwargs = _resolve(args, objects), _resolve(kwargs, objects)
         result = method(*args, **kwargs)
         if made is not None:
