@@ -216,7 +216,7 @@ def web(team, db_url, tmp_path):
 
     other = tmp_path / "other.yaml"
     other.write_text(MINI_PLAN.replace("slug: mini", "slug: other").replace("Mini plan", "Other plan"), encoding="utf-8")
-    assert team("load", str(other), "--by", "setup").exit_code == 0
+    assert team("load", str(other), "--by", "admin").exit_code == 0
     assert team("users", "add", "olead", "--by", "admin").exit_code == 0
     assert team("users", "grant", "olead", "lead", "--plan", "other", "--by", "admin").exit_code == 0
     database = Database(db_url)

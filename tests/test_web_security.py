@@ -112,7 +112,7 @@ def test_hostile_titles_are_shown_as_text_on_every_page(web, tmp_path, cpflow):
         "First action", "'" + HOSTILE[1].replace("'", "") + "'"
     )
     plan.write_text(text.replace("title: '\"", "title: '\""), encoding="utf-8")
-    assert cpflow("load", str(plan), "--by", "setup").exit_code == 0, cpflow("load", str(plan), "--by", "x").output
+    assert cpflow("load", str(plan), "--by", "lea").exit_code == 0, cpflow("load", str(plan), "--by", "x").output
     lead = web.client("lea")
     member = web.client("mo")
     member.post("/api/v1/plans/mini/activities/1.1/moves", json={"trigger": "endorse", "at": "2022-05-01",
