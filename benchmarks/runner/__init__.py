@@ -15,6 +15,11 @@ not built yet is reported as skipped and starts counting once the code lands.
 from small to full: time_full / time_small for a 10x larger input, and the exponent
 log(growth) / log(10) (1.0 = linear; the limit is a factor of 12, exponent 1.08).
 
+A case with a second (fair) baseline gives two rows, NAME and NAME_fair, from the same
+repetitions (the sides take turns going first); a case with variants gives NAME:KEY rows
+(`user_edge:plans` …); `scale` runs only with --size full and is judged on peak RSS.
+`--only` takes a case name (all its rows) or a row name.
+
 `--db postgresql+psycopg://…` runs the benchmarks that support it (move, as_of) on
 PostgreSQL: a fresh schema is created in that database, filled with the same fixture,
 and dropped at the end. The others stay on SQLite.
