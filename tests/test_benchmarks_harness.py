@@ -164,6 +164,13 @@ def test_verdict_and_ok_follow_target_and_rss_limit():
     assert row.ok is False and "RSS" in row.verdict()
 
 
+def test_a_row_without_baseline_is_judged_on_its_rss_limit_alone():
+    row = Row(name="scale:pack_100k", size="full", target=None, cpflow_runs=[40.0], peak_rss_mb=900, rss_limit_mb=1024)
+    assert row.ratio is None and row.ok is True and row.verdict() == "pass" and row.as_json()["target"] is None
+    row.peak_rss_mb = 1100
+    assert row.ok is False and row.verdict() == "FAIL: RSS > 1024 MB"
+
+
 def _run_harness(*args: str) -> list[dict]:
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--size", "tiny", "--json", "--reps", "1", *args],
