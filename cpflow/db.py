@@ -245,8 +245,6 @@ class Database:
         IMMEDIATE on SQLite) and the revision is read again under the lock, so four
         processes starting on an empty database create the schema once.
         """
-        from cpflow.migrate import upgrade
-
         before = self.schema_revision()
         if before != SCHEMA_REVISION:
             _refuse_newer(self.display_url, before)
@@ -260,7 +258,7 @@ class Database:
                 before = _revision(conn)
                 if before != SCHEMA_REVISION:
                     _refuse_newer(self.display_url, before)
-                    upgrade(conn)
+                    _upgrade(conn, before, self.display_url)
                 conn.commit()
         self._schema_ok = True
         return before, SCHEMA_REVISION
@@ -274,6 +272,20 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def _upgrade(conn: Connection, before: str | None, display_url: str) -> None:
+    """Migrate inside the caller's transaction; a 0.1 database (0001) is verified by the 0.1
+    rules first and its tables baselined into the log after (cpflow.upgrade)."""
+    from cpflow import upgrade as old
+    from cpflow.clock import today
+    from cpflow.migrate import upgrade
+
+    if before == old.OLD_REVISION:
+        old.check_old_record(conn, display_url)
+    upgrade(conn)
+    if before == old.OLD_REVISION:
+        old.record_baseline(conn, today=today())
 
 
 def _revision(conn: Connection) -> str | None:

@@ -93,6 +93,10 @@ class Replay:
         self.activity_text: dict[int, str] = {}  # activity id -> its last load event's data, unparsed
         self.problem: str | None = None  # the first break in state continuity
         self.problem_event: int | None = None
+        # activity id -> (event, trigger, from-state) of a first move that no earlier event
+        # gave a start state for (a cpflow 0.1 load recorded no row): checked against the
+        # initial state its baseline records (cpflow.upgrade), which a move never changes.
+        self.unproved_start: dict[int, tuple[int, str | None, str | None]] = {}
 
     def fact(self, event_id: int, kind: str, plan_id: int | None, activity_id: int | None, at: Any, actor: str,
              ref: str | None, data_text: str) -> None:  # fmt: skip
@@ -130,6 +134,9 @@ class Replay:
 
     def broken(self, event_id: int, activity_id: int, trigger: str | None, source: str | None) -> None:
         """Record that an event's from-state is not the state the previous events left."""
+        if activity_id not in self.state:
+            self.unproved_start.setdefault(activity_id, (event_id, trigger, source))
+            return
         if self.problem is not None:
             return
         before = self.state.get(activity_id)
@@ -166,11 +173,25 @@ class Replay:
         """The first row of a cached table that disagrees with the replay, as one line; None when all agree."""
         # Its version is the number of events about an activity (counted by the database).
         self.count = dict(conn.execute(_EVENTS_PER_ACTIVITY).all())
+        problem = self._check_unproved_starts()
+        if problem:
+            return problem
         for table in CONTENT_TABLES:
             problem = self._compare(conn, table)
             if problem:
                 return problem
         return self._compare_measurements(conn)
+
+    def _check_unproved_starts(self) -> str | None:
+        for activity_id, (event_id, trigger, source) in sorted(self.unproved_start.items(), key=lambda item: item[1]):
+            text = self.activity_text.get(activity_id)
+            row = json.loads(text)["row"] if text is not None else self.rows["activities"].get(activity_id)
+            if row is not None and row.get("initial_state") != source:
+                return (
+                    f"event {event_id} ({self.activity_name(activity_id)} {trigger}) starts from {source}, "
+                    f"but the log records its initial state as {row.get('initial_state')}"
+                )
+        return None
 
     def _compare(self, conn: Connection, table: Table) -> str | None:
         expected = self.rows[table.name]
