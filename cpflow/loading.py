@@ -28,6 +28,7 @@ from cpflow.errors import BadInput
 from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
 from cpflow.models import (
+    Account,
     Activity,
     BudgetLine,
     ChecklistItem,
@@ -36,11 +37,13 @@ from cpflow.models import (
     Outcome,
     Period,
     Plan,
+    PlanRole,
     TransitionEvent,
     Unit,
 )
 from cpflow.money import format_amount, json_amount, to_minor
 from cpflow.plans import LoadedPlan, PlanSpec
+from cpflow.read.team import DECIDERS, active_account, has_accounts, roles_in
 from cpflow.replay import PLAN_TABLES, read_content, read_content_by_ids
 
 ACTIVITY_FIELDS = (
@@ -109,7 +112,9 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
     plan_row = _plan_row(spec, loaded)
     plan = session.execute(select(Plan).where(Plan.slug == spec.plan.slug)).scalar_one_or_none()
     result = LoadResult(slug=spec.plan.slug, created=plan is None)
-    if plan is not None and plan.people:
+    if has_accounts(session):
+        actor = _require_lead_account(session, spec.plan.slug, plan, actor)
+    elif plan is not None and plan.people:
         actor = _require_lead(spec.plan.slug, plan.people, actor)
     else:
         actor = declared_name(plan_row["people"], actor)
@@ -212,6 +217,30 @@ def _require_lead(slug: str, people: list[dict], actor: str) -> str:
             + "; nothing was written"
         )
     return person["name"]
+
+
+def _require_lead_account(session: Session, slug: str, plan: Plan | None, actor: str) -> str:
+    """Where accounts exist they alone decide (docs/team.md): a plan is reloaded or imported into
+    by its lead or co-lead account, and a new plan is loaded by an admin (who then grants its lead)."""
+    account = active_account(session, actor, slug)
+    if plan is None:
+        if not account.is_admin:
+            raise BadInput(
+                f"{slug}: {account.login} may not load a new plan; where a database has accounts an admin loads it "
+                "and grants its lead (`cpflow users grant LOGIN lead --plan SLUG`); nothing was written"
+            )
+        return account.login
+    if not roles_in(session, account.id, plan.id) & DECIDERS:
+        leads = session.scalars(
+            select(Account.login).join(PlanRole, PlanRole.account_id == Account.id)
+            .where(PlanRole.plan_id == plan.id, PlanRole.role.in_(sorted(DECIDERS))).order_by(Account.login)
+        ).all()  # fmt: skip
+        raise BadInput(
+            f"{slug}: {account.login} may not load or import into this plan; it needs the role lead or co-lead"
+            + (f" (held by {', '.join(dict.fromkeys(leads))})" if leads else "")
+            + "; nothing was written"
+        )
+    return account.login
 
 
 def _with_content(session: Session, facts: list[Fact], plan_id: int, *, created: bool) -> list[Fact]:

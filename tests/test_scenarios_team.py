@@ -32,7 +32,7 @@ def _ok(result):
 def four_eyes(story, mini_plan):
     text = mini_plan.read_text().replace("  title: Mini plan\n", "  title: Mini plan\n  four_eyes: true\n")
     mini_plan.write_text(text)
-    _ok(story["cpflow"]("load", str(mini_plan), "--by", "setup"))
+    _ok(story["cpflow"]("load", str(mini_plan), "--by", "lea"))
 
 
 @when(parsers.parse('"{login}" submits that action {code} was endorsed at the meeting of {at}'))

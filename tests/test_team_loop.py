@@ -85,7 +85,7 @@ def test_lead_records_directly_unless_four_eyes(team, tmp_path, mini_plan):
     assert result.exit_code == 0, result.output
     four_eyes = tmp_path / "mini4.yaml"
     four_eyes.write_text(mini_plan.read_text().replace("  title: Mini plan\n", "  title: Mini plan\n  four_eyes: true\n"))
-    assert team("load", str(four_eyes), "--by", "setup").exit_code == 0, "reload"
+    assert team("load", str(four_eyes), "--by", "lea").exit_code == 0, "reload"
     refused = team("move", "mini:1.2", "endorse", "--by", "lea", "--at", "2022-05-12")
     assert refused.exit_code == 2 and "four_eyes" in refused.stderr and "cpflow submit" in refused.stderr
     sub = _json(team("submit", "mini:1.2", "endorse", "--by", "lea", "--at", "2022-05-12", "--format", "json"))

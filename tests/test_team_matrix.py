@@ -10,7 +10,7 @@ import threading
 
 import openpyxl
 import pytest
-from conftest import run_cli, snapshot
+from conftest import MINI_PLAN, run_cli, snapshot
 
 ROLES = ("none", "member", "reviewer", "lead", "co-lead", "admin")
 LOGIN = {"none": "nobody", "member": "mo", "reviewer": "rev", "lead": "lea", "co-lead": "col", "admin": "admin"}
@@ -25,6 +25,9 @@ MATRIX = {
     "grant":          {"none": 2, "member": 2, "reviewer": 2, "lead": 2, "co-lead": 2, "admin": 0},
     "tracker export": {"none": 0, "member": 0, "reviewer": 0, "lead": 0, "co-lead": 0, "admin": 0},
     "tracker import": {"none": 2, "member": 0, "reviewer": 2, "lead": 0, "co-lead": 0, "admin": 2},
+    "load":           {"none": 2, "member": 2, "reviewer": 2, "lead": 0, "co-lead": 0, "admin": 2},
+    "import":         {"none": 2, "member": 2, "reviewer": 2, "lead": 0, "co-lead": 0, "admin": 2},
+    "load new plan":  {"none": 2, "member": 2, "reviewer": 2, "lead": 2, "co-lead": 2, "admin": 0},
 }  # fmt: skip
 # `withdraw` is the submitter's alone: the pending submission here is a member's, made by
 # `mo2` (also a member), so every role in the matrix is someone else; its own submitter's
@@ -51,6 +54,10 @@ def test_role_action_matrix(team, db_url, tmp_path, role, action):
         book = openpyxl.load_workbook(tracker)
         book["Activities"]["D2"], book["Activities"]["E2"] = "endorsed", "2022-05-12"
         book.save(tracker)
+    plan_file, sheet, new_plan = tmp_path / "mini.yaml", tmp_path / "mini.csv", tmp_path / "new.yaml"
+    plan_file.write_text(MINI_PLAN.replace("Second action", "Second action renamed"), encoding="utf-8")
+    sheet.write_text("Code,Activity\n1.4,From the sheet\n", encoding="utf-8")
+    new_plan.write_text(MINI_PLAN.replace("slug: mini", "slug: newplan"), encoding="utf-8")
     before = snapshot(db_url)
     args = {
         "submit": ("submit", "mini:1.1", "endorse", "--by", login, "--at", "2022-05-12"),
@@ -61,6 +68,9 @@ def test_role_action_matrix(team, db_url, tmp_path, role, action):
         "grant": ("users", "grant", "nobody", "member", "--plan", "mini", "--by", login),
         "tracker export": ("tracker", "export", "--plan", "mini", "-o", str(tmp_path / f"{login}.xlsx")),
         "tracker import": ("tracker", "import", str(tracker), "--by", login),
+        "load": ("load", str(plan_file), "--by", login),
+        "import": ("import", str(sheet), "--plan", "mini", "--by", login),
+        "load new plan": ("load", str(new_plan), "--by", login),
     }[action]
     result = team(*args)
     assert result.exit_code == MATRIX[action][role], result.output
