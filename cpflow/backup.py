@@ -101,6 +101,8 @@ def _data_rows(rows: dict[str, int]) -> int:
 def backup(db: Database, path: str | Path, *, force: bool = False) -> BackupResult:
     """Write a consistent snapshot of `db` to `path` (atomically: a temporary file, then a rename)."""
     path = Path(path)
+    if len(f".{path.name}.{os.getpid()}.tmp".encode()) > 255:
+        raise BadInput(f"{path.name[:40]}…: a file name longer than the file system allows; nothing was written")
     if path.exists() and not force:
         raise BadInput(f"{path} already exists; choose another name or pass --force to overwrite it")
     if path.is_dir():

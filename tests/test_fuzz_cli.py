@@ -77,12 +77,17 @@ dates = st.one_of(
 )
 PATH_KINDS = ["dir", "below-file", "missing-dir", "unicode", "existing", "dash", "empty", "devnull", "long", "newline",
               "junk-yaml", "junk-csv", "junk-xlsx", "fresh"]  # fmt: skip
-# `-o` at an existing folder or below a file still ends in exit 70 for report, export and backup
+# `-o` at an existing folder or below a file (report, export) or a name too long (report pack)
+# still ends in exit 70
 # (routed to their owners; KNOWN_EXIT_70 below fails loudly once they are fixed): outputs are
 # fuzzed with every other kind until then.
-OUTPUT_KINDS = [k for k in PATH_KINDS if k not in ("dir", "below-file")]
+# The whole class is open for report and export (an existing file for csv, a missing folder for
+# export too), so their -o gets only the kinds that work today; backup gets every kind.
+OUTPUT_KINDS = ["unicode", "dash", "devnull", "fresh"]
 EXTENSIONS = st.sampled_from(["", ".xlsx", ".csv", ".html", ".md", ".json", ".jsonl", ".db"])
-paths = st.tuples(st.sampled_from(PATH_KINDS), EXTENSIONS)
+# A path holding a newline still splits error lines (the CLI's error edge escapes other controls
+# but not "\n"): routed to the lead, kept as a strict xfail below, left out of the fuzzing until then.
+paths = st.tuples(st.sampled_from([k for k in PATH_KINDS if k != "newline"]), EXTENSIONS)
 outputs = st.tuples(st.sampled_from(OUTPUT_KINDS), EXTENSIONS)
 idents = st.one_of(st.sampled_from(IDENTS), text)
 triggers = st.one_of(st.sampled_from(TRIGGERS), text)
@@ -118,9 +123,9 @@ branches = (
     command("report", st.sampled_from(["progress", "compliance"]).map(lambda c: [c]),
             st.sampled_from(["md", "json", "csv", "html", "xlsx"]).map(lambda f: ["--format", f]), outputs.map(lambda p: ["-o", p]),
             opt("--as-of", dates), opt("--since", dates)),
-    command("report", "pack", paths.map(lambda p: ["-o", p])),
+    command("report", "pack", outputs.map(lambda p: ["-o", p])),
     command("export", one, st.sampled_from(["csv", "xlsx", "pdf"]).map(lambda f: ["--format", f]), outputs.map(lambda p: ["-o", p])),
-    command("backup", outputs.map(lambda p: [p])),
+    command("backup", paths.map(lambda p: [p])),
     command("restore", paths.map(lambda p: [p])),
     command("import", paths.map(lambda p: [p]), idents.map(lambda i: ["--plan", i]), opt("--status-date", dates), ["--by", "x"]),
     command("load", paths.map(lambda p: [p]), ["--by", "x"]),
@@ -140,7 +145,7 @@ def materialise(arg, work: Path, counter: list[int]) -> str:
     return {
         "dir": str(work / "a-folder"),
         "below-file": str(work / "a-file.txt" / f"x{ext}"),
-        "missing-dir": str(work / "missing" / f"x{ext}"),
+        "missing-dir": str(work / f"missing-{n}" / f"x{ext}"),
         "unicode": str(work / f"ré\u202eport-{n}{ext}"),
         "existing": str(work / "a-file.txt"),
         "dash": "-",
@@ -175,13 +180,20 @@ def fuzz_db(request, tmp_path_factory):
         assert result.exit_code == 0, result.output
         return url, work
 
-    if request.param == "sqlite":
-        yield setup(f"sqlite:///{tmp_path_factory.mktemp('fuzz-db') / 'fuzz.db'}")  # not in the work folder: -wal comes and goes
-        return
-    if not PG_URL:
-        pytest.skip("PostgreSQL run: set CPFLOW_TEST_PG_URL to run it")
-    with pg_schema_url() as url:
-        yield setup(url)
+    cwd = os.getcwd()
+    os.chdir(work)  # relative outputs ("-" as a file name, defaults) land in the work folder, not the checkout
+    try:
+        if request.param == "sqlite":
+            yield setup(
+                f"sqlite:///{tmp_path_factory.mktemp('fuzz-db') / 'fuzz.db'}"
+            )  # not in the work folder: -wal comes and goes
+            return
+        if not PG_URL:
+            pytest.skip("PostgreSQL run: set CPFLOW_TEST_PG_URL to run it")
+        with pg_schema_url() as url:
+            yield setup(url)
+    finally:
+        os.chdir(cwd)
 
 
 def run_examples(fuzz_db, examples: int, capsys) -> None:
@@ -223,6 +235,16 @@ def test_every_generated_invocation_ends_in_a_documented_exit_code_at_length(fuz
     run_examples(fuzz_db, EXAMPLES * 5, capsys)
 
 
+@pytest.mark.parametrize("where", ["missing/x.db", "a-file.txt/x.db", "a-file.txt/x.jsonl", "x" * 300])
+def test_backup_into_a_missing_folder_or_below_a_file_is_bad_input(cpflow, mini_plan, tmp_path, where):
+    assert cpflow("load", str(mini_plan), "--by", "lead").exit_code == 0
+    (tmp_path / "a-file.txt").write_text("x", encoding="utf-8")
+    result = cpflow("backup", str(tmp_path / where))
+    assert result.exit_code == 2, result.output
+    assert "is not an existing folder" in result.stderr or "longer than the file system allows" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 @pytest.mark.parametrize("amount", ["99999999999999999999999", "92233720368547758.07"])
 def test_fund_above_what_storage_holds_is_bad_input_on_both_backends(cpflow, mini_plan, tmp_path, amount, db_url):
     plan = tmp_path / "fz.yaml"
@@ -241,11 +263,13 @@ KNOWN_EXIT_70 = [
     ["report", "progress", "--format", "md", "-o", "{file}/x.md"],
     ["export", "fz", "--format", "csv", "-o", "{dir}"],
     ["export", "fz", "--format", "csv", "-o", "{file}/x.csv"],
-    ["backup", "{file}/x.db"],
+    ["report", "pack", "-o", "{long}"],
+    ["report", "progress", "--format", "csv", "-o", "{file}"],
+    ["export", "fz", "--format", "csv", "-o", "{missing}/x"],
 ]
 
 
-@pytest.mark.xfail(strict=True, reason="routed to the owners of report, export and backup: -o at a folder or below a file")
+@pytest.mark.xfail(strict=True, reason="routed to the owners of report and export: -o at a folder or below a file")
 @pytest.mark.parametrize("argv", KNOWN_EXIT_70, ids=[" ".join(a) for a in KNOWN_EXIT_70])
 def test_known_exit_70_outputs_are_still_open(cpflow, tmp_path, argv):
     plan = tmp_path / "fz.yaml"
@@ -253,5 +277,16 @@ def test_known_exit_70_outputs_are_still_open(cpflow, tmp_path, argv):
     assert cpflow("load", str(plan), "--by", "Lead agency").exit_code == 0
     (tmp_path / "a-folder").mkdir()
     (tmp_path / "a-file.txt").write_text("x", encoding="utf-8")
-    args = [a.format(dir=tmp_path / "a-folder", file=tmp_path / "a-file.txt") for a in argv]
+    args = [
+        a.format(
+            dir=tmp_path / "a-folder", file=tmp_path / "a-file.txt", long=tmp_path / ("x" * 300), missing=tmp_path / "missing"
+        )
+        for a in argv
+    ]
     assert cpflow(*args).exit_code == 2
+
+
+@pytest.mark.xfail(strict=True, reason="routed to the lead: the error edge does not escape a newline in a path")
+def test_a_path_with_a_newline_gives_one_error_line(cpflow, tmp_path):
+    result = cpflow("load", str(tmp_path / "two\nlines.yaml"), "--by", "x")
+    assert result.exit_code == 2 and len(result.stderr.strip().splitlines()) == 1
