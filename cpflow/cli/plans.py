@@ -98,13 +98,13 @@ def show(c: Context, ident: str, fmt: str) -> None:
 @format_option()
 @pass_ctx
 def history(c: Context, ident: str, fmt: str) -> None:
-    """Show every move of one activity: who, when, why."""
+    """Show every move of one activity (and approved comments on it): who, when, why."""
     from cpflow.read.queries import history as history_rows
     from cpflow.render import render
 
     with c.db.read() as session:
         rows = history_rows(session, ident)
-    columns = ("at", "trigger", "from", "to", "actor", "approved_by", "reason", "ref") if fmt == "table" else None
+    columns = ("at", "trigger", "from", "to", "actor", "approved_by", "reason", "ref", "comment") if fmt == "table" else None
     emit(render(rows, fmt, columns))
 
 

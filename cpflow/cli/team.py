@@ -27,7 +27,7 @@ def _show(row: dict, fmt: str, verb: str) -> None:
 
 
 class _SubmitGroup(click.Group):
-    """`cpflow submit PLAN:CODE TRIGGER` is `submit move`; `submit measure|fund` name their kind."""
+    """`cpflow submit PLAN:CODE TRIGGER` is `submit move`; `submit measure|fund|comment` name their kind."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
         if args and args[0] not in self.commands and args[0] not in ("-h", "--help"):
@@ -37,7 +37,7 @@ class _SubmitGroup(click.Group):
 
 @click.group(cls=_SubmitGroup)
 def submit() -> None:
-    """Submit an update for a lead to approve: `submit PLAN:CODE TRIGGER`, `submit measure`, `submit fund`.
+    """Submit an update for a lead to approve: `submit PLAN:CODE TRIGGER`, `submit measure|fund|comment`.
 
     A submission changes nothing until a lead or co-lead approves it (`cpflow review`).
     """
@@ -95,6 +95,21 @@ def submit_fund(c: Context, ident, period, received, budget, by, at, reason, com
 
     payload = {"period": period, "received": received, "budget": budget}
     _show(create(c.db, Draft("fund", ident, None, at, reason, None, comment, payload), by=by), fmt, "submitted")
+
+
+@submit.command("comment")
+@click.argument("ident", metavar="PLAN:CODE")
+@click.option("--comment", required=True, help="What to record on the activity (shown in its history once approved).")
+@login_by(SUBMITTER)
+@click.option("--at", "at", type=DATE, help="When it was observed (YYYY-MM-DD). Default today.")
+@click.option("--ref", help="Reference: minutes, report, photo link.")
+@format_option()
+@pass_ctx
+def submit_comment(c: Context, ident, comment, by, at, ref, fmt) -> None:
+    """Submit a comment on an activity (no move); approved, it joins the activity's history."""
+    from cpflow.teams.submissions import Draft, create
+
+    _show(create(c.db, Draft("comment", ident, None, at, None, ref, comment), by=by), fmt, "submitted")
 
 
 @click.group(invoke_without_command=True)

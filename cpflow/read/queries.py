@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, aliased
 
 from cpflow.errors import BadInput
-from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, TransitionEvent, Unit
+from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, Submission, TransitionEvent, Unit
 from cpflow.money import json_amount
 from cpflow.read.lookup import find_plan, split_id, unknown_activity
 from cpflow.read.state import with_state
@@ -165,13 +165,19 @@ def show_activity(session: Session, ident: str) -> dict:
 
 
 def history(session: Session, ident: str) -> list[dict]:
-    """Every move of one activity, oldest first, with who, when and why."""
+    """Every move of one activity, and every approved comment on it, oldest first, with who, when and why."""
     _, activity = get_activity(session, ident)
-    events = session.scalars(
+    # An approved comment's event names no activity (it leaves the version alone); its submission does.
+    comments = select(Submission.event_id).where(
+        Submission.activity_id == activity.id, Submission.kind == "comment", Submission.status == "approved"
+    )
+    moves = session.scalars(
         select(TransitionEvent)
         .where(TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition")
         .order_by(TransitionEvent.id)
-    )
+    ).all()
+    noted = session.scalars(select(TransitionEvent).where(TransitionEvent.id.in_(comments))).all()
+    events = sorted([*moves, *noted], key=lambda event: event.id) if noted else moves
     rows = []
     for event in events:
         # An approved submission's event names its submitter and approver (issue 14); a direct move has neither.
@@ -190,6 +196,7 @@ def history(session: Session, ident: str) -> list[dict]:
                 "submitted_by": approval.get("submitted_by"),
                 "approved_by": approval.get("approved_by"),
                 "submission": approval.get("submission"),
+                "comment": approval.get("comment") if event.kind == "comment" else None,
             }
         )
     return rows

@@ -1,4 +1,4 @@
-"""Submissions and their review: a member's move, indicator value or funding update waits
+"""Submissions and their review: a member's move, indicator value, funding update or comment waits
 for a lead, who approves it (the fact is then recorded by the same service as a direct
 move, every check run again), returns it with a comment, or the member withdraws it.
 
@@ -36,7 +36,7 @@ SUBMITTERS = frozenset({"member", "lead", "co-lead"})
 class Draft:
     """What a submission says, before it is stored: a move, a measurement or a funding update."""
 
-    kind: str  # move, measure, fund
+    kind: str  # move, measure, fund, comment
     ident: str
     trigger: str | None = None
     at: dt.date | None = None
@@ -73,7 +73,7 @@ def _decider(session: Session, login: str | None, plan: Plan, subject: str) -> s
 
 def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity | None, str]:
     """Validate a draft as the service that will record it would; returns its plan, activity and target code."""
-    what = "activity" if draft.kind == "move" else ("indicator" if draft.kind == "measure" else "unit")
+    what = {"measure": "indicator", "fund": "unit"}.get(draft.kind, "activity")
     slug, code = split_id(draft.ident, what)
     plan = find_plan(session, slug)
     at = draft.at or now
@@ -82,12 +82,13 @@ def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity
     if at < plan.start:
         raise BadInput(f"{draft.ident}: {at} is before the plan starts ({plan.start})")
     activity = None
-    if draft.kind == "move":
+    if draft.kind in ("move", "comment"):
         activity = session.execute(
             select(Activity).where(Activity.plan_id == plan.id, Activity.code == code)
         ).scalar_one_or_none()
         if activity is None:
             raise unknown_activity(session, plan, draft.ident, code)
+    if draft.kind == "move":
         lifecycle = lifecycle_for(plan.lifecycle)
         lifecycle.destination(draft.ident, activity.state, draft.trigger or "")
         if lifecycle.rules[draft.trigger].reason_required and not draft.reason:
@@ -100,6 +101,8 @@ def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity
         )
         if last is not None and at < last:
             raise BadInput(f"{draft.ident}: {at} is before its last move on {last}; moves are recorded in date order")
+    elif draft.kind == "comment":
+        pass
     elif draft.kind == "measure":
         if session.scalar(select(Indicator.id).where(Indicator.plan_id == plan.id, Indicator.code == code)) is None:
             known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
@@ -127,6 +130,8 @@ def _event(session: Session, actor: str, plan_id: int, action: str, submission: 
 
 def normalise(draft: Draft) -> Draft:
     draft.reason, draft.ref, draft.comment = _clean(draft.reason), _clean(draft.ref), _clean(draft.comment)
+    if draft.kind == "comment" and not draft.comment:
+        raise BadInput(f"{draft.ident}: a comment submission says something: pass --comment TEXT", field="comment")
     if draft.kind == "move" and not _clean(draft.trigger):
         raise BadInput(f"{draft.ident}: name the move (a trigger such as endorse or start)")
     if draft.kind == "measure":
@@ -216,7 +221,8 @@ def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, 
             Draft(
                 submission.kind, f"{plan.slug}:{submission.target}", draft.trigger or submission.trigger,
                 draft.at or submission.at, draft.reason if draft.reason is not None else submission.reason,
-                draft.ref if draft.ref is not None else submission.ref, draft.comment,
+                draft.ref if draft.ref is not None else submission.ref,
+                draft.comment if draft.comment is not None or submission.kind != "comment" else submission.comment,
                 {**submission.payload, **(draft.payload or {})},
             )
         )  # fmt: skip
@@ -294,8 +300,8 @@ def approve(db: Database, submission_id: int, *, by: str | None, plugins=None, n
         _check_base(session, submission, plan, label)
         snapshot = (submission.kind, submission.target, submission.trigger, submission.at, submission.reason, submission.ref,
                     dict(submission.payload), submission.submitted_by, submission.submitted_at, submission.revision,
-                    submission.base_version, plan.slug)  # fmt: skip
-    kind, target, trigger, at, reason, ref, payload, submitter, submitted_at, revision, base_version, slug = snapshot
+                    submission.base_version, plan.slug, submission.comment)  # fmt: skip
+    kind, target, trigger, at, reason, ref, payload, submitter, submitted_at, revision, base_version, slug, comment = snapshot
     approved_at = audit.utc_now()
     data = {
         "submission": submission_id, "revision": revision, "submitted_by": submitter, "submitted_at": submitted_at,
@@ -317,6 +323,8 @@ def approve(db: Database, submission_id: int, *, by: str | None, plugins=None, n
         if kind == "move":
             services.move(db, ident, trigger, actor=submitter, at=at, reason=reason, ref=ref,
                           expected_version=base_version, now=now, plugins=plugins, approval=approval)  # fmt: skip
+        elif kind == "comment":
+            _record_comment(db, ident, submitter, at, comment, ref, approval)
         elif kind == "measure":
             services.measure(db, ident, payload["value"], actor=submitter, at=at, period=payload.get("period"),
                              source=payload.get("source") or ref, now=now, approval=approval)  # fmt: skip
@@ -335,6 +343,31 @@ def approve(db: Database, submission_id: int, *, by: str | None, plugins=None, n
         return submission_row(current, plan.slug)
 
 
+def _record_comment(db: Database, ident: str, submitter: str, at: dt.date, comment: str, ref: str | None,
+                    approval: services.Approval) -> None:  # fmt: skip
+    """An approved comment becomes an event (kind `comment`) shown in its activity's history.
+    It names the activity in its data, not as the event's activity: a comment changes neither
+    state nor content, so the activity's version (its optimistic lock) stays as it was and a
+    move pending on it still applies."""
+
+    def work(session: Session) -> None:
+        slug, code = split_id(ident, "activity")
+        plan = find_plan(session, slug)
+        _decider(session, approval.approved_by, plan, ident)
+        activity = session.execute(
+            select(Activity).where(Activity.plan_id == plan.id, Activity.code == code)
+        ).scalar_one_or_none()
+        if activity is None:
+            raise unknown_activity(session, plan, ident, code)
+        data = {"activity": ident, "activity_id": activity.id, "comment": comment, **approval.data}
+        (event_id,) = audit.append(
+            session, [Fact("comment", submitter, at, plan_id=plan.id, trigger="comment", ref=ref, data=data)]
+        )  # fmt: skip
+        approval.confirm(session, event_id)
+
+    db.write(work)
+
+
 def _decimal(value: Any) -> Decimal | None:
     return None if value is None else Decimal(str(value))
 
@@ -347,7 +380,7 @@ def _still_pending(submission: Submission, label: str) -> None:
 
 def _check_base(session: Session, submission: Submission, plan: Plan, label: str) -> None:
     """A move submitted against an older version of its activity: a conflict showing both versions."""
-    if submission.activity_id is None:
+    if submission.activity_id is None or submission.kind == "comment":  # a comment holds whatever the state
         return
     activity = session.get(Activity, submission.activity_id)
     if activity.version == submission.base_version:
