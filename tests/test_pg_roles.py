@@ -211,6 +211,10 @@ def test_migrating_a_database_granted_by_the_old_docs_locks_history_down(tmp_pat
                 conn.execute(text(f'GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA "{schema}" TO "{writer}"'))
                 conn.execute(text(f'GRANT USAGE ON ALL SEQUENCES IN SCHEMA "{schema}" TO "{writer}"'))
                 conn.execute(text(f'REVOKE UPDATE ON "{schema}".transition_events FROM "{writer}"'))
+                conn.execute(
+                    text(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT SELECT, INSERT, UPDATE ON TABLES TO "{writer}"')
+                )
+                conn.execute(text(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" GRANT USAGE ON SEQUENCES TO "{writer}"'))
                 assert "UPDATE" in privileges(url, writer)["chain_head"]
                 result = run_cli("init", db_url=url)
                 assert result.exit_code == 0, result.output
@@ -222,6 +226,8 @@ def test_migrating_a_database_granted_by_the_old_docs_locks_history_down(tmp_pat
                 result = run_cli("load", str(plan), "--by", "lead", db_url=as_role(url, writer))
                 assert result.exit_code == 0, result.output
             finally:
+                conn.execute(text(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" REVOKE ALL ON TABLES FROM "{writer}"'))
+                conn.execute(text(f'ALTER DEFAULT PRIVILEGES IN SCHEMA "{schema}" REVOKE ALL ON SEQUENCES FROM "{writer}"'))
                 conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
                 conn.execute(text(f'DROP OWNED BY "{writer}"'))
                 conn.execute(text(f'DROP ROLE "{writer}"'))
