@@ -18,6 +18,7 @@ import textwrap
 import time
 from collections import Counter
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from conftest import proved, run_cli
@@ -356,3 +357,171 @@ def test_verify_and_pack_beside_writers_never_see_a_false_alarm_or_a_torn_report
     backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
     proved(capsys, f"[snapshots/{backend}] {verifies} verifies and {len(packs)} packs beside 2 writers "
                    f"({written} measurements): 0 false alarms, every pack's head still in the log")  # fmt: skip
+
+
+# --- the review loop (issue 14): members submit, leads approve or return, all at once ------
+
+TEAM_WORKERS = 8  # 4 members submitting, 4 leads deciding
+TEAM_OPS = int(os.environ.get("CPFLOW_TEAM_RACE_OPS", "25"))
+TEAM_SECONDS = float(os.environ.get("CPFLOW_TEAM_RACE_SECONDS", "30"))  # each worker stops itself by then
+
+TEAM_DRIVER = textwrap.dedent(
+    """
+    import datetime as dt, json, random, sys, time
+    from pathlib import Path
+    from sqlalchemy import select
+    from cpflow.db import Database
+    from cpflow.errors import BusyError, ConflictError, CpflowError
+    from cpflow.lifecycle import lifecycle_for
+    from cpflow.models import Activity, Plan, Submission
+    from cpflow.teams.submissions import Draft, approve, create, return_submission
+
+    url, worker, ops, ids, out, go, deadline = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4].split(","), Path(sys.argv[5]), Path(sys.argv[6]), float(sys.argv[7])
+    db = Database(url)
+    rng = random.Random(worker)
+    lifecycle = lifecycle_for({})
+    member = worker < 4
+    login = f"m{worker}" if member else f"l{worker}"
+    Path(f"{out}.ready").touch()
+    while not go.exists():
+        if time.time() > deadline:
+            sys.exit("never got the start signal")
+        time.sleep(0.01)
+    with open(out, "w") as log:
+        for i in range(ops):
+            if time.time() > deadline:
+                break
+            tag = f"{login}-{i}"
+            record = {"tag": tag, "login": login}
+            try:
+                if member:
+                    ident = rng.choice(ids)
+                    with db.read() as s:
+                        state = s.execute(select(Activity.state).join(Plan)
+                                          .where(Plan.slug == "race", Activity.code == ident.split(":")[1])).scalar_one()
+                    trigger = rng.choice(lifecycle.allowed(state))
+                    record.update(action="submit", id=ident, trigger=trigger)
+                    row = create(db, Draft("move", ident, trigger, dt.date(2022, 6, 1), f"race {tag}", tag, tag), by=login)
+                    record.update(outcome="accepted", submission=row["id"])
+                else:
+                    with db.read() as s:
+                        pending = s.scalars(select(Submission.id).where(Submission.status == "pending")).all()
+                    if not pending:
+                        time.sleep(0.02)
+                        record.update(action="idle", outcome="idle")
+                    else:
+                        sub = rng.choice(pending)
+                        record.update(action="approve", submission=sub)
+                        try:
+                            row = approve(db, sub, by=login)
+                            record.update(outcome="accepted", event=row["event"])
+                        except ConflictError as exc:
+                            record.update(outcome="conflict", message=str(exc))
+                            if "changed since it was submitted" in str(exc):
+                                record.update(action="return")
+                                return_submission(db, sub, by=login, comment=f"changed meanwhile ({tag})")
+                                record.update(outcome="accepted")
+            except ConflictError as exc:
+                record.update(outcome="conflict", message=str(exc))
+            except BusyError as exc:
+                record.update(outcome="busy", message=str(exc))
+            except CpflowError as exc:
+                record.update(outcome="refused", kind=type(exc).__name__, message=str(exc))
+            log.write(json.dumps(record) + "\\n")
+            log.flush()
+    """
+)
+
+
+@pytest.fixture
+def team_race_db(db_url, tmp_path):
+    (tmp_path / "race.yaml").write_text(DEFAULT_PLAN, encoding="utf-8")
+    assert run_cli("load", str(tmp_path / "race.yaml"), "--by", "setup", db_url=db_url).exit_code == 0
+    assert run_cli("users", "add", "admin", "--admin", db_url=db_url).exit_code == 0
+    for worker in range(TEAM_WORKERS):
+        login, role = (f"m{worker}", "member") if worker < 4 else (f"l{worker}", "lead")
+        assert run_cli("users", "add", login, "--by", "admin", db_url=db_url).exit_code == 0
+        assert run_cli("users", "grant", login, role, "--plan", "race", "--by", "admin", db_url=db_url).exit_code == 0
+    return db_url
+
+
+def test_members_submitting_and_leads_approving_at_once_lose_and_duplicate_nothing(team_race_db, tmp_path, capsys):
+    from cpflow.models import Submission
+
+    ids = [f"race:{i}" for i in range(1, 9)]
+    driver = tmp_path / "team_driver.py"
+    driver.write_text(TEAM_DRIVER, encoding="utf-8")
+    go, deadline = tmp_path / "go", time.time() + TEAM_SECONDS
+    logs = [tmp_path / f"team-{w}.jsonl" for w in range(TEAM_WORKERS)]
+    procs = [
+        subprocess.Popen([sys.executable, str(driver), team_race_db, str(w), str(TEAM_OPS), ",".join(ids), str(log), str(go),
+                          str(deadline)], env={**os.environ, "CPFLOW_PLUGINS": "none"}, stderr=subprocess.PIPE, text=True)
+        for w, log in enumerate(logs)
+    ]  # fmt: skip
+    started = time.monotonic()
+    try:
+        while not all(Path(f"{log}.ready").exists() for log in logs):
+            assert all(p.poll() is None for p in procs), "a worker died before the start"
+            assert time.time() < deadline, "workers did not start in time"
+            time.sleep(0.05)
+        go.touch()
+        errors = []
+        for proc in procs:
+            _, stderr = proc.communicate(timeout=TEAM_SECONDS + 60)
+            if proc.returncode != 0:
+                errors.append(f"worker exited {proc.returncode}: {stderr[-2000:]}")
+        assert not errors, "\n".join(errors)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+    elapsed = time.monotonic() - started
+    attempts = [json.loads(line) for log in logs for line in log.read_text(encoding="utf-8").splitlines()]
+    refused = [a for a in attempts if a["outcome"] == "refused"]
+    # A member's submit may be refused only because the activity moved between its read and its submit.
+    assert all(a["action"] == "submit" and "cannot" in a["message"] for a in refused), refused[:3]
+
+    db = Database(team_race_db)
+    with db.read() as session:
+        subs = {s.id: SimpleNamespace(**{c: getattr(s, c) for c in ("id", "submitted_by", "ref", "trigger", "status",
+                                                                    "event_id", "decided_by")})
+                for s in session.scalars(select(Submission))}  # fmt: skip
+        events = session.execute(
+            select(TransitionEvent.id, TransitionEvent.kind, TransitionEvent.ref, TransitionEvent.data, TransitionEvent.actor)
+            .where(TransitionEvent.kind.in_(("transition", "submission"))).order_by(TransitionEvent.id)
+        ).all()  # fmt: skip
+    db.dispose()
+    submitted = [a for a in attempts if a["action"] == "submit" and a["outcome"] == "accepted"]
+    approved = [a for a in attempts if a["action"] == "approve" and a["outcome"] == "accepted"]
+    # Lose nothing: every submission a member was told about is stored once, as submitted.
+    assert sorted(a["submission"] for a in submitted) == sorted(subs)
+    for a in submitted:
+        sub = subs[a["submission"]]
+        assert (sub.submitted_by, sub.ref, sub.trigger) == (a["login"], a["tag"], a["trigger"])
+    # Duplicate nothing: each approval recorded exactly one move, the one the lead was told about.
+    moves = [(e, json.loads(e.data)) for e in events if e.kind == "transition"]
+    per_submission = Counter(data.get("submission") for _, data in moves)
+    assert all(count == 1 for key, count in per_submission.items() if key is not None), per_submission.most_common(3)
+    assert sorted(a["submission"] for a in approved) == sorted(s.id for s in subs.values() if s.status == "approved")
+    for a in approved:
+        sub = subs[a["submission"]]
+        assert sub.event_id == a["event"] and sub.decided_by == a["login"]
+    assert len(moves) == len(approved) and all(data.get("submission") for _, data in moves)
+    # Every step is in the chain: one submit event per submission, one per return.
+    actions = Counter((json.loads(e.data)["action"], json.loads(e.data)["submission"]) for e in events if e.kind == "submission")
+    assert all(actions[("submit", sid)] == 1 for sid in subs)
+    returned = [s for s in subs.values() if s.status == "returned"]
+    assert all(actions[("return", s.id)] == 1 for s in returned)
+    assert approved and submitted, "the race must approve something"
+    verify = subprocess.run([sys.executable, "-m", "cpflow", "--db", team_race_db, "audit", "verify"],
+                            capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert verify.returncode == 0, verify.stderr
+    conflicts = sum(1 for a in attempts if a["action"] in ("approve", "return") and "message" in a)
+    backend = "postgresql" if team_race_db.startswith("postgresql") else "sqlite"
+    proved(
+        capsys,
+        f"[team-race/{backend}] 4 members + 4 leads, {len(attempts)} attempts in {elapsed:.1f}s: {len(submitted)} submitted, "
+        f"{len(approved)} approved (each one move in the log), {conflicts} approvals refused as conflicts (nothing written), "
+        f"{len(returned)} returned, {len(refused)} submits refused as stale; audit verify ok",
+    )
