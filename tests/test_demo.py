@@ -27,6 +27,34 @@ def test_demo_runs_twice_and_writes_what_it_says(tmp_path):
     assert written, result.stdout
     for path in written:
         assert path.exists() and path.stat().st_size > 0, path
+    check_the_demo_accounts_sign_in(tmp_path, result.stdout)
+
+
+def check_the_demo_accounts_sign_in(tmp_path: Path, stdout: str) -> None:
+    """The accounts are printed once with how to browse, kept in a 0600 file, and sign in to the web app."""
+    import stat
+
+    from fastapi.testclient import TestClient
+
+    from cpflow.web import create_app
+
+    browse = stdout.split("browse: `make serve` serves")[1]
+    assert "http://127.0.0.1:8000/" in browse.splitlines()[0]
+    accounts = dict(re.findall(r"^  (\w+) +password (\S+)  \(", browse, re.M))
+    assert set(accounts) == {"admin", "lead", "colead", "member", "reviewer"}
+    assert len(set(accounts.values())) == 5 and all(len(p) >= 16 for p in accounts.values())
+    kept = tmp_path / "cpflow-demo" / "accounts.txt"
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert all(f"{login} {password} " in kept.read_text() for login, password in accounts.items())
+    client = TestClient(create_app(f"sqlite:///{tmp_path / 'cpflow-demo' / 'cpflow.db'}"))
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text).group(1)
+    wrong = client.post("/login", data={"login": "lead", "password": "password", "csrf_token": token})
+    assert wrong.status_code == 401
+    signed = client.post("/login", data={"login": "lead", "password": accounts["lead"], "csrf_token": token},
+                         follow_redirects=False)  # fmt: skip
+    assert signed.status_code == 303
+    dashboard = client.get("/plans/cpms-wg-2022-2025")
+    assert dashboard.status_code == 200 and "your role: lead" in dashboard.text
 
 
 def test_demo_ends_with_commands_a_newcomer_can_paste_without_activating_the_venv(tmp_path):
