@@ -92,6 +92,7 @@ def test_the_progress_report_carries_the_iptt_sheet(iptt, cpflow, tmp_path):
     sheet = next(name for name in book.sheetnames if "tracking" in name.lower())
     assert sheet
     if shutil.which("soffice"):
-        converted = subprocess.run(["soffice", "--headless", "--convert-to", "pdf", "--outdir", str(tmp_path), str(out)],
-                                   capture_output=True, timeout=120)  # fmt: skip
+        profile = (tmp_path / "lo-profile").as_uri()  # its own profile: parallel runs do not share one
+        converted = subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+                                    "--outdir", str(tmp_path), str(out)], capture_output=True, timeout=180)  # fmt: skip
         assert converted.returncode == 0 and (tmp_path / "progress.pdf").exists()

@@ -1,4 +1,4 @@
-"""`cpflow report progress|compliance|pack`: parse, build the report, write it.
+"""`cpflow report progress|compliance|iptt|pack`: parse, build the report, write it.
 Heavy imports (pandas, xlsxwriter, jinja2) stay inside the commands."""
 
 from __future__ import annotations
@@ -10,17 +10,20 @@ import click
 from cpflow.cli.common import DATE, Context, emit, pass_ctx
 
 
-def _shared(since: bool, formats: bool):
-    """The options every report command takes, defined once."""
+def _shared(since: bool, formats: bool, rules: bool = True):
+    """The options every report command takes, defined once (`rules`: the rule selection)."""
 
     def decorate(func):
         options = [
             click.option("--plan", "plans", multiple=True, metavar="SLUG", help="Only this plan (repeatable). Default: all."),
             click.option("--as-of", "as_of", type=DATE, help="The plans as they stood on this date. Default today."),
-            click.option("--select", "select", multiple=True, metavar="CODES", help="Rule codes or prefixes, as for `cpflow check`."),
-            click.option("--ignore", "ignore", multiple=True, metavar="CODES", help="Rule codes or prefixes to skip."),
-            click.option("--set", "settings", multiple=True, metavar="CODE.KEY=VALUE", help="A rule setting or severity; repeatable."),
         ]  # fmt: skip
+        if rules:
+            options += [
+                click.option("--select", "select", multiple=True, metavar="CODES", help="Rule codes or prefixes, as for `cpflow check`."),
+                click.option("--ignore", "ignore", multiple=True, metavar="CODES", help="Rule codes or prefixes to skip."),
+                click.option("--set", "settings", multiple=True, metavar="CODE.KEY=VALUE", help="A rule setting or severity; repeatable."),
+            ]  # fmt: skip
         if since:
             options.append(
                 click.option("--since", "since", type=DATE, help="The previous review: add what changed after this date.")
@@ -69,6 +72,7 @@ def report() -> None:
     \b
     cpflow report progress --plan cpms-wg-2022-2025 --as-of 2023-12-31 --since 2023-06-30 -o progress.xlsx
     cpflow report compliance --as-of 2023-12-31 --format html -o compliance.html
+    cpflow report iptt --plan cpms-wg-2022-2025 --as-of 2023-12-31 -o iptt.xlsx
     cpflow report pack --as-of 2023-12-31 --since 2023-06-30 -o review-2023-12
 
     The same data, date and options always give byte-identical files.
@@ -91,6 +95,16 @@ def compliance(c: Context, plans, as_of, select, ignore, settings, fmt, output) 
     """Compliance: every finding of `cpflow check`, counts by severity and pack, and a
     rule × objective matrix."""
     _single(c, "compliance", _options(plans, as_of, None, select, ignore, settings), fmt, output)
+
+
+@report.command()
+@_shared(since=False, formats=True, rules=False)
+@pass_ctx
+def iptt(c: Context, plans, as_of, fmt, output) -> None:
+    """The indicator performance tracking table: one row per indicator per reporting period
+    (baseline, target, actual, % of target, cumulative to date, on/off track); blank is not
+    reported. Each indicator's aggregation (sum, last, max, average) is declared in its plan."""
+    _single(c, "iptt", _options(plans, as_of, None, (), (), ()), fmt, output)
 
 
 @report.command()

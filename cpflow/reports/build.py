@@ -83,6 +83,14 @@ def compliance_in(session, options: ReportOptions, plugins, checks: _Checks, fra
     return report
 
 
+def iptt_in(session, options: ReportOptions):
+    from cpflow.reports.iptt import build_iptt
+
+    report = build_iptt(session, plans=options.plans, as_of=options.as_of)
+    report.about = {"cpflow": _version()}
+    return report
+
+
 def _require_started(session, options: ReportOptions) -> None:
     """Refuse a date before every selected plan started: there is nothing to report."""
     from sqlalchemy import select
@@ -103,7 +111,7 @@ def _require_started(session, options: ReportOptions) -> None:
 
 
 def build_reports(db, kinds: tuple[str, ...], options: ReportOptions, plugins=None) -> tuple[list, tuple[int, str]]:
-    """The reports of the given kinds ('progress', 'compliance') and the event-log head
+    """The reports of the given kinds ('progress', 'compliance', 'iptt') and the event-log head
     (events, hash) they were read at, all from one snapshot."""
     from cpflow.audit import head
 
@@ -123,6 +131,8 @@ def build_reports(db, kinds: tuple[str, ...], options: ReportOptions, plugins=No
         for kind in kinds:
             if kind == "progress":
                 reports.append(progress_in(session, options, plugins, checks))
+            elif kind == "iptt":
+                reports.append(iptt_in(session, options))
             else:
                 # The progress report's frames are the same plans on the same date: read once.
                 frames = next((r.frames for r in reports if r.kind == "progress"), None)

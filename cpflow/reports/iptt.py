@@ -111,12 +111,45 @@ def _status(actual: float | None, target: float | None, direction: str, toleranc
     return "on track" if actual >= target * (1 - tolerance) else "off track"
 
 
-def iptt_section(frames, as_of: dt.date) -> Section:
-    """The IPTT as a report section (the progress report's sheet, `cpflow report iptt`)."""
+def iptt_section(frames, as_of: dt.date, detail: bool = True) -> Section:
+    """The IPTT as a report section: a full listing in the progress report (`detail`: HTML and
+    Markdown show its first rows), the whole table in `cpflow report iptt`."""
     table = pd.DataFrame(iptt_rows(frames, as_of), columns=[c.key for c in COLUMNS])
     for key in ("baseline", "target", "actual", "pct_of_target", "cumulative"):
         table[key] = table[key].astype(float)
-    return Section("Indicator performance tracking", table, key="iptt", columns=COLUMNS, note=NOTE, detail=True)
+    return Section("Indicator performance tracking", table, key="iptt", columns=COLUMNS, note=NOTE, detail=detail)
+
+
+def build_iptt(session, *, plans: tuple[str, ...] = (), as_of: dt.date):
+    """`cpflow report iptt`: the IPTT as a report of its own (figures and the one section),
+    rendered by the same writers as the progress and compliance reports."""
+    from cpflow.read.frames import load_frames
+    from cpflow.reports.model import Figure, Report
+    from cpflow.reports.progress import plans_table, report_title
+
+    frames = load_frames(session, plans=plans, as_of=as_of)
+    section = iptt_section(frames, as_of, detail=False)
+    table = section.table
+    statuses = table["status"].value_counts()
+    indicators = table[["plan", "code"]].drop_duplicates()
+    figures = [
+        Figure("indicators", "Indicators", len(indicators)),
+        Figure("rows", "Indicator periods", len(table), detail="one row per indicator per reporting period"),
+        *(Figure(status.replace(" ", "_"), status.capitalize(), int(statuses.get(status, 0)), detail=detail)
+          for status, detail in STATUS_DETAILS),
+    ]  # fmt: skip
+    plans_frame = plans_table(frames)
+    report = Report("iptt", report_title("Indicator performance tracking", plans_frame), as_of, None, plans_frame,
+                    figures, [section])  # fmt: skip
+    return report
+
+
+STATUS_DETAILS = (
+    ("on track", "actual within the tolerance of the target"),
+    ("off track", "actual beyond the tolerance of the target"),
+    ("no data", "no measurement for the period: blank, never 0"),
+    ("no target", "measured, with no target for the period"),
+)
 
 
 LOCALISATION_COLUMNS = (
