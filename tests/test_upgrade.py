@@ -288,3 +288,25 @@ def test_concurrent_inits_upgrade_and_baseline_once(old_db):
             assert audit.verify(session).ok
     finally:
         database.dispose()
+
+
+def test_verify_checks_a_first_move_recorded_before_any_row_content_against_the_baseline(cpflow, old_db):
+    """0.1's first moves come before any event with the activity's initial state: the replay
+    checks them against the baseline's, so a baseline written without init's checks cannot
+    rewrite where an activity started."""
+    from cpflow import upgrade as old
+    from cpflow.clock import today
+
+    execute(old_db, "UPDATE activities SET initial_state = 'endorsed' WHERE code = 'SEC-1.2'")
+    database = Database(old_db)
+    try:
+        with database.engine.begin() as conn:
+            upgrade(conn)
+            old.record_baseline(conn, today=today())
+    finally:
+        database.dispose()
+    result = cpflow("audit", "verify")
+    assert result.exit_code == 1
+    assert f"event 69 ({ALLIANCE}:SEC-1.2 endorse) starts from proposed, but the log records its initial state as endorsed" in (
+        result.stderr
+    )
