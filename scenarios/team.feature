@@ -35,3 +35,25 @@ Feature: A working group reports together
   Scenario: Two leads approve the same submission at once
     When "mo" submits that action 1.1 was endorsed at the meeting of 2022-05-12
     Then when "lea" and "col" approve it at once exactly one succeeds
+
+  Scenario: The lead sees in the progress report how long an update waited
+    When "mo" submits that action 1.1 was endorsed at the meeting of 2022-05-12
+    And the submission has waited 10 days
+    And "lea" approves the submission
+    Then the progress report's updates in the period show action 1.1 submitted by "mo", approved by "lea", after 10 days
+    And nothing is pending review in the progress report
+
+  Scenario: A submission left waiting for a lead is flagged
+    When "mo" submits that action 1.2 was endorsed at the meeting of 2022-05-12
+    And the submission has waited 20 days
+    Then the check flags action 1.2 as waiting 20 days for review
+    And the progress report lists action 1.2 as pending review for 20 days
+
+  Scenario: A member's comment on an action joins its history once the lead approves it
+    When "mo" comments on action 1.1 "Venue booked for the training"
+    And "lea" approves the submission
+    Then the history of action 1.1 shows the comment "Venue booked for the training" by "mo" approved by "lea"
+
+  Scenario: Only the plan's lead reloads the plan file once the group has accounts
+    Then "mo" cannot reload the plan file and nothing is written
+    But "lea" reloads the plan file

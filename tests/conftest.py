@@ -179,7 +179,38 @@ def proved(capsys, line: str) -> None:
         print(f"\n{line}")
 
 
+def fill_tracker(source, rows: dict, out=None):
+    """Fill a tracker's Activities sheet as a member would in Excel: {code: (new status, date,
+    reason, ref)}; saved as `out` (default: in place). Returns the path."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(source)
+    sheet = book["Activities"]
+    for r in range(2, sheet.max_row + 1):
+        if sheet.cell(r, 1).value in rows:
+            for col, value in zip(range(4, 8), rows[sheet.cell(r, 1).value]):
+                sheet.cell(r, col).value = value
+    book.save(out or source)
+    return out or source
+
+
 TEAM = (("lea", "lead"), ("col", "co-lead"), ("mo", "member"), ("rev", "reviewer"), ("nobody", None))
+
+
+def backdate(db_url: str, submission: int, days: int) -> None:
+    """Make a submission `days` old: its submission time is the clock's, and reports and G405 read it."""
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from cpflow.models import Submission
+
+    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    database = Database(db_url)
+    try:
+        database.write(lambda s: s.execute(update(Submission).where(Submission.id == submission).values(submitted_at=stamp)))
+    finally:
+        database.dispose()
 
 
 @pytest.fixture

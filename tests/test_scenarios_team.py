@@ -7,7 +7,7 @@ import threading
 
 import openpyxl
 import pytest
-from conftest import snapshot
+from conftest import backdate, snapshot
 from pytest_bdd import given, parsers, scenarios, then, when
 
 scenarios("team.feature")
@@ -146,3 +146,69 @@ def at_once(story, first, second, db_url):
     for thread in threads:
         thread.join()
     assert sorted(outcomes.values(), key=str) == [3, "approved"], outcomes
+
+
+@when(parsers.parse("the submission has waited {days:d} days"))
+def waited(story, days, db_url):
+    backdate(db_url, int(story["submission"]), days)
+
+
+def _progress(story) -> dict:
+    report = json.loads(_ok(story["cpflow"]("report", "progress", "--plan", "mini", "--format", "json")).stdout)
+    return {s["key"]: s["rows"] for s in report["sections"]}
+
+
+@then(parsers.parse(
+    "the progress report's updates in the period show action {code} submitted by \"{submitter}\", "
+    "approved by \"{approver}\", after {days:d} days"
+))  # fmt: skip
+def updates_shown(story, code, submitter, approver, days):
+    rows = _progress(story)["updates"]
+    assert [(r["activity"], r["submitted_by"], r["approved_by"], r["waited_days"]) for r in rows] == [
+        (f"mini:{code}", submitter, approver, days)
+    ]
+
+
+@then("nothing is pending review in the progress report")
+def nothing_pending(story):
+    assert _progress(story)["pending-review"] == []
+
+
+@then(parsers.parse("the check flags action {code} as waiting {days:d} days for review"))
+def flagged(story, code, days):
+    result = story["cpflow"]("check", "--plan", "mini", "--select", "G405", "--format", "json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    findings = data["findings"] if isinstance(data, dict) else data
+    assert [(f["code"], f["subject"], f["data"]["days"]) for f in findings] == [("G405", f"mini:{code}", days)]
+    assert f"has waited {days} days for review" in findings[0]["message"]
+
+
+@then(parsers.parse("the progress report lists action {code} as pending review for {days:d} days"))
+def pending_listed(story, code, days):
+    rows = _progress(story)["pending-review"]
+    assert [(r["activity"], r["waiting_days"]) for r in rows] == [(f"mini:{code}", days)]
+
+
+@when(parsers.parse('"{login}" comments on action {code} "{text}"'))
+def comments(story, login, code, text):
+    result = _ok(story["cpflow"]("submit", "comment", f"mini:{code}", "--comment", text, "--by", login, "--format", "json"))
+    story["submission"] = str(json.loads(result.stdout)["id"])
+
+
+@then(parsers.parse('the history of action {code} shows the comment "{text}" by "{submitter}" approved by "{approver}"'))
+def shows_comment(story, code, text, submitter, approver):
+    assert [(h["comment"], h["submitted_by"], h["approved_by"]) for h in _history(story, code)] == [(text, submitter, approver)]
+
+
+@then(parsers.parse('"{login}" cannot reload the plan file and nothing is written'))
+def cannot_reload(story, login, mini_plan, db_url):
+    before = snapshot(db_url)
+    result = story["cpflow"]("load", str(mini_plan), "--by", login)
+    assert result.exit_code == 2 and "needs the role lead or co-lead" in result.stderr, result.output
+    assert snapshot(db_url) == before
+
+
+@then(parsers.parse('"{login}" reloads the plan file'))
+def reloads(story, login, mini_plan):
+    _ok(story["cpflow"]("load", str(mini_plan), "--by", login))

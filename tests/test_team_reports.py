@@ -11,24 +11,11 @@ import json
 
 import openpyxl
 import pytest
-from conftest import session_for
-from sqlalchemy import update
+from conftest import backdate, session_for
 
 from cpflow.models import Submission
 
 TODAY = dt.date.today()
-
-
-def backdate(db_url: str, submission: int, days: int) -> None:
-    """Make a submission `days` old (its submission time is the clock's; a report reads it)."""
-    from cpflow.db import Database
-
-    stamp = (dt.datetime.now(dt.UTC) - dt.timedelta(days=days)).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    database = Database(db_url)
-    try:
-        database.write(lambda s: s.execute(update(Submission).where(Submission.id == submission).values(submitted_at=stamp)))
-    finally:
-        database.dispose()
 
 
 def submit(cpflow, *args) -> int:
