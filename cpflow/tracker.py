@@ -271,9 +271,17 @@ def _headers(rows: list[list[Any]], wanted: tuple[str, ...], sheet: str, source:
 
 
 def import_tracker(
-    db: Database, path: str | Path, *, by: str | None, keep_going: bool = False, now: dt.date | None = None, plugins=None
+    db: Database,
+    path: str | Path,
+    *,
+    by: str | None,
+    keep_going: bool = False,
+    now: dt.date | None = None,
+    plugins=None,
+    plan: str | None = None,
 ) -> TrackerImport:
-    """Turn every filled row into a submission (or a direct record for a lead); see the module docstring."""
+    """Turn every filled row into a submission (or a direct record for a lead); see the module docstring.
+    With `plan`, a tracker of another plan is refused before its plan is looked up (the web app's upload)."""
     path = Path(path)
     source = path.name
     day = now or today()
@@ -287,6 +295,8 @@ def import_tracker(
     stamp = sheets[STAMP]
     slug = _text(stamp[0][1]) if stamp and len(stamp[0]) > 1 else ""
     versions = {_text(r[0]): (int(float(r[1])), _text(r[2])) for r in stamp[5:] if r and _text(r[0])}
+    if plan is not None and slug != plan:
+        raise BadInput(f"{source}: this is not a tracker of {plan}; export one from this plan's reports page")
     result = TrackerImport(source, slug)
     problems: list[str] = []
     rows: list[_Row] = []

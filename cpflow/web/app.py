@@ -18,7 +18,7 @@ from cpflow.web.security import SecurityHeaders
 
 def create_app(db: Database | str | None = None, *, plugins=None) -> FastAPI:
     """The web app for `db` (a Database or a URL); its tables are created when missing."""
-    from cpflow.web.routes import accounts, plans, records, reports, review, session
+    from cpflow.web.routes import accounts, plans, records, reports, review, session, tokens, tracker
 
     if not isinstance(db, Database):
         db = Database(db)
@@ -43,7 +43,7 @@ def create_app(db: Database | str | None = None, *, plugins=None) -> FastAPI:
         css = files("cpflow.reports").joinpath("templates/report.css").read_text(encoding="utf-8")
         return Response(css, media_type="text/css", headers={"cache-control": "public, max-age=3600"})
 
-    for module in (session, plans, records, review, reports, accounts):
+    for module in (session, plans, records, review, reports, tracker, tokens, accounts):
         app.include_router(module.pages)
         app.include_router(module.api, prefix="/api/v1")
     app.add_middleware(SecurityHeaders)

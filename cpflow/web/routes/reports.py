@@ -83,12 +83,25 @@ def pack_file(request: Request, access: Access, as_of: str | None, since: str | 
         return _download(_zip(folder, [p.name for p in written]), "application/zip", f"{folder.name}.zip")
 
 
-@pages.get("/plans/{plan}/reports", include_in_schema=False)
-def reports_page(request: Request, access: Access = Depends(plan_access)):
+def reports_view(request: Request, access: Access, *, notice: str | None = None, error: str | None = None,
+                 problems: list[str] | None = None, status: int = 200):  # fmt: skip
+    """The downloads, and the tracker upload with the row problems of the last one."""
     from cpflow.clock import today
     from cpflow.reports.output import FORMATS
 
-    return page(request, "reports.html.j2", {"access": access, "formats": FORMATS, "kinds": KINDS, "today": today()})
+    context = {"access": access, "formats": FORMATS, "kinds": KINDS, "today": today(), "notice": notice, "error": error,
+               "problems": problems or []}  # fmt: skip
+    return page(request, "reports.html.j2", context, status_code=status)
+
+
+@pages.get("/plans/{plan}/reports", include_in_schema=False)
+def reports_page(request: Request, access: Access = Depends(plan_access), submitted: int | None = None,
+                 recorded: int | None = None, unchanged: int | None = None):  # fmt: skip
+    notice = None
+    if submitted is not None or recorded is not None:
+        notice = (f"tracker imported: {submitted or 0} submitted for review, {recorded or 0} recorded, "
+                  f"{unchanged or 0} unchanged")  # fmt: skip
+    return reports_view(request, access, notice=notice)
 
 
 @pages.get("/plans/{plan}/reports/pack.zip", include_in_schema=False)
