@@ -50,12 +50,14 @@ def test_an_approved_comment_joins_the_history_with_both_names(team):
 
 def test_a_move_pending_on_the_activity_still_applies_after_a_comment_is_approved(team):
     move = _json(team("submit", "mini:1.1", "endorse", "--by", "mo", "--at", "2022-05-12", "--format", "json"))
-    note = _json(team("submit", "comment", "mini:1.1", "--comment", "minutes to follow", "--by", "mo", "--format", "json"))
+    note = _json(team("submit", "comment", "mini:1.1", "--comment", "minutes to follow", "--by", "mo", "--at", "2022-05-20",
+                      "--format", "json"))  # fmt: skip
+    # Approved first, the comment (dated 2022-05-20) still follows the move of 2022-05-12 in the history.
     assert team("review", "approve", str(note["id"]), "--by", "col").exit_code == 0
     result = team("review", "approve", str(move["id"]), "--by", "lea")
     assert result.exit_code == 0, result.output
     history = _json(team("history", "mini:1.1", "--format", "json"))
-    assert [(r["trigger"], r["approved_by"]) for r in history] == [("comment", "col"), ("endorse", "lea")]
+    assert [(r["trigger"], r["approved_by"]) for r in history] == [("endorse", "lea"), ("comment", "col")]
 
 
 def test_a_comment_says_something_and_a_reviewer_cannot_submit_one(team, db_url):

@@ -177,7 +177,8 @@ def history(session: Session, ident: str) -> list[dict]:
         .order_by(TransitionEvent.id)
     ).all()
     noted = session.scalars(select(TransitionEvent).where(TransitionEvent.id.in_(comments))).all()
-    events = sorted([*moves, *noted], key=lambda event: event.id) if noted else moves
+    # Moves are in date order by construction; a comment takes its place by its own date.
+    events = sorted([*moves, *noted], key=lambda event: (event.at, event.id)) if noted else moves
     rows = []
     for event in events:
         # An approved submission's event names its submitter and approver (issue 14); a direct move has neither.
