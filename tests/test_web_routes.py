@@ -151,3 +151,41 @@ def test_every_write_route_calls_the_one_service(web, monkeypatch):
     assert calls == ["lea"]
     events = snapshot(web.url)["transition_events"]
     assert "someone-else" not in repr(events)
+
+
+INDICATORS_AND_BUDGETS = """\
+indicators:
+  - code: IND-1
+    name: Sectors with a child-protection indicator
+    of: "objective:1"
+    baseline: {value: 0, date: 2022-01-01}
+    targets: [{period: years-1-2, value: 4}]
+budgets:
+  - {unit: wg, period: years-1-2, budget: 100000, received: 20000}
+"""
+
+
+def test_the_measurement_and_funding_forms_redirect_so_a_refresh_records_nothing_again(web, cpflow, tmp_path):
+    from tests.conftest import MINI_PLAN
+
+    plan = tmp_path / "mini-ind.yaml"
+    plan.write_text(MINI_PLAN + INDICATORS_AND_BUDGETS, encoding="utf-8")
+    assert cpflow("load", str(plan), "--by", "lea").exit_code == 0
+    lead, member = web.client("lea"), web.client("mo")
+    sent = lead.post("/plans/mini/indicators/IND-1/measurements", data={"value": "2", "at": "2022-09-01",
+                     "period": "years-1-2", "source": "survey", "csrf_token": lead.csrf}, follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/plans/mini/indicators?done=recorded&id=")
+    before = snapshot(web.url)
+    for _ in range(2):  # the browser's refresh repeats the GET, never the POST
+        shown = lead.get(sent.headers["location"])
+        assert shown.status_code == 200 and "mini:IND-1: recorded (event" in shown.text
+    assert snapshot(web.url) == before and len(before["measurements"]) == 1
+    funded = member.post("/plans/mini/units/wg/funding", data={"period": "years-1-2", "received": "30000",
+                         "at": "2022-10-01", "csrf_token": member.csrf}, follow_redirects=False)  # fmt: skip
+    assert funded.status_code == 303 and "done=submitted" in funded.headers["location"]
+    assert "mini:wg: submitted for review (submission" in member.get(funded.headers["location"]).text
+    assert len(snapshot(web.url)["submissions"]) == 1
+    refused = lead.post("/plans/mini/units/wg/funding", data={"period": "years-1-2", "csrf_token": lead.csrf})
+    assert refused.status_code == 400 and "give the amount received" in refused.text  # an error renders, nothing to refresh
+    forged = lead.get("/plans/mini/indicators?done=recorded&id=7&item=%3Cb%3Eyour+account+is+locked%3C%2Fb%3E")
+    assert "your account is locked" not in forged.text and "recorded (event" not in forged.text

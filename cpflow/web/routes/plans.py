@@ -207,8 +207,11 @@ def _indicator_table(request: Request, access: Access, as_of: dt.date | None):
 
 
 @pages.get("/plans/{plan}/indicators", include_in_schema=False)
-def indicators_page(request: Request, access: Access = Depends(plan_access), error: str | None = None):
-    return indicators_view(request, access)
+def indicators_page(request: Request, access: Access = Depends(plan_access)):
+    from cpflow.web.routes.records import done_notice
+
+    known = {r["code"] for r in indicator_rows(request, access)}
+    return indicators_view(request, access, notice=done_notice(access, request.query_params, known))
 
 
 def indicators_view(request: Request, access: Access, *, error: str | None = None, notice: str | None = None, status: int = 200):
@@ -237,7 +240,10 @@ def funding_rows(request: Request, access: Access) -> list[dict]:
 
 @pages.get("/plans/{plan}/funding", include_in_schema=False)
 def funding_page(request: Request, access: Access = Depends(plan_access)):
-    return funding_view(request, access)
+    from cpflow.web.routes.records import done_notice
+
+    known = {str(u["key"]) for u in funding_rows(request, access)}
+    return funding_view(request, access, notice=done_notice(access, request.query_params, known))
 
 
 def funding_view(request: Request, access: Access, *, error: str | None = None, notice: str | None = None, status: int = 200):

@@ -128,10 +128,29 @@ def fund_api(request: Request, unit: str, body: FundIn, access: Access = Depends
 # --- pages --------------------------------------------------------------------------------
 
 
-def _notice(status: int, data: dict) -> str:
-    if status == 202:
-        return f"submitted for review (submission {data['id']}); a lead will approve or return it"
-    return f"recorded (event {data['event']})"
+def _done(page_path: str, item: str, status: int, data: dict) -> RedirectResponse:
+    """Post/redirect/get: the page again by GET, so a refresh never records the value twice."""
+    from urllib.parse import urlencode
+
+    number = data["id"] if status == 202 else data["event"]
+    query = urlencode({"done": "submitted" if status == 202 else "recorded", "id": number, "item": item})
+    return RedirectResponse(f"{page_path}?{query}", status_code=303)
+
+
+def done_notice(access: Access, query, known: set[str]) -> str | None:
+    """The notice after a redirect from `_done`, built from numbers and known keys only (never echoing free text)."""
+    from cpflow.web.routes.common import int_param
+
+    done, item = query.get("done"), query.get("item", "")
+    try:
+        number = int_param("id", query.get("id"))
+    except CpflowError:
+        return None
+    if done not in ("recorded", "submitted") or number is None or item not in known:
+        return None
+    if done == "submitted":
+        return f"{access.slug}:{item}: submitted for review (submission {number}); a lead will approve or return it"
+    return f"{access.slug}:{item}: recorded (event {number})"
 
 
 @pages.post("/plans/{plan}/activities/{code}/moves", include_in_schema=False)
@@ -166,7 +185,7 @@ def measure_form(
                                                                comment=comment))  # fmt: skip
     except CpflowError as exc:
         return indicators_view(request, access, error=message_for(exc), status=status_for(exc))
-    return indicators_view(request, access, notice=f"{access.slug}:{code}: {_notice(status, data)}")
+    return _done(f"/plans/{access.slug}/indicators", code, status, data)
 
 
 @pages.post("/plans/{plan}/units/{unit}/funding", include_in_schema=False)
@@ -182,4 +201,4 @@ def fund_form(
         status, data = fund(request, access, unit, body)
     except CpflowError as exc:
         return funding_view(request, access, error=message_for(exc), status=status_for(exc))
-    return funding_view(request, access, notice=f"{access.slug}:{unit}: {_notice(status, data)}")
+    return _done(f"/plans/{access.slug}/funding", unit, status, data)
