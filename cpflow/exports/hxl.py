@@ -110,8 +110,15 @@ def to_hxl_csv(table: str, rows: list[dict[str, Any]]) -> str:
     writer.writerow([header for _, header, _ in columns])
     writer.writerow([tag for _, _, tag in columns])
     for row in rows:
-        writer.writerow([safe_cell(row.get(key)) for key, _, _ in columns])
+        writer.writerow([safe_cell(_blank(row.get(key))) for key, _, _ in columns])
     return out.getvalue()
+
+
+def _blank(value: Any) -> Any:
+    """A missing value from a pandas frame (NaN, NaT) is an empty cell, never the text `nan`."""
+    import pandas as pd
+
+    return None if pd.api.types.is_scalar(value) and pd.isna(value) else value
 
 
 def validate_hxl(path: str | Path, table: str) -> list[str]:

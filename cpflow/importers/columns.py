@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from cpflow.importers import cells
+from cpflow.importers import cells, hxltags
 from cpflow.importers.schedule import When, when_of
 
 FIELDS = (
@@ -102,7 +102,7 @@ def normalise(text: Any) -> str:
 class Columns:
     """Where each field is: column index per field, schedule columns, and what was ignored."""
 
-    header_row: int  # 0-based index into the sheet's rows
+    header_row: int  # 0-based index into the sheet's rows (a HXL hashtag row, when the sheet has one)
     labels: list[str]  # header text per column
     fields: dict[str, int] = field(default_factory=dict)
     schedule: list[tuple[int, When]] = field(default_factory=list)
@@ -111,6 +111,13 @@ class Columns:
     also: dict[str, list[int]] = field(default_factory=dict)  # field -> the later columns with its header
     date_orders: dict[str, str] = field(default_factory=dict)  # field -> "dmy" | "mdy" for 15/01/2025 dates
     notes: list[str] = field(default_factory=list)  # what the content decided, for the summary
+    label_row: int | None = None  # the human header row above a HXL hashtag row
+    tagged: bool = False  # HXL-tagged: one record per row, so a blank cell is blank (no fill-down)
+
+    @property
+    def first_row(self) -> int:
+        """The first header row: what lies above it is the sheet's preamble."""
+        return self.header_row if self.label_row is None else self.label_row
 
     def used(self) -> set[int]:
         return set(self.fields.values()) | {c for c, _ in self.schedule}
@@ -123,11 +130,15 @@ class HeaderProblem(ValueError):
     """The columns cannot be read as the sheet stands (ambiguous dates …); the message says why."""
 
 
-def map_header(cells_: list[Any], row: int, mapping: dict[str, str] | None = None) -> Columns:
+def map_header(cells_: list[Any], row: int, mapping: dict[str, str] | None = None, tags: list[Any] | None = None) -> Columns:
     """Map one candidate header row's cells to fields; `mapping` (normalised header -> field
-    or `schedule:KEY` or `ignore`) wins over the synonyms."""
+    or `schedule:KEY` or `ignore`) wins over the synonyms. With `tags` (a HXL hashtag row),
+    a column's tag decides before its header, and a tagged column cpflow does not import is ignored."""
     mapping = mapping or {}
-    labels = [_label(c) for c in cells_]
+    tags = tags or []
+    by_tag = hxltags.tag_fields(tags)
+    labels = [_label(c) or (_label(tags[i]) if i < len(tags) else "") for i, c in enumerate(cells_)]
+    labels += [_label(t) for t in tags[len(labels) :]]
     columns = Columns(header_row=row, labels=labels)
     for index, label in enumerate(labels):
         if not label:
@@ -139,6 +150,11 @@ def map_header(cells_: list[Any], row: int, mapping: dict[str, str] | None = Non
         if target and target.startswith("schedule:"):
             columns.schedule.append((index, When("key", text=target.partition(":")[2])))
             continue
+        if not target and index < len(tags) and hxltags.parse(tags[index]) is not None:
+            if index not in by_tag:
+                columns.ignored.append(label)
+                continue
+            target = by_tag[index]
         name = target or _LOOKUP.get(norm)
         if name is None:
             when = when_of(label)
@@ -160,7 +176,11 @@ def find_header(
     """Stage 2: the header row. The first row, among the first `scan`, that names an activity
     column and another known column, or names two known columns and has an activity column
     by content; failing those, the first row naming an activity column at all (`Activity,Foo`).
-    With `header_row` (the mapping's), that row."""
+    With `header_row` (the mapping's), that row. A HXL hashtag row (under the headers, or
+    alone) maps the columns by their tags, and the data starts below it."""
+    tagged = _hashtag_header(rows, mapping, header_row, scan)
+    if tagged is not None:
+        return tagged
     if header_row is not None:
         if header_row >= len(rows):
             return None
@@ -182,6 +202,23 @@ def find_header(
         elif known >= 2 and _title_by_content(columns, rows):
             return columns
     return fallback
+
+
+def _hashtag_header(rows: list[list[Any]], mapping: dict[str, str] | None, header_row: int | None, scan: int) -> Columns | None:
+    """The columns of a sheet with a HXL hashtag row (at or just below `header_row` when given)."""
+    if header_row is not None:
+        at = next((i for i in (header_row, header_row + 1) if i < len(rows) and hxltags.is_hashtag_row(rows[i])), None)
+    else:
+        at = hxltags.find_hashtag_row(rows, scan)
+    if at is None:
+        return None
+    above = at - 1 if at > 0 and not hxltags.is_hashtag_row(rows[at - 1]) and any(_label(c) for c in rows[at - 1]) else None
+    columns = map_header(rows[above] if above is not None else [], at, mapping, tags=rows[at])
+    columns.label_row, columns.tagged = above, True
+    if "title" not in columns.fields:
+        _title_by_content(columns, rows)
+    columns.notes.append(f"row {at + 1} is a HXL hashtag row: columns read by their tags, rows below it as activities")
+    return columns
 
 
 def read_by_content(

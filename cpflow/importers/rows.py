@@ -69,7 +69,8 @@ def read_rows(
 ) -> ReadRows:
     """Drafts for every activity row below the header, in sheet order."""
     grid = _unmerged(sheet, columns.header_row)
-    carry_fields = [f for f in dict.fromkeys((*FILL_DOWN, *fill_down)) if f in columns.fields]
+    implied = () if columns.tagged else FILL_DOWN  # a HXL table has one whole record per row
+    carry_fields = [f for f in dict.fromkeys((*implied, *fill_down)) if f in columns.fields]
     carried: dict[str, Any] = {}
     numbers_carried = False
     drafts: list[Draft] = []

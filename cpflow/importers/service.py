@@ -145,7 +145,7 @@ def import_file(
         states=ctx.states, status_words=rules.states, progress=progress,
     )  # fmt: skip
     notes = [*columns.notes, *read.notes]
-    preamble = [" ".join(t for c in row if (t := text(c))) for row in data_sheet.rows[: columns.header_row]]
+    preamble = [" ".join(t for c in row if (t := text(c))) for row in data_sheet.rows[: columns.first_row]]
     preamble = [line for line in preamble if line]
     if ctx.exists and title and title != ctx.meta.title:
         notes.append(f"--title ignored: plan {plan} exists (titled {ctx.meta.title!r})")
@@ -200,7 +200,7 @@ def import_file(
     except _DryRun as rolled_back:
         result, recorded = rolled_back.result
     return ImportResult(
-        load=result, sheet=data_sheet.name, header_row=columns.header_row + 1, rows=len(built.included),
+        load=result, sheet=data_sheet.name, header_row=columns.first_row + 1, rows=len(built.included),
         columns={name: columns.labels[col] for name, col in columns.fields.items()}
         | {f"schedule:{builder.column_periods[col]}": columns.labels[col] for col, _ in columns.schedule},
         ignored=columns.ignored + [f"duplicate {d}" for d in columns.duplicates],
