@@ -5,50 +5,16 @@ are kept under the test's tmp dir and checked not blank; no request leaves the o
 from __future__ import annotations
 
 import datetime as dt
-import socket
-import threading
-import time
 import zlib
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import WEB_PASSWORD
+from tests.conftest import CHROMIUM, browser_sign_in
 
-CHROMIUM = Path("/usr/bin/chromium")
 pytestmark = [
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
     pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
 ]
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-        "--no-first-run"]  # fmt: skip
-
-
-@pytest.fixture(scope="session")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def served(web):
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(web.app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(10)
 
 
 def not_blank(png: bytes) -> bool:
@@ -64,12 +30,7 @@ def not_blank(png: bytes) -> bool:
     return len(set(raw)) > 16  # one colour (with PNG's filter bytes) gives a handful of values
 
 
-def sign_in(page, base: str, login: str) -> None:
-    page.goto(f"{base}/login")
-    page.get_by_label("Login").fill(login)
-    page.get_by_label("Password").fill(WEB_PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(f"{base}/plans")
+sign_in = browser_sign_in
 
 
 def test_member_submits_lead_approves_reviewer_downloads_the_pack(web, served, browser, tmp_path):

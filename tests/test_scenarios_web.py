@@ -1,0 +1,178 @@
+"""Step definitions for scenarios/web.feature: the journeys in Debian's chromium
+(Playwright, one browser per session), against the app served on a loopback port."""
+
+from __future__ import annotations
+
+import datetime as dt
+import zipfile
+
+import pytest
+from pytest_bdd import given, parsers, scenarios, then, when
+
+from tests.conftest import browser_sign_in, fill_tracker, snapshot
+
+scenarios("web.feature")
+
+
+@pytest.fixture(autouse=True)
+def backend(db_url):
+    """Every journey on SQLite, and on PostgreSQL when CPFLOW_TEST_PG_URL is set."""
+    return db_url
+
+
+@pytest.fixture
+def story(web, served, browser, tmp_path):
+    """One person at a time in one browser window; every request the page makes is logged."""
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, accept_downloads=True)
+    requests: list[str] = []
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+    state = {"web": web, "base": served, "page": page, "dir": tmp_path, "who": None}
+    yield state
+    context.close()
+    assert all(url.startswith(served) for url in requests), [u for u in requests if not u.startswith(served)]
+
+
+def _as(story, login):
+    """Sign `login` in (signing out whoever was signed in first)."""
+    page = story["page"]
+    if story["who"] != login:
+        if story["who"] is not None:
+            page.get_by_role("button", name="Sign out").click()
+            page.wait_for_url(f"{story['base']}/login")
+        browser_sign_in(page, story["base"], login)
+        story["who"] = login
+    return page
+
+
+@given(parsers.parse('the mini plan is open in the browser for a lead "{lead}", a member "{member}" and a reviewer "{reviewer}"'))
+def mini_in_the_browser(story, lead, member, reviewer):
+    assert (lead, member, reviewer) == ("lea", "mo", "rev")  # the web fixture's accounts
+
+
+@given("action 1.1 was endorsed at the May 2022 meeting")
+def endorsed(story):
+    from cpflow import services
+
+    services.move(story["web"].db, "mini:1.1", "endorse", actor="lea", at=dt.date(2022, 5, 12), ref="minutes May 2022")
+
+
+@when(parsers.parse('"{login}" signs in and reports that action {code} started on {at}'))
+def reports_start(story, login, code, at):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/activities/{code}")
+    form = page.get_by_role("form", name="start")
+    form.get_by_label("Date it happened").fill(at)
+    form.get_by_role("button", name="Submit: start").click()
+    page.wait_for_url(f"**/activities/{code}?done=202")
+
+
+@then(parsers.parse('"{login}" is told the update waits for a lead'))
+def told_it_waits(story, login):
+    assert story["who"] == login
+    assert "Submitted for review" in story["page"].content()
+
+
+@then(parsers.parse("action {code} is still {state}"))
+def still(story, code, state):
+    from cpflow.read.queries import show_activity
+
+    with story["web"].db.read() as session:
+        assert show_activity(session, f"mini:{code}")["state"] == state
+
+
+@when(parsers.parse('"{login}" signs in and approves the update from the review queue'))
+def approves(story, login):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/review")
+    page.get_by_label("approve submission 1").check()
+    page.get_by_role("button", name="Approve the chosen").click()
+    page.wait_for_url("**/review?approved=1")
+
+
+@then(parsers.parse('the timeline of action {code} shows it started, reported by "{member}" and approved by "{lead}"'))
+def timeline(story, code, member, lead):
+    page = story["page"]
+    page.goto(f"{story['base']}/plans/mini/activities/{code}")
+    text = page.locator(".timeline").inner_text()
+    assert f"start: endorsed → in_progress · by {member}" in text and f"approved by {lead}" in text
+
+
+@then(parsers.parse('the review queue of "{login}" is empty'))
+def queue_empty(story, login):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/review")
+    assert page.get_by_label("approve submission 1").count() == 0
+
+
+@when(parsers.parse('"{login}" signs in and downloads the review pack as of {as_of}'))
+def downloads_pack(story, login, as_of):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/reports")
+    page.get_by_label("As of").first.fill(as_of)
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the pack").click()
+    story["pack"] = story["dir"] / download.value.suggested_filename
+    download.value.save_as(story["pack"])
+
+
+@then("the pack holds the progress workbook, the compliance workbook, the HTML report and the manifest")
+def pack_holds(story):
+    assert story["pack"].name == "pack-2023-06-30.zip"
+    names = {n.split("/", 1)[1] for n in zipfile.ZipFile(story["pack"]).namelist()}
+    assert {"progress.xlsx", "compliance.xlsx", "report.html", "manifest.json"} <= names
+
+
+@then(parsers.parse('"{login}" is offered no button to move action {code}'))
+def no_move_buttons(story, login, code):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/activities/{code}")
+    assert page.get_by_role("button", name="start").count() == 0
+    assert page.get_by_role("button", name="Submit: start").count() == 0
+
+
+@when(parsers.parse('"{login}" signs in and downloads the tracker'))
+def downloads_tracker(story, login):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/reports")
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download the tracker").click()
+    story["tracker"] = story["dir"] / download.value.suggested_filename
+    download.value.save_as(story["tracker"])
+
+
+@when(parsers.parse('fills in that action {code} started on {at} because "{reason}"'))
+def fills_in(story, code, at, reason):
+    fill_tracker(story["tracker"], {code: ("in_progress", at, reason, None)})
+
+
+@when("uploads the filled tracker")
+def uploads(story):
+    page = story["page"]
+    story["before"] = snapshot(story["web"].url)
+    page.get_by_label("Filled tracker (.xlsx").set_input_files(str(story["tracker"]))
+    page.get_by_role("button", name="Upload the tracker").click()
+    page.wait_for_load_state()
+
+
+@then(parsers.parse('"{login}" is told "{words}"'))
+def told(story, login, words):
+    assert story["who"] == login
+    assert words in story["page"].locator("[role=status]").inner_text()
+
+
+@then(parsers.parse('the review queue of "{login}" shows the start of action {code} reported by "{member}"'))
+def queue_shows(story, login, code, member):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/review")
+    text = page.locator("main").inner_text()
+    assert f"mini:{code}" in text and "start" in text and member in text
+    assert page.get_by_label("approve submission 1").count() == 1
+
+
+@then(parsers.parse('"{login}" sees the problem "{where}" and that nothing was written'))
+def sees_problem(story, login, where):
+    page = story["page"]
+    assert "nothing was written" in page.get_by_role("alert").inner_text()
+    assert where in page.locator(".problems").inner_text()
+    assert snapshot(story["web"].url) == story["before"]
