@@ -45,7 +45,8 @@ class PlanFileError(BadInput):
         self.source = source
         self.problems = problems
         count = len(problems)
-        super().__init__(f"{source}: {count} problem{'s' if count != 1 else ''}; nothing was written\n" + "\n".join(problems))
+        self.headline = f"{source}: {count} problem{'s' if count != 1 else ''}; nothing was written"
+        super().__init__(self.headline + "\n" + "\n".join(problems))
 
 
 class DatabaseError(BadInput):

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from cpflow.errors import BadInput
 from cpflow.importers.cells import NONE_MARKER
 from cpflow.models import Activity, ChecklistItem, Objective, Unit
+from cpflow.paths import output_file, write_atomic
 from cpflow.safe_output import csv_writer, safe_cell
 
 # (field, header); the importer maps each header back to its field.
@@ -128,6 +129,8 @@ def export_plan(db, slug: str, fmt: str, out: str | Path | None, exporters: dict
     target = Path(f"{slug}.{fmt}") if out is None else out
     if str(target) == "-" and fmt != "csv":
         raise BadInput(f"--format {fmt} cannot go to standard output; give -o FILE")
+    if str(target) != "-":
+        target = output_file(target)
     with db.read() as session:
         columns, rows = plan_table(session, slug)
         from cpflow.read.lookup import find_plan
@@ -137,7 +140,7 @@ def export_plan(db, slug: str, fmt: str, out: str | Path | None, exporters: dict
         content = to_csv(columns, rows)
         if str(target) == "-":
             return "-", content
-        Path(target).write_text(content, encoding="utf-8")
+        write_atomic(target, content.encode("utf-8"))
     elif fmt == "xlsx":
         write_xlsx(columns, rows, Path(target), title)
     else:

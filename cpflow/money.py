@@ -11,6 +11,11 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 MINOR_PER_UNIT = 100
+# The largest amount cpflow records, alone or as a plan's total: ten trillion. Far above any
+# humanitarian budget, and low enough that every sum a report makes (all lines of all plans)
+# stays inside the signed 64-bit integers that hold cents in the database and in pandas.
+MAX_AMOUNT = Decimal(10**13)
+MAX_MINOR = int(MAX_AMOUNT) * MINOR_PER_UNIT
 _GROUPED = re.compile(r"^\d{1,3}(,\d{3})+(\.\d+)?$")
 _PLAIN = re.compile(r"^\d+(\.\d+)?$")
 

@@ -24,9 +24,8 @@ from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
 from cpflow.loading import LoadResult, declared_name, load_plan
 from cpflow.models import Account, Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
-from cpflow.money import json_amount, to_minor
+from cpflow.money import MAX_AMOUNT, json_amount, to_minor
 from cpflow.plans import PlanSpec, Problem, problems_at_paths, read_plan_file
-from cpflow.plans.values import MAX_AMOUNT
 from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
 from cpflow.read.team import authorize_record, has_accounts
 from cpflow.replay import read_content_by_ids
@@ -368,7 +367,7 @@ def fund(
         raise BadInput(f"{ident}: give the amount received, a revised budget, or both", field="received")
     for what, amount in (("received", received), ("budget", budget)):
         if amount is not None and not 0 <= amount <= MAX_AMOUNT:
-            raise BadInput(f"{ident}: {what} must be between 0 and {MAX_AMOUNT:,} (what storage holds in cents), got {amount:,}")
+            raise BadInput(f"{ident}: {what} must be between 0 and {MAX_AMOUNT:,} (cpflow's limit), got {amount:,}")
 
     def work(session: Session) -> FundResult:
         plan = find_plan(session, slug)

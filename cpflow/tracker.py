@@ -30,6 +30,7 @@ from cpflow.db import Database
 from cpflow.errors import BadInput, ConflictError, PlanFileError
 from cpflow.lifecycle import lifecycle_for
 from cpflow.models import Activity, Indicator, Measurement, Submission, TransitionEvent, Unit
+from cpflow.paths import output_file
 from cpflow.read.lookup import find_plan
 from cpflow.read.team import DECIDERS, active_account, four_eyes, roles_in
 from cpflow.safe_output import safe_cell
@@ -100,7 +101,7 @@ def export_tracker(
     import xlsxwriter
 
     day = now or today()
-    path = Path(path)
+    path = output_file(path)
     with db.read() as session:
         target = find_plan(session, plan)
         if unit and unit not in {u.key for u in target.units}:
@@ -282,7 +283,7 @@ def import_tracker(
 ) -> TrackerImport:
     """Turn every filled row into a submission (or a direct record for a lead); see the module docstring.
     With `plan`, a tracker of another plan is refused before its plan is looked up (the web app's upload)."""
-    path = Path(path)
+    path = output_file(path)
     source = path.name
     day = now or today()
     if not path.exists():

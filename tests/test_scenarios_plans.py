@@ -229,5 +229,5 @@ def refused_huge(journey):
     result = journey["result"]
     assert result.exit_code == 2
     lines = [line for line in result.stderr.splitlines() if line.startswith(str(journey["file"]) + ":")]
-    assert lines == [f"{journey['file']}:4: budgets[0].budget: an amount is at most 92,233,720,368,547,758 "
-                     "(what storage holds in cents), got 99999999999999999999999"]  # fmt: skip
+    assert lines == [f"{journey['file']}:4: budgets[0].budget: an amount is at most 10,000,000,000,000 "
+                     "(cpflow's limit for an amount and a plan's total), got 99999999999999999999999"]  # fmt: skip

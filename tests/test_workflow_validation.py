@@ -117,15 +117,15 @@ objectives:
 
 LIMIT_CASES = [
     ("budgets: [{unit: wg, period: '2022', budget: 99999999999999999999999}]",
-     "budgets[0].budget: an amount is at most 92,233,720,368,547,758"),
+     "budgets[0].budget: an amount is at most 10,000,000,000,000"),
     (f"budgets: [{{unit: wg, period: '2022', budget: {'9' * 400}}}]",  # found by the fuzz: OverflowError in isfinite()
-     "budgets[0].budget: an amount is at most 92,233,720,368,547,758 (what storage holds in cents), got a number of 400 digits"),
+     "budgets[0].budget: an amount is at most 10,000,000,000,000 (cpflow's limit for an amount and a plan's total), got a number of 400 digits"),
     (f"budgets: [{{unit: wg, period: '2022', budget: -{'9' * 400}}}]",
      "budgets[0].budget: an amount cannot be negative, got a number of 400 digits"),
-    ("budgets: [{unit: wg, period: '2022', received: '92,233,720,368,547,759'}]",
-     "budgets[0].received: an amount is at most 92,233,720,368,547,758"),
-    ("budgets: [{unit: wg, period: '2022', budget: 50000000000000000}, {unit: tf, period: '2022', budget: 50000000000000000}]",
-     "budgets: the budget amounts add up to 100,000,000,000,000,000; a plan's total is at most"),
+    ("budgets: [{unit: wg, period: '2022', received: '10,000,000,000,000.01'}]",
+     "budgets[0].received: an amount is at most 10,000,000,000,000"),
+    ("budgets: [{unit: wg, period: '2022', budget: 6000000000000}, {unit: tf, period: '2022', budget: 6000000000000}]",
+     "budgets: the budget amounts add up to 12,000,000,000,000; a plan's total is at most"),
     (f"indicators: [{{code: i1, name: I, targets: [{{period: '2022', value: {'9' * 400}}}]}}]",
      "indicators[0].targets[0].value: expected a number of at most 9,007,199,254,740,992 in size, got a number of 400 digits"),
     ("indicators: [{code: i1, name: I, baseline: {value: 1.0e+308}}]",
@@ -166,12 +166,12 @@ def test_a_value_storage_cannot_hold_or_a_wrong_typed_section_is_one_clear_line(
 
 def test_amounts_up_to_the_limit_load(loaded, tmp_path):
     path = tmp_path / "limits.yaml"
-    path.write_text(LIMIT_PLAN + "budgets: [{unit: wg, period: '2022', budget: 92233720368547758}]\n", encoding="utf-8")
+    path.write_text(LIMIT_PLAN + "budgets: [{unit: wg, period: '2022', budget: 10000000000000}]\n", encoding="utf-8")
     result = loaded("load", str(path), "--by", "lead")
     assert result.exit_code == 0, result.output
     shown = loaded("units", "--plan", "limits", "--format", "json")
     assert shown.exit_code == 0, shown.output
-    assert "92233720368547758" in shown.stdout
+    assert "10000000000000" in shown.stdout
     for command in (["check", "--plan", "limits"], ["report", "progress", "--plan", "limits", "--format", "json"]):
         result = loaded(*command)
         assert result.exit_code in (0, 1), (command, result.output)

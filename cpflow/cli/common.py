@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from cpflow.errors import EXIT_BAD_INPUT
+from cpflow.errors import EXIT_BAD_INPUT, PlanFileError
 
 EXIT_INTERNAL = 70
 
@@ -33,10 +33,19 @@ FIELD_HINTS = {
 
 
 def error_line(exc: Exception) -> str:
-    """One line for a cpflow error, with the command-line way to fix it when there is one."""
+    """One line for a cpflow error, with the command-line way to fix it when there is one.
+    A plan file's problems follow, one line each; no input (a path with a newline, say)
+    can break a line in two."""
     field = getattr(exc, "field", None)
     hint = f" ({FIELD_HINTS[field]})" if field in FIELD_HINTS else ""
-    return terminal_safe(f"error: {exc}{hint}")
+    if isinstance(exc, PlanFileError):
+        return "\n".join(one_line(text) for text in (f"error: {exc.headline}", *map(str, exc.problems)))
+    return one_line(f"error: {exc}{hint}")
+
+
+def one_line(text: str) -> str:
+    """`terminal_safe`, with line breaks shown as escapes too."""
+    return terminal_safe(text).replace("\n", "\\n")
 
 
 class Context:

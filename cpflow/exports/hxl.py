@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from cpflow.errors import BadInput
+from cpflow.paths import write_atomic
 from cpflow.safe_output import csv_writer, safe_cell
 
 SCHEMAS = Path(__file__).parent / "hxl_schemas"
@@ -145,9 +146,7 @@ def export_hxl(db, slug: str, table: str, out: str | Path | None) -> tuple[str, 
     if out is not None and str(out) == "-":
         return "-", content
     target = Path(out) if out is not None else Path(f"{slug}-{table}.csv")
-    from cpflow.exports.iati import _write_atomic
-
-    _write_atomic(target, content.encode("utf-8"))
+    write_atomic(target, content.encode("utf-8"))
     return str(target), None
 
 

@@ -14,13 +14,12 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import functools
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from cpflow.errors import BadInput
+from cpflow.paths import write_atomic
 
 HERE = Path(__file__).parent
 SCHEMA = HERE / "schemas" / "iati-activities-schema.xsd"
@@ -358,19 +357,5 @@ def export_iati(db, slug: str, out: str | Path | None, reporting_org: str | None
     target = Path(f"{slug}.xml") if out is None else Path(out)
     if str(target) == "-":
         return "-", built
-    _write_atomic(target, built.xml)
+    write_atomic(target, built.xml)
     return str(target), built
-
-
-def _write_atomic(target: Path, data: bytes) -> None:
-    directory = target.parent if str(target.parent) else Path(".")
-    if not directory.is_dir():
-        raise BadInput(f"-o {target}: the directory {directory} does not exist")
-    handle, temp = tempfile.mkstemp(dir=directory, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise

@@ -13,14 +13,10 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator
 
 from cpflow.dates import parse_date
-from cpflow.money import MINOR_PER_UNIT, parse_amount
+from cpflow.money import MAX_AMOUNT, MAX_MINOR, parse_amount  # noqa: F401 (MAX_MINOR re-exported)
 
 MAX_CODE = 100  # codes and keys are VARCHAR(100)
 MAX_STATE = 40  # lifecycle states and triggers are VARCHAR(40)
-# Money is stored as integer minor units in a signed 64-bit column (SQLite INTEGER,
-# PostgreSQL BIGINT), so an amount's cents must fit in one, and so must a plan's totals.
-MAX_MINOR = 2**63 - 1
-MAX_AMOUNT = Decimal(MAX_MINOR // MINOR_PER_UNIT)
 # Indicator values are floats: beyond 2**53 (about 9e15) a float no longer holds every
 # whole number, so a count of people or sessions would silently change when stored.
 MAX_NUMBER = 2**53
@@ -56,7 +52,7 @@ def storable(value: str) -> str:
 
 
 def money(value: Any) -> Decimal:
-    too_big = f"an amount is at most {MAX_AMOUNT:,} (what storage holds in cents), got {short(value)}"
+    too_big = f"an amount is at most {MAX_AMOUNT:,} (cpflow's limit for an amount and a plan's total), got {short(value)}"
     if isinstance(value, int) and not isinstance(value, bool) and value > MAX_AMOUNT:
         raise ValueError(too_big)  # (compared as integers: math.isfinite() cannot take a 400-digit int)
     if isinstance(value, int) and not isinstance(value, bool) and value < -MAX_AMOUNT:

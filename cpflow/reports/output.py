@@ -25,8 +25,10 @@ def default_path(report, fmt: str) -> Path:
 
 def write_report(report, fmt: str, path: Path) -> list[Path]:
     """Write the report at `path` (a folder for CSV); returns the files written."""
+    from cpflow.paths import output_file, output_folder
     from cpflow.reports import csvout, xlsx
 
+    path = output_folder(path) if fmt == "csv" else output_file(path)
     if fmt == "xlsx":
         return [xlsx.write(report, path)]
     if fmt == "csv":

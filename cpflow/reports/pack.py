@@ -169,8 +169,10 @@ def write_pack(db, options: ReportOptions, folder: Path, plugins=None) -> list[P
 
     The files are written one after the other into a folder beside the target (each output
     freed once written), and that folder is renamed into place when all are complete."""
+    from cpflow.paths import output_folder
     from cpflow.reports import html, markdown, xlsx
 
+    folder = output_folder(folder)
     _check_target(folder)
     (progress, compliance), (events, head) = build_reports(db, ("progress", "compliance"), options, plugins)
     progress.frames = None  # read by plugin sections while building; nothing after
