@@ -217,6 +217,7 @@ def test_check_reports_and_show_refuse_a_state_edited_beside_the_log(recorded, c
         ("check", "--plan", "rec"),
         ("report", "progress", "--plan", "rec", "--format", "json"),
         ("show", "rec:1.1"),
+        ("activities", "--plan", "rec"),
     ):
         result = cpflow(*args)
         assert result.exit_code == 1, (args, result.output)

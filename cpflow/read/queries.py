@@ -14,7 +14,7 @@ from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objectiv
 from cpflow.money import json_amount
 from cpflow.read.lookup import find_plan, split_id, unknown_activity
 from cpflow.read.state import with_state
-from cpflow.replay import check_activity
+from cpflow.replay import check_activity, check_cache
 
 ACTIVITY_COLUMNS = ("id", "plan", "code", "title", "objective", "unit", "lead", "phase", "start", "due", "sectors", "state")
 
@@ -48,9 +48,11 @@ def list_activities(
     phase: str | None = None,
     as_of: dt.date | None = None,
 ) -> list[dict]:
-    """Activities with their state (as of a date when given), in plan order."""
-    for slug in plans:
-        find_plan(session, slug)
+    """Activities with their state (as of a date when given), in plan order. Without a date
+    the listing shows the cached state, so it first checks that cache against the log."""
+    plan_ids = [find_plan(session, slug).id for slug in plans]
+    if as_of is None:
+        check_cache(session.connection(), plan_ids)
     unit_alias = aliased(Unit)
     query = (
         select(
