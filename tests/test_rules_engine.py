@@ -192,7 +192,7 @@ rules:
 def test_the_plans_rules_section_applies_and_the_command_line_wins():
     with Sandbox(PLAN_WITH_RULES, plugins=BUILTINS) as box:
         plain = box.check(as_of="2024-01-01")
-        assert set(plain.rules) == {"T101", "T102", "T103", "T104", "G402", "G403", "G404"}
+        assert set(plain.rules) == {"T101", "T102", "T103", "T104", "G402", "G403", "G404", "G405"}
         assert {f.severity for f in plain.findings if f.code == "T101"} == {"error"}
         assert "plan cfg: rules.config: unknown rule 'H999' ignored" in plain.notes
         cli = box.check(as_of="2024-01-01", select=["G401"], settings={"T101": {"severity": "info"}})
