@@ -155,3 +155,26 @@ def test_a_single_operator_report_has_no_team_sections(cpflow, mini_plan):
     assert cpflow("load", str(mini_plan), "--by", "setup").exit_code == 0
     data = report_json(cpflow)
     assert not {s["key"] for s in data["sections"]} & {"updates", "pending-review"}
+
+
+def test_the_submissions_frame_is_as_of_the_date_and_subset_keeps_each_plans_own(queue, db_url, tmp_path):
+    from conftest import MINI_PLAN
+
+    from cpflow.read.frames import load_frames
+
+    cpflow, (first, second, third) = queue
+    other = tmp_path / "other.yaml"
+    other.write_text(MINI_PLAN.replace("slug: mini", "slug: other"), encoding="utf-8")
+    assert cpflow("load", str(other), "--by", "admin").exit_code == 0
+    assert cpflow("users", "grant", "mo", "member", "--plan", "other", "--by", "admin").exit_code == 0
+    elsewhere = submit(cpflow, "other:1.1", "endorse", "--by", "mo", "--at", "2022-05-12")
+    with session_for(db_url) as session:
+        frames = load_frames(session, as_of=TODAY)
+        earlier = load_frames(session, as_of=TODAY - dt.timedelta(days=25))
+    queue_now = frames.submissions.set_index("submission")
+    assert queue_now.loc[[first, second, third, elsewhere], "status"].tolist() == ["approved", "pending", "pending", "pending"]
+    assert queue_now.loc[first, "decided_by"] == "lea" and queue_now.loc[elsewhere, "activity"] == "other:1.1"
+    assert frames.subset(["mini"]).submissions["submission"].tolist() == [first, second, third]
+    assert frames.subset(["other"]).submissions["submission"].tolist() == [elsewhere]
+    # 25 days ago only the 30-day-old submission existed, pending.
+    assert earlier.submissions[["submission", "status"]].values.tolist() == [[second, "pending"]]
