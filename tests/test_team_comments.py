@@ -86,3 +86,15 @@ def test_a_returned_comment_is_revised_and_nobody_approves_their_own(team):
     (row,) = _json(team("history", "mini:1.2", "--format", "json"))
     assert row["comment"] == "Two trainings held in Gedo" and row["approved_by"] == "lea"
     assert team("audit", "verify").exit_code == 0
+
+
+def test_the_activity_page_shows_an_approved_comment_as_a_comment(web):
+    from conftest import run_cli
+
+    sub = _json(run_cli("submit", "comment", "mini:1.1", "--comment", "Venue <b>booked</b>", "--by", "mo", "--format", "json",
+                        db_url=web.url))  # fmt: skip
+    assert run_cli("review", "approve", str(sub["id"]), "--by", "lea", db_url=web.url).exit_code == 0
+    page = web.client("lea").get("/plans/mini/activities/1.1")
+    assert page.status_code == 200
+    assert "comment by mo" in page.text and "Venue &lt;b&gt;booked&lt;/b&gt;" in page.text
+    assert "None → None" not in page.text and "approved by lea" in page.text
