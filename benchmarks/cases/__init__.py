@@ -45,7 +45,7 @@ ORDER = tuple(
     dict.fromkeys(
         (
             "load", "history", "move", "as_of", "check", "report_xlsx", "verify", "cli_start", "import_sheet",
-            "user_edge", "scale",
+            "user_edge", "scale", "web",
         )
     )
 )  # fmt: skip
