@@ -327,8 +327,10 @@ def _replay_funding(conn, started, as_of: dt.date, lines: pd.DataFrame) -> pd.Da
     return merged.drop(columns=extra).reset_index(drop=True)
 
 
-SUBMISSION_COLUMNS = ("submission", "plan", "activity", "kind", "trigger", "at", "submitted_by", "first_submitted_at",
-                      "submitted_at", "event", "revision", "status", "decided_by", "decided_at", "comment", "ref")  # fmt: skip
+SUBMISSION_COLUMNS: tuple[str, ...] = (
+    "submission", "plan", "activity", "kind", "trigger", "at", "submitted_by", "first_submitted_at", "submitted_at", "event",
+    "revision", "status", "decided_by", "decided_at", "comment", "ref",
+)  # fmt: skip
 
 
 def _submissions(conn, started, as_of: dt.date) -> pd.DataFrame:

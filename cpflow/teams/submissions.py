@@ -88,7 +88,7 @@ def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity
         ).scalar_one_or_none()
         if activity is None:
             raise unknown_activity(session, plan, draft.ident, code)
-    if draft.kind == "move":
+    if draft.kind == "move" and activity is not None:
         lifecycle = lifecycle_for(plan.lifecycle)
         lifecycle.destination(draft.ident, activity.state, draft.trigger or "")
         if lifecycle.rules[draft.trigger].reason_required and not draft.reason:
@@ -101,8 +101,8 @@ def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity
         )
         if last is not None and at < last:
             raise BadInput(f"{draft.ident}: {at} is before its last move on {last}; moves are recorded in date order")
-    elif draft.kind == "comment":
-        pass
+    elif draft.kind in ("move", "comment"):
+        pass  # a comment holds whatever the activity's state
     elif draft.kind == "measure":
         if session.scalar(select(Indicator.id).where(Indicator.plan_id == plan.id, Indicator.code == code)) is None:
             known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
@@ -343,7 +343,7 @@ def approve(db: Database, submission_id: int, *, by: str | None, plugins=None, n
         return submission_row(current, plan.slug)
 
 
-def _record_comment(db: Database, ident: str, submitter: str, at: dt.date, comment: str, ref: str | None,
+def _record_comment(db: Database, ident: str, submitter: str, at: dt.date, comment: str | None, ref: str | None,
                     approval: services.Approval) -> None:  # fmt: skip
     """An approved comment becomes an event (kind `comment`) shown in its activity's history.
     It names the activity in its data, not as the event's activity: a comment changes neither
