@@ -41,10 +41,11 @@ class GuardVeto(BadInput):
 class PlanFileError(BadInput):
     """A plan file or spreadsheet that failed validation; carries every problem found."""
 
-    def __init__(self, source: str, problems: list[str]):
+    def __init__(self, source: str, problems: list[str], total: int | None = None):
+        """`problems` as listed; `total` counts them all when only the first are listed."""
         self.source = source
         self.problems = problems
-        count = len(problems)
+        count = total or len(problems)
         self.headline = f"{source}: {count} problem{'s' if count != 1 else ''}; nothing was written"
         super().__init__(self.headline + "\n" + "\n".join(problems))
 

@@ -54,8 +54,7 @@ class SpreadsheetError(PlanFileError):
                 *shown,
                 f"… and {total - len(shown)} more (--keep-going writes the good rows and lists every rejected row in a file)",
             ]
-        super().__init__(source, shown)
-        self.args = (f"{source}: {total} problem{'s' if total != 1 else ''}; nothing was written\n" + "\n".join(shown),)
+        super().__init__(source, shown, total)
 
 
 MERGE_LIMIT = 2  # new objectives (or units) a differently titled sheet may add to a plan without --merge
