@@ -7,6 +7,7 @@ import contextlib
 import io
 import os
 import shutil
+import subprocess
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
@@ -281,11 +282,42 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
                  "--disable-sync", "--no-first-run"]  # fmt: skip
 
 
+def debian_tool(binary: str, package: str) -> str | None:
+    """The path of `binary`, installing Debian's `package` first when it is missing and this
+    is a root shell with apt (as on CI); None when it cannot be had. One install at a time
+    across xdist workers."""
+    import fcntl
+
+    found = shutil.which(binary)
+    if found or not shutil.which("apt-get") or os.geteuid() != 0:
+        return found
+    with open("/tmp/cpflow-test-apt.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not shutil.which(binary):
+            env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+            for command in (
+                ["apt-get", "update", "-qq"],
+                ["apt-get", "install", "-y", "-qq", "--no-install-recommends", package],
+            ):
+                subprocess.run(command, env=env, capture_output=True, timeout=1200)
+    return shutil.which(binary)
+
+
+@pytest.fixture(scope="session")
+def soffice() -> str:
+    """LibreOffice's `soffice` (Debian's libreoffice-calc-nogui, installed when missing)."""
+    found = debian_tool("soffice", "libreoffice-calc-nogui")
+    if found is None:
+        pytest.skip("LibreOffice (soffice) is not installed and cannot be installed here")
+    return found
+
+
 @pytest.fixture(scope="session")
 def browser():
-    """One chromium for the whole session (skipped when Debian's chromium is not installed)."""
-    if not CHROMIUM.exists():
-        pytest.skip("Debian's chromium is not installed (apt-get install chromium)")
+    """One chromium for the whole session: Debian's, installed when missing; never a
+    downloaded browser."""
+    if debian_tool("chromium", "chromium") is None:
+        pytest.skip("Debian's chromium is not installed and cannot be installed here")
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

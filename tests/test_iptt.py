@@ -4,10 +4,10 @@ period, actual by the declared aggregation, % of target, cumulative; blank is no
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 import subprocess
 
 import pytest
+from conftest import debian_tool
 
 from tests.conftest import session_for
 
@@ -91,8 +91,9 @@ def test_the_progress_report_carries_the_iptt_sheet(iptt, cpflow, tmp_path):
     book = load_workbook(out)
     sheet = next(name for name in book.sheetnames if "tracking" in name.lower())
     assert sheet
-    if shutil.which("soffice"):
+    soffice = debian_tool("soffice", "libreoffice-calc-nogui")
+    if soffice:
         profile = (tmp_path / "lo-profile").as_uri()  # its own profile: parallel runs do not share one
-        converted = subprocess.run(["soffice", f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
+        converted = subprocess.run([soffice, f"-env:UserInstallation={profile}", "--headless", "--convert-to", "pdf",
                                     "--outdir", str(tmp_path), str(out)], capture_output=True, timeout=180)  # fmt: skip
         assert converted.returncode == 0 and (tmp_path / "progress.pdf").exists()

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import csv
 import json
-import shutil
 import subprocess
 
 import pytest
@@ -163,11 +162,8 @@ def test_an_unknown_plan_is_one_line_exit_2_and_writes_nothing(iptt_db, tmp_path
     assert not out.exists()
 
 
-def test_the_iptt_opens_in_libreoffice_with_its_values(iptt_db, tmp_path):
+def test_the_iptt_opens_in_libreoffice_with_its_values(iptt_db, tmp_path, soffice):
     """LibreOffice reads the workbook headless and saves it again; the values survive."""
-    soffice = shutil.which("soffice")
-    if soffice is None:
-        pytest.skip("LibreOffice (soffice) is not installed")
     out = tmp_path / "iptt.xlsx"
     _report(iptt_db, "-o", str(out))
     converted = tmp_path / "libreoffice"

@@ -9,11 +9,10 @@ import zlib
 
 import pytest
 
-from tests.conftest import CHROMIUM, browser_sign_in
+from tests.conftest import browser_sign_in
 
 pytestmark = [
     pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
-    pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed (apt-get install chromium)"),
 ]
 
 
