@@ -178,3 +178,15 @@ def test_the_submissions_frame_is_as_of_the_date_and_subset_keeps_each_plans_own
     assert frames.subset(["other"]).submissions["submission"].tolist() == [elsewhere]
     # 25 days ago only the 30-day-old submission existed, pending.
     assert earlier.submissions[["submission", "status"]].values.tolist() == [[second, "pending"]]
+
+
+def test_a_submission_returned_and_revised_today_was_still_pending_yesterday(team, db_url):
+    sub = submit(team, "mini:1.1", "endorse", "--by", "mo", "--at", "2022-05-12")
+    backdate(db_url, sub, 10)
+    assert team("review", "return", str(sub), "--by", "lea", "--comment", "attach the minutes").exit_code == 0
+    assert team("review", "resubmit", str(sub), "--by", "mo", "--ref", "minutes.pdf").exit_code == 0
+    yesterday = (TODAY - dt.timedelta(days=1)).isoformat()
+    then = {s["key"]: s for s in report_json(team, "--as-of", yesterday)["sections"]}
+    assert [(r["submission"], r["waiting_days"]) for r in then["pending-review"]["rows"]] == [(sub, 9)]
+    now = {s["key"]: s for s in report_json(team)["sections"]}
+    assert [(r["submission"], r["waiting_days"]) for r in now["pending-review"]["rows"]] == [(sub, 0)]

@@ -46,7 +46,7 @@ submissions  submission (id), plan, activity ("plan:target": the activity, indic
              submitted_at (this revision; UTC timestamps), revision, status (as of the date:
              pending, returned, approved, withdrawn), decided_by, decided_at, comment, ref — those
              first submitted on or before the date; a decision after the date is not yet
-             made, and a revision after it leaves the earlier one returned (or pending)
+             made, and a revision after it leaves the earlier one as it stood on the date
 """
 
 from __future__ import annotations
@@ -356,9 +356,21 @@ def _submissions(conn, started, as_of: dt.date) -> pd.DataFrame:
     frame = frame[frame["first_submitted_at"] < end].copy()
     decided = frame["decided_at"].notna() & (frame["decided_at"] < end)
     current = frame["submitted_at"] < end
-    was_returned = pd.Series([bool(r and r[-1].get("decided_by")) for r in frame["revisions"]], index=frame.index)
-    before = was_returned.map({True: "returned", False: "pending"})
-    frame["status"] = frame["status"].where(decided, before.where(~current, "pending"))
+    # Revised after the date: it stood then as its latest earlier version, returned if that one
+    # had been returned by the date, else pending (a loop over those few rows only).
+    cutoff = end.strftime("%Y-%m-%d")
+    for index in frame.index[~current]:
+        earlier = [v for v in frame.at[index, "revisions"] if (v.get("submitted_at") or "") < cutoff]
+        if not earlier:
+            continue
+        version = earlier[-1]
+        returned = bool(version.get("decided_by")) and (version.get("decided_at") or "") < cutoff
+        frame.at[index, "status"] = "returned" if returned else "pending"
+        frame.at[index, "submitted_at"] = pd.Timestamp(version["submitted_at"]).tz_convert(None)
+        frame.at[index, "at"] = pd.Timestamp(version.get("at") or frame.at[index, "at"])
+        for key in ("revision", "trigger", "comment", "ref"):
+            frame.at[index, key] = version.get(key, frame.at[index, key])
+    frame["status"] = frame["status"].where(decided | ~current, "pending")
     frame["decided_by"] = frame["decided_by"].where(decided, None)
     frame["decided_at"] = frame["decided_at"].where(decided)
     frame["event"] = frame["event"].where(decided).astype("Int64")

@@ -200,7 +200,7 @@ def _version(submission: Submission) -> dict:
     return {
         "revision": submission.revision, "trigger": submission.trigger, "at": submission.at.isoformat(),
         "reason": submission.reason, "ref": submission.ref, "comment": submission.comment, "payload": submission.payload,
-        "submitted_at": submission.submitted_at, "decided_by": submission.decided_by,
+        "submitted_at": submission.submitted_at, "decided_by": submission.decided_by, "decided_at": submission.decided_at,
         "decision_comment": submission.decision_comment,
     }  # fmt: skip
 
