@@ -355,3 +355,10 @@ def browser_sign_in(page, base: str, login: str, password: str = WEB_PASSWORD) -
     page.get_by_label("Password").fill(password)
     page.get_by_role("button", name="Sign in").click()
     page.wait_for_url(f"{base}/plans")
+
+
+@pytest.fixture(autouse=True)
+def _run_in_a_scratch_folder(tmp_path_factory, monkeypatch):
+    """Every test runs in a scratch folder, so a command that writes to its working directory
+    (a default output name, `-o -`, a relative path) never leaves files in the checkout."""
+    monkeypatch.chdir(tmp_path_factory.mktemp("cwd", numbered=True))

@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 from cpflow.errors import NotFound
-from cpflow.read.frames import load_frames
 from cpflow.plugins.manager import build
+from cpflow.read.frames import load_frames
 from cpflow.services import fund, load_files, measure, move
 
 PLAN = """\
