@@ -22,7 +22,7 @@ from types import SimpleNamespace
 
 import pytest
 from conftest import proved, run_cli
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from cpflow.db import Database
 from cpflow.models import Activity, Plan, TransitionEvent
@@ -525,3 +525,155 @@ def test_members_submitting_and_leads_approving_at_once_lose_and_duplicate_nothi
         f"{len(approved)} approved (each one move in the log), {conflicts} approvals refused as conflicts (nothing written), "
         f"{len(returned)} returned, {len(refused)} submits refused as stale; audit verify ok",
     )
+
+
+# --- everything at once (issue 13): every kind of writer beside verify, check and pack --------
+
+MIXED_PLAN = """\
+plan: {{slug: mix, title: Mixed plan, start: 2022-01-01, end: 2025-12-31}}
+periods:
+  - {{key: "2022", start: 2022-01-01, end: 2022-12-31}}
+units:
+  - {{key: wg, name: Working group}}
+objectives:
+  - code: "1"
+    title: Objective
+    activities:
+{activities}
+indicators:
+  - {{code: IND-1, name: Reached, measure: people, direction: increase, of: "objective:1"}}
+budgets:
+  - {{unit: wg, period: "2022", budget: 100000, received: 0}}
+"""
+MIXED_ACTIVITIES = [f"mix:{i}" for i in range(1, 11)]
+MIXED_SECONDS = float(os.environ.get("CPFLOW_MIXED_SECONDS", "10"))
+
+MIXED_DRIVER = textwrap.dedent(
+    """
+    import datetime as dt, json, random, sys, time
+    from decimal import Decimal
+    from pathlib import Path
+    from sqlalchemy import select
+    from cpflow.db import Database
+    from cpflow.errors import BusyError, ConflictError, CpflowError
+    from cpflow.importers.service import import_file
+    from cpflow.lifecycle import lifecycle_for
+    from cpflow.models import Activity, Plan
+    from cpflow.plugins.manager import get_plugins
+    from cpflow.services import fund, load_files, measure, move
+
+    url, worker, out, seconds = sys.argv[1], int(sys.argv[2]), Path(sys.argv[3]), float(sys.argv[4])
+    plans = [Path(p) for p in sys.argv[5].split(",")]
+    ids = sys.argv[6].split(",")
+    db, plugins, rng = Database(url), get_plugins("none"), random.Random(worker)
+    lifecycle = lifecycle_for(None)
+    stop = time.time() + seconds
+    with open(out, "w") as log:
+        i = 0
+        while time.time() < stop:
+            i += 1
+            tag = f"w{worker}-{i}"
+            kind = rng.choice(["move", "move", "measure", "fund", "load", "import"])
+            record = {"tag": tag, "kind": kind}
+            try:
+                if kind == "move":
+                    ident = rng.choice(ids)
+                    slug, code = ident.split(":")
+                    with db.read() as s:
+                        state, version = s.execute(select(Activity.state, Activity.version).join(Plan)
+                                                   .where(Plan.slug == slug, Activity.code == code)).one()
+                    trigger = rng.choice(lifecycle.allowed(state))
+                    move(db, ident, trigger, actor="lead", reason=f"mixed {tag}", ref=tag, at=dt.date(2022, 6, 1),
+                         expected_version=version, plugins=plugins)
+                elif kind == "measure":
+                    measure(db, "mix:IND-1", i, actor="lead", at=dt.date(2022, 6, 1), source=tag)
+                elif kind == "fund":
+                    fund(db, "mix:wg", period="2022", received=Decimal(i), actor="lead", at=dt.date(2022, 6, 1), reason=tag)
+                elif kind == "load":
+                    load_files(db, [rng.choice(plans)], actor="lead")
+                else:
+                    sheet = out.with_name(f"{tag}.csv")
+                    sheet.write_text("Code,Activity\\n1.1,First\\n1.2,Second\\n1.3,Third\\n", encoding="utf-8")
+                    import_file(db, sheet, plan=f"imp-{tag}", actor="im")
+                record["outcome"] = "accepted"
+            except (ConflictError, BusyError) as exc:
+                record.update(outcome=type(exc).__name__, message=str(exc))
+            except CpflowError as exc:
+                record.update(outcome="error", message=f"{type(exc).__name__}: {exc}")
+            log.write(json.dumps(record) + "\\n")
+            log.flush()
+    """
+)
+
+
+def test_every_kind_of_writer_beside_verify_check_and_pack_loses_and_duplicates_nothing(db_url, tmp_path, capsys):
+    """8 processes record moves, measurements, funds, reloads (two versions of the file) and
+    imports while this one runs audit verify, check and report pack; afterwards every accepted
+    fact is in the log exactly once, nothing refused is, and the tables replay from the log."""
+    lines = "\n".join(f'      - {{code: "{i}", title: "Action {i}"}}' for i in range(1, 11))
+    versions = []
+    for n, title in enumerate(("Action 10", "Action ten")):
+        path = tmp_path / f"mix-{n}.yaml"
+        path.write_text(MIXED_PLAN.format(activities=lines.replace('"Action 10"', f'"{title}"')), encoding="utf-8")
+        versions.append(path)
+    assert run_cli("load", str(versions[0]), "--by", "lead", db_url=db_url).exit_code == 0
+    driver = tmp_path / "mixed.py"
+    driver.write_text(MIXED_DRIVER, encoding="utf-8")
+    logs = [tmp_path / f"mixed-{w}.jsonl" for w in range(8)]
+    procs = [
+        subprocess.Popen([sys.executable, str(driver), db_url, str(w), str(log), str(MIXED_SECONDS),
+                          ",".join(map(str, versions)), ",".join(MIXED_ACTIVITIES)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for w, log in enumerate(logs)
+    ]  # fmt: skip
+    reads = {"verify": 0, "check": 0, "pack": 0}
+    try:
+        deadline = time.monotonic() + MIXED_SECONDS
+        while time.monotonic() < deadline:
+            result = run_cli("audit", "verify", db_url=db_url)
+            assert result.exit_code == 0, f"false alarm beside writers: {result.stderr}"
+            reads["verify"] += 1
+            result = run_cli("check", "--plan", "mix", "--fail-on", "never", db_url=db_url, env={"CPFLOW_PLUGINS": "none"})
+            assert result.exit_code == 0, result.output
+            reads["check"] += 1
+            if reads["verify"] % 4 == 1:
+                folder = tmp_path / f"pack-{reads['pack']}"
+                result = run_cli(
+                    "report", "pack", "--plan", "mix", "-o", str(folder), db_url=db_url, env={"CPFLOW_PLUGINS": "none"}
+                )
+                assert result.exit_code == 0, result.output
+                reads["pack"] += 1
+    finally:
+        outputs = [p.communicate(timeout=180) for p in procs]
+    assert all(p.returncode == 0 for p in procs), [err[-2000:] for _, err in outputs]
+    records = [json.loads(line) for log in logs for line in log.read_text(encoding="utf-8").splitlines()]
+    assert not [r for r in records if r["outcome"] == "error"], [r for r in records if r["outcome"] == "error"][:5]
+    accepted = {kind: {r["tag"] for r in records if r["kind"] == kind and r["outcome"] == "accepted"} for kind in
+                ("move", "measure", "fund", "load", "import")}  # fmt: skip
+    refused = {r["tag"] for r in records if r["outcome"] != "accepted"}
+
+    db = Database(db_url)
+    try:
+        with db.read() as session:
+            events = session.execute(
+                select(TransitionEvent.kind, TransitionEvent.ref, TransitionEvent.reason, TransitionEvent.data)
+            ).all()
+            slugs = set(session.scalars(select(Plan.slug)))
+            imported = dict(session.execute(select(Plan.slug, func.count(Activity.id)).join(Activity).group_by(Plan.slug)).all())
+    finally:
+        db.dispose()
+    move_refs = [ref for kind, ref, _, _ in events if kind == "transition" and ref]
+    assert sorted(move_refs) == sorted(accepted["move"]), "a move lost or duplicated"
+    sources = [ref for kind, ref, _, _ in events if kind == "measurement"]  # a measurement's source is its event's ref
+    assert sorted(s for s in sources if s) == sorted(accepted["measure"]), "a measurement lost or duplicated"
+    reasons = [reason for kind, _, reason, _ in events if kind == "funding"]
+    assert sorted(r for r in reasons if r) == sorted(accepted["fund"]), "a fund lost or duplicated"
+    assert {f"imp-{tag}" for tag in accepted["import"]} == {s for s in slugs if s.startswith("imp-")}
+    assert all(imported[f"imp-{tag}"] == 3 for tag in accepted["import"])
+    result = run_cli("audit", "verify", db_url=db_url)
+    assert result.exit_code == 0, result.output  # every cached table equals the replay of the log
+    backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    counts = ", ".join(f"{len(v)} {k}s" for k, v in accepted.items())
+    proved(capsys, f"[mixed/{backend}] 8 writers for {MIXED_SECONDS:g} s accepted {counts}; {len(refused)} refused "
+                   f"(conflict or busy); beside {reads['verify']} verifies, {reads['check']} checks, {reads['pack']} packs: "
+                   "0 lost, 0 duplicated, 0 false alarms, tables = replay")  # fmt: skip
