@@ -1,28 +1,25 @@
 """The tracker opens in LibreOffice with its drop-downs and protection intact (issue 14): a
 filled tracker is converted headless by LibreOffice (which reads the workbook and writes it
 again, as a member's "Save" would), openpyxl reads back the validations and the locks, and
-`cpflow tracker import` takes the file LibreOffice wrote. Skipped where soffice is missing."""
+`cpflow tracker import` takes the file LibreOffice wrote. The `soffice` fixture installs Debian's
+LibreOffice where it is missing and can be (as on CI), and skips only where it cannot."""
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import subprocess
 
 import openpyxl
 import pytest
 
-SOFFICE = shutil.which("soffice")
-pytestmark = pytest.mark.skipif(SOFFICE is None, reason="LibreOffice (soffice) is not installed")
 
-
-def libreoffice_round_trip(source, tmp_path):
+def libreoffice_round_trip(soffice, source, tmp_path):
     """`source` read and written again by LibreOffice, with its own profile (parallel runs share none)."""
     out, profile = tmp_path / "lo-out", tmp_path / "lo-profile"
     out.mkdir()
     result = subprocess.run(
-        [SOFFICE, "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "xlsx", "--outdir", str(out),
+        [soffice, "--headless", f"-env:UserInstallation={profile.as_uri()}", "--convert-to", "xlsx", "--outdir", str(out),
          str(source)],
         capture_output=True, text=True, timeout=180,
     )  # fmt: skip
@@ -39,7 +36,7 @@ def validations(sheet) -> dict[str, tuple]:
     }
 
 
-def test_libreoffice_keeps_the_dropdowns_date_checks_locks_and_stamp_and_its_file_imports(team, db_url, tmp_path):
+def test_libreoffice_keeps_the_dropdowns_date_checks_locks_and_stamp_and_its_file_imports(team, db_url, tmp_path, soffice):
     if not db_url.startswith("sqlite"):
         pytest.skip("the workbook is the same whatever the database")
     team("move", "mini:1.3", "endorse", "--by", "lea", "--at", "2022-03-01")
@@ -51,7 +48,7 @@ def test_libreoffice_keeps_the_dropdowns_date_checks_locks_and_stamp_and_its_fil
     book.save(exported)
     before = openpyxl.load_workbook(exported)
 
-    converted = libreoffice_round_trip(exported, tmp_path)
+    converted = libreoffice_round_trip(soffice, exported, tmp_path)
     after = openpyxl.load_workbook(converted)
     assert after.sheetnames == before.sheetnames
     assert [after[n].sheet_state for n in after.sheetnames] == [before[n].sheet_state for n in before.sheetnames]
