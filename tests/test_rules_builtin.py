@@ -25,6 +25,12 @@ plan:
   sectors: [health, education]
   cross_cutting: [Gender, AAP]
   countries: [Somalia, Kenya]
+organisations:  # C505: A is a national NGO; the other named leads are international
+  - {name: A, type: "23", national_or_local: true}
+  - {name: B, type: "21"}
+  - {name: C, type: "21"}
+  - {name: D, type: "21"}
+  - {name: E, type: "21"}
 periods:
   - {key: years-1-2, name: "Years 1-2", kind: phase, start: 2022-01-01, end: 2023-12-31}
   - {key: years-3-4, name: "Years 3-4", kind: phase, start: 2024-01-01, end: 2025-12-31}
@@ -147,6 +153,7 @@ FIRING = {
     "C502": ("2022-07-01", None, ["rt"]),
     "C503": ("2022-07-01", None, ["rt:a-2"]),
     "C504": ("2022-07-01", None, ["rt"]),
+    "C505": ("2022-07-01", None, ["rt", "rt:2", "rt:nb", "rt:tf"]),  # objective 1: 1 of 3 (33%), a near miss
 }
 
 # code -> (plan, as_of, settings): the rule must report nothing.
@@ -172,6 +179,7 @@ QUIET = {
     "C502": ("ok", "2022-07-01", None),
     "C503": ("ok", "2022-07-01", None),
     "C504": ("ok", "2022-07-01", None),
+    "C505": ("ok", "2022-07-01", None),  # declares no organisations: nothing to judge
 }
 
 BUILTIN_MODULES = [importlib.import_module(name) for name in DEFAULT_PLUGINS]

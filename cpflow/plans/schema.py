@@ -30,11 +30,16 @@ class IatiSpec(_Strict):
 ORGANISATION_TYPES = (10, 11, 15, 21, 22, 23, 24, 30, 40, 60, 70, 71, 72, 73, 80, 90)
 
 
+def _code_number(value: Any) -> Any:
+    return int(value) if isinstance(value, str) and value.strip().isdigit() else value
+
+
 class OrganisationSpec(_Strict):
     name: Text
     acronym: Text | None = None
     iati_id: Text | None = None  # the IATI organisation identifier, when known
-    type: Literal[ORGANISATION_TYPES] | None = None  # type: ignore[valid-type]
+    # IATI writes the code as text ("22"); a plan file may write it either way.
+    type: Annotated[Literal[ORGANISATION_TYPES] | None, BeforeValidator(_code_number)] = None  # type: ignore[valid-type]
     national_or_local: bool = False  # a national or local actor (Grand Bargain localisation, rule C505)
 
 
