@@ -208,7 +208,6 @@ def event_count(db: Database) -> int:
         return head(session)[0]
 
 
-@pytest.mark.slow
 def test_backups_taken_while_others_write_are_consistent(history, tmp_path, capsys):
     writer = tmp_path / "writer.py"
     writer.write_text(WRITER, encoding="utf-8")

@@ -175,7 +175,6 @@ def transitions(db: Database) -> tuple[list, dict]:
     return events, activities
 
 
-@pytest.mark.slow
 def test_concurrent_moves_are_all_or_nothing_and_the_log_replays_to_the_state(race_db, tmp_path, capsys):
     db = Database(race_db)
     with db.read() as session:

@@ -148,7 +148,6 @@ def test_the_example_plugins_own_tests_pass(site, tmp_path):
     assert " passed" in out.stdout
 
 
-@pytest.mark.slow
 def test_pip_installs_the_example_and_cpflow_discovers_it(tmp_path):
     target = tmp_path / "pip-site"
     pip = subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", "--target", str(target), str(EXAMPLE)],
