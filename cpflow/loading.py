@@ -43,6 +43,7 @@ from cpflow.models import (
 )
 from cpflow.money import format_amount, json_amount, to_minor
 from cpflow.plans import LoadedPlan, PlanSpec
+from cpflow.read.lookup import declared_name, person_named
 from cpflow.read.team import DECIDERS, active_account, has_accounts, roles_in
 from cpflow.replay import PLAN_TABLES, read_content, read_content_by_ids
 
@@ -192,18 +193,6 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
     result.events = len(audit.append(session, facts))
     failpoint("load:before-commit")
     return result
-
-
-def person_named(people: list[dict] | None, actor: str) -> dict | None:
-    """The declared person `actor` names (names match without regard to case), or None."""
-    folded = actor.casefold()
-    return next((p for p in people or () if str(p.get("name", "")).casefold() == folded), None)
-
-
-def declared_name(people: list[dict] | None, actor: str) -> str:
-    """`actor` spelt as the plan declares the person, so one person has one name in the log."""
-    person = person_named(people, actor)
-    return person["name"] if person else actor
 
 
 def _require_lead(slug: str, people: list[dict], actor: str) -> str:

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
@@ -22,13 +23,15 @@ from cpflow.db import Database
 from cpflow.errors import BadInput, ConflictError, GuardVeto, PlanFileError
 from cpflow.failpoints import failpoint
 from cpflow.lifecycle import lifecycle_for
-from cpflow.loading import LoadResult, declared_name, load_plan
 from cpflow.models import Account, Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import MAX_AMOUNT, json_amount, to_minor
-from cpflow.plans import PlanSpec, Problem, problems_at_paths, read_plan_file
-from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
+from cpflow.read.lookup import declared_name, find_plan, split_id, unknown, unknown_activity
 from cpflow.read.team import authorize_record, has_accounts
 from cpflow.replay import read_content_by_ids
+
+if TYPE_CHECKING:  # a move or a measurement never needs the plan-file schema (pydantic, YAML)
+    from cpflow.loading import LoadResult
+    from cpflow.plans import PlanSpec, Problem
 
 
 @dataclass(frozen=True)
@@ -236,6 +239,9 @@ def _check_roles(ident: str, trigger: str, actor: str, people: list[dict], roles
 
 def load_files(db: Database, paths: Sequence[str | Path], *, actor: str | None, now: dt.date | None = None) -> list[LoadResult]:
     """Validate every file first, then load them all in one transaction (all or nothing)."""
+    from cpflow.loading import load_plan
+    from cpflow.plans import read_plan_file
+
     actor = require_actor(actor)
     loaded, problems = [], []
     for path in paths:
@@ -256,6 +262,7 @@ def load_files(db: Database, paths: Sequence[str | Path], *, actor: str | None, 
 
 def _rule_settings(spec: PlanSpec) -> list[Problem]:
     """The plan's `rules:` section judged by the rules that will read it, at load time."""
+    from cpflow.plans import problems_at_paths
     from cpflow.rules.settings import validate_rule_settings
 
     return problems_at_paths(validate_rule_settings(spec.rules.model_dump()))
@@ -376,7 +383,9 @@ def fund(
             known = list(session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)))
             raise unknown("unit", ident, key, known)
         _check_period(session, plan, period, ident)
-        login = _authorize(session, ident, actor, plan, f"cpflow submit fund {ident} --period {period} --by {actor}", (), approval)
+        login = _authorize(
+            session, ident, actor, plan, f"cpflow submit fund {ident} --period {period} --by {actor}", (), approval
+        )
         who = actor if approval is not None or login is None else login
         line = session.execute(
             select(BudgetLine).where(BudgetLine.unit_id == unit.id, BudgetLine.period == period)

@@ -59,3 +59,15 @@ def unknown_activity(session: Session, plan: Plan, ident: str, code: str) -> Not
     codes = list(session.scalars(select(Activity.code).where(Activity.plan_id == plan.id).order_by(Activity.position)))
     hint = did_you_mean(code, codes)
     return NotFound(f"unknown activity {ident}: plan {plan.slug} has no activity {code!r}{hint}")
+
+
+def person_named(people: list[dict] | None, actor: str) -> dict | None:
+    """The declared person `actor` names (names match without regard to case), or None."""
+    folded = actor.casefold()
+    return next((p for p in people or () if str(p.get("name", "")).casefold() == folded), None)
+
+
+def declared_name(people: list[dict] | None, actor: str) -> str:
+    """`actor` spelt as the plan declares the person, so one person has one name in the log."""
+    person = person_named(people, actor)
+    return person["name"] if person else actor
