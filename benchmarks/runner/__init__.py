@@ -72,6 +72,7 @@ class Row:
     skipped: str | None = None
     error: str | None = None
     detail: object = None
+    baseline_detail: object = None  # the baseline's own figures (the web floor's p50/p95)
     growth: float | None = None
     growth_exponent: float | None = None
 
@@ -120,7 +121,8 @@ class Row:
             baseline_cpu_s=round(statistics.median(self.baseline_cpu), 4) if self.baseline_cpu else None,
             cpu_ratio=self.cpu_ratio, baseline_rss_mb=self.baseline_rss_mb, reps=len(self.cpflow_runs),
             cpflow_runs=[round(t, 4) for t in self.cpflow_runs], baseline_runs=[round(t, 4) for t in self.baseline_runs],
-            skipped=self.skipped, error=self.error, detail=self.detail, rss_limit_mb=self.rss_limit_mb,
+            skipped=self.skipped, error=self.error, detail=self.detail, baseline_detail=self.baseline_detail,
+            rss_limit_mb=self.rss_limit_mb,
         )  # fmt: skip
         if self.growth is not None:
             out.update(growth=self.growth, growth_exponent=self.growth_exponent, growth_ok=self.growth_ok)
@@ -264,6 +266,7 @@ def run_case(
         row.baseline_runs = [r["seconds"] for r in theirs]
         row.baseline_cpu = [r["cpu_s"] for r in theirs]
         row.baseline_rss_mb = _max_rss(theirs)
+        row.baseline_detail = theirs[0]["summary"]
         key = side.removeprefix("baseline_") if side != "baseline" else None
         compare = extra[key].get("compare", compare_default) if key else compare_default
         if compare and ours[0]["summary"] != theirs[0]["summary"]:
