@@ -227,6 +227,11 @@ def test_python_m_benchmarks_json_prints_one_object_per_benchmark(tmp_path):
 @pytest.mark.skipif(not PG_URL, reason="PostgreSQL run: set CPFLOW_TEST_PG_URL to run it")
 def test_move_and_as_of_run_on_postgresql_with_db(tmp_path):
     rows = _run_harness("--data-dir", str(tmp_path), "--only", "move,as_of,verify", "--db", PG_URL)
-    assert [(r["name"], r["backend"]) for r in rows] == [("move", "postgresql"), ("as_of", "postgresql"), ("verify", "sqlite")]
+    assert [(r["name"], r["backend"]) for r in rows] == [
+        ("move", "postgresql"),
+        ("move_fair", "postgresql"),
+        ("as_of", "postgresql"),
+        ("verify", "sqlite"),
+    ]
     for row in rows:
         _assert_row_shape(row)
