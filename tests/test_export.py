@@ -57,8 +57,20 @@ def test_csv_to_standard_output_has_the_importers_headers(seeded):
     result = seeded("export", "cpswg-refugee-2021", "--format", "csv", "-o", "-")
     assert result.exit_code == 0
     header = next(csv.reader(io.StringIO(result.stdout)))
-    assert header == ["Code", "Activity", "Objective", "Objective title", "Lead", "Contributors", "Schedule", "Start",
-                      "Due", "Expected result", "Status", "Notes"]  # fmt: skip (the plan's notes say how its timeline was read)
+    assert header == [
+        "Code",
+        "Activity",
+        "Objective",
+        "Objective title",
+        "Lead",
+        "Contributors",
+        "Schedule",
+        "Start",
+        "Due",
+        "Expected result",
+        "Status",
+        "Notes",
+    ]  # fmt: skip (the plan's notes say how its timeline was read)
 
 
 DANGEROUS = ["=1+1", "+SUM(A1:A2)", "-2+3", "@cmd", '=HYPERLINK("http://example.org","x")']
