@@ -19,8 +19,8 @@ import yaml
 from transitions import Machine
 
 from cpflow.errors import BadInput, IllegalTransition
+from cpflow.roles import ROLES  # noqa: F401 (a lifecycle names which roles may make a move)
 
-ROLES = ("lead", "co-lead", "member", "reviewer")
 # What a state may mean. `initial` and `final` also follow from the definition's
 # `initial:` and `final:` keys; a state may carry several tags.
 TAGS = {

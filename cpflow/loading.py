@@ -44,8 +44,9 @@ from cpflow.models import (
 from cpflow.money import format_amount, json_amount, to_minor
 from cpflow.plans import LoadedPlan, PlanSpec
 from cpflow.read.lookup import declared_name, person_named
-from cpflow.read.team import DECIDERS, active_account, has_accounts, roles_in
+from cpflow.read.team import active_account, has_accounts, roles_in
 from cpflow.replay import PLAN_TABLES, read_content, read_content_by_ids
+from cpflow.roles import DECIDERS
 
 ACTIVITY_FIELDS = (
     "title", "description", "objective_id", "objectives", "unit_id", "lead", "contributors", "phase", "schedule",

@@ -32,7 +32,8 @@ from cpflow.lifecycle import lifecycle_for
 from cpflow.models import Activity, Indicator, Measurement, Submission, TransitionEvent, Unit
 from cpflow.paths import output_file
 from cpflow.read.lookup import find_plan
-from cpflow.read.team import DECIDERS, active_account, four_eyes, roles_in
+from cpflow.read.team import active_account, four_eyes, roles_in
+from cpflow.roles import DECIDERS
 from cpflow.safe_output import safe_cell
 from cpflow.teams.submissions import Draft, create_many
 

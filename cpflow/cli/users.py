@@ -12,6 +12,7 @@ import sys
 import click
 
 from cpflow.cli.common import Context, emit, format_option, pass_ctx, say
+from cpflow.roles import ROLES
 
 
 def login_by(help_text: str = "The admin making the change (an account login)."):
@@ -103,7 +104,7 @@ def passwd(c: Context, login, password_stdin, by) -> None:
 
 @users.command("grant")
 @click.argument("login")
-@click.argument("role", type=click.Choice(["lead", "co-lead", "member", "reviewer"]))
+@click.argument("role", type=click.Choice(ROLES))
 @click.option("--plan", required=True, metavar="SLUG", help="The plan the role is in.")
 @login_by()
 @pass_ctx
@@ -117,7 +118,7 @@ def grant(c: Context, login, role, plan, by) -> None:
 
 @users.command("revoke")
 @click.argument("login")
-@click.argument("role", type=click.Choice(["lead", "co-lead", "member", "reviewer"]))
+@click.argument("role", type=click.Choice(ROLES))
 @click.option("--plan", required=True, metavar="SLUG", help="The plan the role is in.")
 @login_by()
 @pass_ctx

@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 
 from cpflow.errors import BadInput
 from cpflow.models import Account, Plan, PlanRole, Submission
+from cpflow.roles import DECIDERS
 
-DECIDERS = frozenset({"lead", "co-lead"})
 STATUSES = ("pending", "returned", "approved", "withdrawn")
 LOGIN = re.compile(r"^[a-z0-9][a-z0-9._@-]{0,99}$")
 

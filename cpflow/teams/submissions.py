@@ -27,9 +27,8 @@ from cpflow.lifecycle import lifecycle_for
 from cpflow.models import Activity, Indicator, Plan, Submission, TransitionEvent, Unit
 from cpflow.money import to_minor
 from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
-from cpflow.read.team import DECIDERS, active_account, has_accounts, roles_in, submission_row
-
-SUBMITTERS = frozenset({"member", "lead", "co-lead"})
+from cpflow.read.team import active_account, has_accounts, roles_in, submission_row
+from cpflow.roles import DECIDERS, SUBMITTERS
 
 
 @dataclass

@@ -14,7 +14,8 @@ from fastapi import Depends, Request
 from sqlalchemy import select
 
 from cpflow.models import Account, Plan
-from cpflow.read.team import DECIDERS, four_eyes, roles_in
+from cpflow.read.team import four_eyes, roles_in
+from cpflow.roles import DECIDERS, SUBMITTERS
 from cpflow.web.errors import Forbidden, NotSignedIn, PageNotFound
 
 SESSION_COOKIE = "cpflow_session"
@@ -64,7 +65,7 @@ class Access:
 
     @property
     def submits(self) -> bool:
-        return bool(self.roles & {"member", "lead", "co-lead"})
+        return bool(self.roles & SUBMITTERS)
 
     @property
     def reviews(self) -> bool:
