@@ -263,7 +263,7 @@ def check_checkpoints(session: Session, key: bytes) -> CheckpointCheck:
         text("SELECT id, data FROM transition_events WHERE kind = :kind ORDER BY id"), {"kind": CHECKPOINT_KIND}
     ).all()
     expected_id = key_id(key)
-    checkpoints = []
+    checkpoints: list[Checkpoint] = []
     for event_id, raw in rows:
         try:
             data = json.loads(raw) if isinstance(raw, str) else raw

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from cpflow.clock import today
 from cpflow.errors import BadInput
 
 ACTOR = "demo (illustrative)"
@@ -227,7 +228,8 @@ def _write_packs(db, out: Path, slugs: list[str]) -> list[Path]:
     written = []
     for slug in sorted(slugs):
         if slug in reviews:
-            as_of, since = (dt.date.fromisoformat(d) if d else None for d in reviews[slug])
+            day, since = (dt.date.fromisoformat(d) if d else None for d in reviews[slug])
+            as_of = day or today()
         else:
             with db.read() as session:
                 as_of, since = find_plan(session, slug).end, None

@@ -88,7 +88,7 @@ def call_hook(plugins: Plugins, name: str, per_plugin: Callable[[str], dict] | N
         except Exception as exc:  # noqa: BLE001 (a plugin's failure is its own result)
             results.append(HookResult(impl.plugin_name, error=f"{type(exc).__name__}: {exc}"))
             continue
-        results.append(HookResult(impl.plugin_name, returned[0] if returned else None))
+        results.append(HookResult(impl.plugin_name, returned[0] if returned else None))  # type: ignore[index]
     return results
 
 

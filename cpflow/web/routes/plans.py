@@ -31,7 +31,7 @@ def visible_plans(request: Request, viewer: Viewer) -> list[dict]:
                 PlanRole.account_id == viewer.account_id)
         ):  # fmt: skip
             roles.setdefault(slug, []).append(role)
-        states = {}
+        states: dict[str, dict[str, int]] = {}
         for slug, state, count in session.execute(
             select(Plan.slug, Activity.state, func.count()).join(Activity, Activity.plan_id == Plan.id).group_by(
                 Plan.slug, Activity.state)
