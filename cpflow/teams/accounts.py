@@ -10,6 +10,7 @@ chain; none of them carries a password, a token or a hash.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -126,19 +127,29 @@ def set_password(db: Database, login: str, password: str, *, by: str | None = No
     return db.write(work)
 
 
+@functools.cache
+def _decoy_hash() -> str:
+    """A hash of nothing anyone knows, verified when there is no account's hash to check, so a
+    sign-in takes the same time whether the account exists or not."""
+    from argon2 import PasswordHasher
+
+    return PasswordHasher().hash(secrets.token_urlsafe(32))
+
+
 def check_password(db: Database, login: str, password: str) -> bool:
-    """True when `password` is the enabled account's password (for the web app's sign-in)."""
+    """True when `password` is the enabled account's password (for the web app's sign-in).
+    An unknown or disabled account costs one Argon2 verification too: timing tells nothing."""
     from argon2 import PasswordHasher
     from argon2.exceptions import InvalidHashError, VerificationError
 
     with db.read() as session:
         account = find_account(session, login)
-        if account is None or account.disabled or account.password_hash is None:
-            return False
-        try:
-            return PasswordHasher().verify(account.password_hash, password)
-        except (VerificationError, InvalidHashError):
-            return False
+        usable = account is not None and not account.disabled and account.password_hash is not None
+        stored = account.password_hash if usable and account is not None else _decoy_hash()
+    try:
+        return PasswordHasher().verify(stored, password) and usable
+    except (VerificationError, InvalidHashError):
+        return False
 
 
 def set_disabled(db: Database, login: str, *, by: str | None, disabled: bool = True) -> AccountResult:
