@@ -116,3 +116,13 @@ def test_plan_text_cannot_drive_the_terminal_through_csv_or_json(tmp_path):
     assert json.loads(shown.replace("\r\n", "\n"))[0]["title"] == hostile  # escaped, not lost
     piped = run_cli("--db", db, "activities", "--format", "json")
     assert json.loads(piped.stdout)[0]["title"] == hostile
+
+
+def test_an_iati_export_without_a_reporting_org_says_where_to_declare_one_and_the_flag(seeded, tmp_path):
+    target = tmp_path / "cp.xml"
+    result = seeded("export", "cp-swg-2025", "--format", "iati", "-o", str(target))
+    assert result.exit_code == 2 and not target.exists()
+    assert result.stderr.strip() == (
+        "error: cp-swg-2025: no IATI reporting organisation: declare plan.iati.reporting_org in the plan file "
+        "(or pass --reporting-org REF)"
+    )

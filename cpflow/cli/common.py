@@ -28,7 +28,9 @@ FIELD_HINTS = {
     "actor": "pass --by WHO or set CPFLOW_USER",
     "reason": "pass --reason TEXT",
     "received": "pass --received AMOUNT, --budget AMOUNT or both",
-    "force": "pass --force",
+    "comment": "pass --comment TEXT",
+    "reporting_org": "or pass --reporting-org REF",
+    "table": "--table",
 }
 
 

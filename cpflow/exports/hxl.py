@@ -58,7 +58,7 @@ def hxl_rows(session, slug: str, table: str, today: dt.date | None = None) -> li
     from cpflow.reports.iptt import iptt_rows
 
     if table not in TABLES:
-        raise BadInput(f"--table: unknown table {table!r}; tables are {', '.join(TABLES)}", field="table")
+        raise BadInput(f"unknown HXL table {table!r}; tables are {', '.join(TABLES)}", field="table")
     plan = find_plan(session, slug)
     as_of = max(today or clock_today(), plan.start)
     frames = load_frames(session, plans=(slug,), as_of=as_of)

@@ -97,7 +97,7 @@ def build_iati(session, slug: str, *, reporting_org: str | None = None, today: d
     ref = (reporting_org or settings.get("reporting_org") or "").strip()
     if not ref:
         raise BadInput(
-            f"{slug}: no IATI reporting organisation: give --reporting-org REF or declare plan.iati.reporting_org",
+            f"{slug}: no IATI reporting organisation: declare plan.iati.reporting_org in the plan file",
             field="reporting_org",
         )
     if FORBIDDEN.search(ref):

@@ -130,7 +130,7 @@ def _event(session: Session, actor: str, plan_id: int, action: str, submission: 
 def normalise(draft: Draft) -> Draft:
     draft.reason, draft.ref, draft.comment = _clean(draft.reason), _clean(draft.ref), _clean(draft.comment)
     if draft.kind == "comment" and not draft.comment:
-        raise BadInput(f"{draft.ident}: a comment submission says something: pass --comment TEXT", field="comment")
+        raise BadInput(f"{draft.ident}: a comment submission needs its comment", field="comment")
     if draft.kind == "move" and not _clean(draft.trigger):
         raise BadInput(f"{draft.ident}: name the move (a trigger such as endorse or start)")
     if draft.kind == "measure":
