@@ -42,3 +42,18 @@ def test_the_module_list_does_see_heavy_imports_when_a_command_needs_them(tmp_pa
     proc, modules = imported_modules(["--db", url, "check", "--plan", "cpms-wg-2022-2025"], REPO)
     assert proc.returncode in (0, 1), proc.stderr[-2000:]
     assert "pandas" in modules  # the rules work on DataFrames: the detector is not blind
+
+
+def test_a_built_in_command_does_not_scan_for_plugins_but_help_does():
+    """Plugin commands are only looked for when the command word is not a built-in one."""
+    import subprocess
+    import sys
+
+    def loads_manager(*argv: str) -> bool:
+        code = "import sys, runpy; sys.argv = ['cpflow', *sys.argv[1:]]; runpy.run_module('cpflow', run_name='__main__')"
+        run = subprocess.run([sys.executable, "-X", "importtime", "-c", code, *argv], capture_output=True, text=True, timeout=120)
+        return "cpflow.plugins.manager" in run.stderr
+
+    assert not loads_manager("rules", "--help")
+    assert not loads_manager("--db", "sqlite:///nowhere.db", "activities", "--help")
+    assert loads_manager("--help")
