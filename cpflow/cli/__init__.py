@@ -69,7 +69,8 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        if _command_name(args) not in cli.commands:  # a built-in command needs no plugin scan (~20 ms)
+        # A built-in command needs no plugin scan (~20 ms); `cpflow plugins` reports what the scan found.
+        if _command_name(args) not in cli.commands or _command_name(args) == "plugins":
             _add_plugin_commands(_plugin_selection(args))
         code = cli.main(args=args, prog_name="cpflow", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
