@@ -19,7 +19,7 @@ from collections import Counter
 import openpyxl
 import pytest
 from conftest import proved
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 from test_fuzz_harness import FUZZ, target  # noqa: F401 (target is a fixture)
 
@@ -190,6 +190,7 @@ def test_truncated_and_corrupted_workbooks(target, capsys):
     @FUZZ
     @given(cut=st.integers(0, len(good)), flips=st.lists(st.tuples(st.integers(0, len(good) - 1), st.integers(0, 255)), max_size=8),
            member=st.sampled_from([None, "xl/worksheets/sheet1.xml", "xl/sharedStrings.xml", "[Content_Types].xml"]))  # fmt: skip
+    @example(cut=0, flips=[(2135, 0)], member=None)  # found in CI: a broken deflate stream raised zlib.error (exit 70)
     def case(cut, flips, member):
         data = bytearray(good)
         for at, byte in flips:

@@ -78,6 +78,7 @@ def _check_expanded_size(path: Path) -> None:
     """Refuse a zipped workbook (xlsx, ods) whose sheets expand past MAX_EXPANDED_BYTES, or
     whose declared used range is past MAX_ROWS or MAX_COLUMNS, before anything is expanded."""
     import zipfile
+    import zlib
 
     try:
         with zipfile.ZipFile(path) as book:
@@ -96,8 +97,8 @@ def _check_expanded_size(path: Path) -> None:
                     _check_dimension(path, head)
     except zipfile.BadZipFile:
         return  # not a zip (.xls) or damaged: calamine says which
-    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.LargeZipFile):
-        return
+    except (OSError, EOFError, RuntimeError, NotImplementedError, zipfile.LargeZipFile, zlib.error):
+        return  # a damaged member: calamine names the problem when it reads the file
 
 
 _DIMENSION = re.compile(r'<(?:\w+:)?dimension\s+ref="[A-Z]*\d*:?([A-Z]+)(\d+)"')
