@@ -316,19 +316,9 @@ def import_tracker(
         activities = {a.code: a for a in session.scalars(select(Activity).where(Activity.plan_id == plan.id))}
         last_events = _last_events(session, plan.id)
 
-        acts = sheets["Activities"]
-        col = _headers(acts, ("Code", *INPUT_ACTIVITY), "Activities", source)
-        for number, raw in enumerate(acts[1:], start=2):
-            cell = {name: (raw[i] if i < len(raw) else None) for name, i in col.items()}
-            if not any(_text(cell[c]) for c in INPUT_ACTIVITY):
-                continue
-            code = _text(cell["Code"])
-
-            def bad(column: str, value: Any, message: str, error: str, number: int = number, code: str = code) -> None:
-                problems.append(
-                    f"{source}: Activities row {number}, column {column}, value {_text(value)!r}: {plan.slug}:{code} {message} [{error}]"
-                )
-
+        for number, cell, code, bad in _filled_rows(
+            sheets["Activities"], "Activities", INPUT_ACTIVITY, source, plan.slug, problems
+        ):
             activity = activities.get(code)
             if activity is None or code not in versions:
                 bad("Code", code, "is not an activity of this tracker", "unknown-activity")
@@ -423,21 +413,31 @@ def _already(session: Session, activity: Activity, draft: Draft, login: str, las
     return session.scalar(same.limit(1)) is not None
 
 
-def _indicator_rows(session, rows, plan, login, source, day, problems, result) -> list[_Row]:
-    col = _headers(rows, ("Code", "Period", *INPUT_INDICATOR), "Indicators", source)
-    known = {i.code: i for i in session.scalars(select(Indicator).where(Indicator.plan_id == plan.id))}
-    out = []
+def _filled_rows(rows, sheet: str, inputs: tuple[str, ...], source: str, slug: str, problems: list[str], extra=()):
+    """Each row of a tracker sheet whose input cells someone filled: (its row number, cells by
+    header, the row's code, `bad(column, value, message, error)` that records a problem naming the sheet,
+    row, column, value and code)."""
+    col = _headers(rows, ("Code", *extra, *inputs), sheet, source)
     for number, raw in enumerate(rows[1:], start=2):
         cell = {name: (raw[i] if i < len(raw) else None) for name, i in col.items()}
-        if not any(_text(cell[c]) for c in INPUT_INDICATOR):
+        if not any(_text(cell[c]) for c in inputs):
             continue
         code = _text(cell["Code"])
 
         def bad(column: str, value: Any, message: str, error: str, number: int = number, code: str = code) -> None:
             problems.append(
-                f"{source}: Indicators row {number}, column {column}, value {_text(value)!r}: {plan.slug}:{code} {message} [{error}]"
+                f"{source}: {sheet} row {number}, column {column}, value {_text(value)!r}: {slug}:{code} {message} [{error}]"
             )
 
+        yield number, cell, code, bad
+
+
+def _indicator_rows(session, rows, plan, login, source, day, problems, result) -> list[_Row]:
+    known = {i.code: i for i in session.scalars(select(Indicator).where(Indicator.plan_id == plan.id))}
+    out = []
+    for number, cell, code, bad in _filled_rows(
+        rows, "Indicators", INPUT_INDICATOR, source, plan.slug, problems, extra=("Period",)
+    ):
         indicator = known.get(code)
         if indicator is None:
             bad("Code", code, "is not an indicator of this plan", "unknown-indicator")
