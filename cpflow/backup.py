@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Date, MetaData, Table, create_engine, func, insert, select, text, update
+from sqlalchemy import Connection, Date, MetaData, Table, bindparam, create_engine, func, insert, select, text, update
 from sqlalchemy.exc import DatabaseError as SQLAlchemyDatabaseError
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 from cpflow import audit
 from cpflow.db import SCHEMA_REVISION, Database
 from cpflow.errors import BadInput
-from cpflow.models import Base, ChainHead
+from cpflow.models import Activity, Base, ChainHead, Plan
 
 FORMAT_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -84,6 +84,7 @@ class RestoreResult:
     events: int = 0
     head: str = audit.GENESIS
     replaced: bool = False
+    bumped: int = 0  # activities whose version a restore over them moved past the replaced one
 
     @property
     def data_rows(self) -> int:
@@ -227,6 +228,7 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
         conn = session.connection()
         result = RestoreResult(path, kind)
         held = {name: n for name, n in row_counts(conn).items() if n and name != ChainHead.__tablename__}
+        replaced: dict[tuple[str, str], tuple[int, str, str]] = {}
         if held or audit.head(session)[0]:
             if not force:
                 what = ", ".join(f"{n} {name}" for name, n in held.items())
@@ -234,6 +236,7 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
                     f"{db.display_url} is not empty ({what}); restore refuses to overwrite it: "
                     "restore into a new database, or pass --force to replace everything in it"
                 )
+            replaced = _activity_versions(conn)
             _recreate_schema(conn)
             result.replaced = True
         with _source(path, kind) as source:
@@ -263,9 +266,60 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
         ):
             raise BadInput(f"{path}: the restored rows or chain head differ from what the backup recorded; nothing was restored")
         result.events, result.head = verification.events, verification.head
+        # Versions never go back: activities the restore changed are moved past their replaced version.
+        result.bumped = _bump_versions(session, replaced, verification.head)
         return result
 
     return db.write(work)
+
+
+def _activity_versions(conn: Connection) -> dict[tuple[str, str], tuple[int, str, str]]:
+    """(plan slug, code) -> (version, state, content) of every activity, read before a forced restore."""
+    from cpflow.replay import content
+
+    slugs = dict(conn.execute(select(Plan.id, Plan.slug)).all())
+    rows = conn.execute(select(Activity.__table__)).mappings()
+    return {
+        (slugs[row["plan_id"]], row["code"]): (row["version"], row["state"], audit.canonical_json(content("activities", row)))
+        for row in rows
+    }
+
+
+def _bump_versions(session: Session, replaced: dict[tuple[str, str], tuple[int, str, str]], restored_head: str) -> int:
+    """After a forced restore: every activity that changed gets `restore` events until its
+    version is past the one it had in the replaced database, so a version read before the
+    restore is stale (`--expect-version` exits 3) and no later move can bring it back."""
+    if not replaced:
+        return 0
+    from cpflow.replay import content
+
+    conn = session.connection()
+    slugs = dict(conn.execute(select(Plan.id, Plan.slug)).all())
+    facts: list[audit.Fact] = []
+    versions: dict[int, int] = {}
+    today = dt.date.today()
+    for row in conn.execute(select(Activity.__table__).order_by(Activity.id)).mappings():
+        before = replaced.get((slugs[row["plan_id"]], row["code"]))
+        if before is None or row["version"] > before[0]:
+            continue
+        now = (row["version"], row["state"], audit.canonical_json(content("activities", row)))
+        if now == before:
+            continue
+        steps = before[0] + 1 - row["version"]
+        data = {"restored_head": restored_head, "replaced_version": before[0], "restored_version": row["version"]}
+        facts.extend(
+            audit.Fact(kind="restore", actor="cpflow restore", at=today, plan_id=row["plan_id"], activity_id=row["id"],
+                       data={**data, "step": step}) for step in range(1, steps + 1)
+        )  # fmt: skip
+        versions[row["id"]] = before[0] + 1
+    if not facts:
+        return 0
+    audit.append(session, facts)
+    conn.execute(
+        update(Activity.__table__).where(Activity.__table__.c.id == bindparam("a_id")).values(version=bindparam("a_version")),
+        [{"a_id": k, "a_version": v} for k, v in versions.items()],
+    )
+    return len(versions)
 
 
 def _backup_kind(path: Path) -> str:

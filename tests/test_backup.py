@@ -119,6 +119,38 @@ def test_restore_into_a_database_that_holds_anything_is_refused_unless_forced(hi
     ok("audit", "verify", db_url=history)
 
 
+def test_a_forced_restore_moves_changed_activities_past_the_versions_read_before_it(history, db_url, tmp_path, capsys):
+    def version(code):
+        return json.loads(ok("show", f"mini:{code}", "--format", "json", db_url=history).stdout)["version"]
+
+    backup = tmp_path / "cpflow.jsonl"
+    ok("backup", str(backup), db_url=history)
+    at_backup = {code: version(code) for code in ("1.1", "1.2", "1.3")}
+    ok("move", "mini:1.1", "complete", "--by", "lead", db_url=history)  # changes after the backup
+    ok("move", "mini:1.1", "reopen", "--by", "lead", "--reason", "not done", db_url=history)
+    ok("move", "mini:1.3", "endorse", "--by", "lead", db_url=history)
+    read = {code: version(code) for code in ("1.1", "1.2", "1.3")}  # what a user read before the restore
+    forced = ok("restore", str(backup), "--force", db_url=history)
+    assert "2 changed activities got a restore event" in forced.stdout
+    after = {code: version(code) for code in ("1.1", "1.2", "1.3")}
+    assert after == {"1.1": read["1.1"] + 1, "1.2": at_backup["1.2"], "1.3": read["1.3"] + 1}
+    # A move on the version read before the restore is refused (exit 3), for each activity that changed ...
+    for code in ("1.1", "1.3"):
+        stale = run_cli("move", f"mini:{code}", "drop", "--by", "lead", "--reason", "x",
+                        "--expect-version", str(read[code]), db_url=history)  # fmt: skip
+        assert stale.exit_code == 3, stale.output
+    # ... and even once later moves have brought the event count back up to it.
+    ok("move", "mini:1.1", "complete", "--by", "lead", db_url=history)
+    assert version("1.1") == read["1.1"] + 2
+    # The one the restore did not change keeps its version, so a read of it stays good.
+    ok("move", "mini:1.2", "reinstate", "--by", "lead", "--reason", "back", "--expect-version", str(read["1.2"]),
+       db_url=history)  # fmt: skip
+    verify = ok("audit", "verify", db_url=history)
+    backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    proved(capsys, f"[backup/{backend}] forced restore: versions {read} before, {after} after; "
+                   f"a stale --expect-version exits 3; {verify.stdout.strip()}")  # fmt: skip
+
+
 @pytest.mark.parametrize(
     "damage", ["altered event", "cut short", "removed row", "not a backup", "truncated sqlite", "other schema"]
 )
