@@ -36,6 +36,7 @@ from cpflow import audit
 from cpflow.db import SCHEMA_REVISION, Database
 from cpflow.errors import BadInput
 from cpflow.models import Activity, Base, ChainHead, Plan
+from cpflow.upgrade import OLD_REVISION
 
 FORMAT_VERSION = 1
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -84,6 +85,7 @@ class RestoreResult:
     events: int = 0
     head: str = audit.GENESIS
     replaced: bool = False
+    upgraded_from: str | None = None  # the schema of a cpflow 0.1 backup, upgraded after restoring it
     bumped: int = 0  # activities whose version a restore over them moved past the replaced one
 
     @property
@@ -221,7 +223,9 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
     path = Path(path)
     kind = _backup_kind(path)
     with _source(path, kind) as source:  # opened once here so a bad file is refused before any write
-        next(iter(source), None)
+        revision = source.revision
+        if revision == SCHEMA_REVISION:
+            next(iter(source), None)
     db.ensure_schema()
 
     def work(session: Session) -> RestoreResult:
@@ -229,6 +233,7 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
         result = RestoreResult(path, kind)
         held = {name: n for name, n in row_counts(conn).items() if n and name != ChainHead.__tablename__}
         replaced: dict[tuple[str, str], tuple[int, str, str]] = {}
+        granted = None
         if held or audit.head(session)[0]:
             if not force:
                 what = ", ".join(f"{n} {name}" for name, n in held.items())
@@ -237,9 +242,13 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
                     "restore into a new database, or pass --force to replace everything in it"
                 )
             replaced = _activity_versions(conn)
-            _recreate_schema(conn)
+            granted = _recreate_schema(conn, revision)
             result.replaced = True
+        elif revision != SCHEMA_REVISION:
+            granted = _recreate_schema(conn, revision)  # an empty database, at the backup's schema
         with _source(path, kind) as source:
+            if revision != SCHEMA_REVISION:
+                source.tables = _reflected(conn)
             deferred = None
             for table, rows in source:
                 if table.name == ChainHead.__tablename__:  # its guard lets it move only once the events are in
@@ -248,6 +257,21 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
                 result.rows[table.name] = _insert(conn, table, rows, path)
             if deferred is not None:
                 result.rows[deferred[0].name] = _insert(conn, deferred[0], iter(deferred[1]), path)
+        restored_head = audit.head(session)
+        if revision != SCHEMA_REVISION:
+            # A cpflow 0.1 backup: proved by the 0.1 rules, migrated and baselined as `cpflow init` does.
+            from cpflow.db import _upgrade
+            from cpflow.errors import DatabaseError
+
+            try:
+                _upgrade(conn, revision, db.display_url)
+            except DatabaseError as exc:
+                raise BadInput(f"{path}: {exc}; nothing was restored") from None
+            result.upgraded_from = revision
+        if granted is not None:
+            from cpflow.db import restore_privileges
+
+            restore_privileges(conn, granted)
         if not db.is_sqlite:
             _reset_sequences(conn)
         # The same check as `audit verify`: the chain, and every table against its replay.
@@ -261,11 +285,10 @@ def restore(db: Database, path: str | Path, *, force: bool = False) -> RestoreRe
             )
         if recorded is not None and (recorded.get("rows"), recorded.get("events"), recorded.get("head")) != (
             result.rows,
-            verification.events,
-            verification.head,
+            *restored_head,
         ):
             raise BadInput(f"{path}: the restored rows or chain head differ from what the backup recorded; nothing was restored")
-        result.events, result.head = verification.events, verification.head
+        result.events, result.head = restored_head
         # Versions never go back: activities the restore changed are moved past their replaced version.
         result.bumped = _bump_versions(session, replaced, verification.head)
         return result
@@ -348,6 +371,8 @@ class _SqliteSource:
 
     def __init__(self, path: Path):
         self.path = path
+        self.revision: str | None = None
+        self.tables: list[Table] | None = None  # set for a backup at an older schema
 
     def __enter__(self):
         self._context = _sqlite_file(self.path)
@@ -357,23 +382,31 @@ class _SqliteSource:
         except Exception:  # noqa: BLE001 (any failure here means: not a cpflow database)
             self.__exit__(None, None, None)
             raise BadInput(f"{self.path}: a SQLite file, but not a cpflow database") from None
-        if revision != SCHEMA_REVISION:
+        if revision not in (SCHEMA_REVISION, OLD_REVISION):
             self.__exit__(None, None, None)
             raise BadInput(f"{self.path}: a backup at schema {revision}; this cpflow restores schema {SCHEMA_REVISION}")
+        self.revision = revision
         return self
 
     def __exit__(self, *exc):
         return self._context.__exit__(*exc)
 
     def __iter__(self) -> Iterator[tuple[Table, Iterator[dict]]]:
-        for table in tables():
-            yield table, self._rows(table)
+        if self.tables is None:
+            for table in tables():
+                yield table, self._rows(table, table)
+            return
+        # An older schema: each target table read from the file's own table of that name.
+        held = MetaData()
+        held.reflect(self.conn, only=[t.name for t in self.tables])
+        for table in self.tables:
+            yield table, self._rows(table, held.tables[table.name])
 
-    def _rows(self, table: Table) -> Iterator[dict]:
+    def _rows(self, table: Table, source: Table) -> Iterator[dict]:
         # Only the backup file is read here, so a database error is the file's fault.
         try:
             result = self.conn.execution_options(stream_results=True, yield_per=BATCH).execute(
-                select(table).order_by(*table.primary_key.columns)
+                select(source).order_by(*source.primary_key.columns)
             )
             for row in result:
                 yield row._asdict()
@@ -387,6 +420,9 @@ class _JsonlSource:
     def __init__(self, path: Path):
         self.path = path
         self.trailer: dict | None = None
+        self.revision: str | None = None
+        self.tables: list[Table] | None = None  # set for a backup at an older schema
+        self._order: list | None = None
         self._line = 0
         self._digest = hashlib.sha256()  # of every line before the trailer
         self._pending = ""
@@ -399,10 +435,12 @@ class _JsonlSource:
             header = self._next()
             if not isinstance(header, dict) or header.get("cpflow_backup") != FORMAT_VERSION:
                 raise BadInput(f"{self.path}: not a cpflow backup (no cpflow_backup header)")
-            if header.get("schema") != SCHEMA_REVISION:
+            if header.get("schema") not in (SCHEMA_REVISION, OLD_REVISION):
                 raise BadInput(
                     f"{self.path}: a backup at schema {header.get('schema')}; this cpflow restores schema {SCHEMA_REVISION}"
                 )
+            self.revision = header["schema"]
+            self._order = header.get("tables")
         except BaseException:
             self._file.close()
             raise
@@ -435,8 +473,13 @@ class _JsonlSource:
             raise self._bad(f"not JSON ({exc.msg})") from None
 
     def __iter__(self) -> Iterator[tuple[Table, Iterator[dict]]]:
-        by_name = {t.name: t for t in tables()}
-        expected = [t.name for t in tables()]
+        held = tables() if self.tables is None else self.tables
+        by_name = {t.name: t for t in held}
+        expected = [t.name for t in held]
+        if self.tables is not None:  # an older schema: its tables in the order its writer used
+            if not isinstance(self._order, list) or sorted(map(str, self._order)) != sorted(expected):
+                raise self._bad(f"the header's tables differ from a schema-{self.revision} database")
+            expected = self._order
         item = self._next()
         for name in expected:
             if not isinstance(item, dict) or item.get("table") != name:
@@ -444,7 +487,7 @@ class _JsonlSource:
             table = by_name[name]
             columns = [c.name for c in table.columns]
             if item.get("columns") != columns:
-                raise self._bad(f"table {name}: columns differ from this cpflow's schema")
+                raise self._bad(f"table {name}: columns differ from schema {self.revision}")
             block = _Block(self, columns, table)
             yield table, iter(block)
             item = block.after
@@ -506,9 +549,18 @@ def _insert(conn: Connection, table: Table, rows: Iterator[dict], path: Path) ->
     return count
 
 
-def _recreate_schema(conn: Connection) -> None:
-    """Drop cpflow's tables and build them again, inside the caller's transaction."""
-    from cpflow.db import restore_privileges, table_privileges
+def _reflected(conn: Connection) -> list[Table]:
+    """The tables as the database holds them (a cpflow 0.1 schema), parents first."""
+    names = {t.name for t in tables()}
+    existing = MetaData()
+    existing.reflect(conn, only=lambda name, _: name in names)
+    return list(existing.sorted_tables)
+
+
+def _recreate_schema(conn: Connection, revision: str = SCHEMA_REVISION) -> list:
+    """Drop cpflow's tables and build them again at `revision`, inside the caller's transaction;
+    returns the grants they had, which the caller gives back once the schema is final."""
+    from cpflow.db import table_privileges
     from cpflow.migrate import upgrade
 
     granted = table_privileges(conn)  # the grants as they were: default privileges would hand out more
@@ -518,8 +570,8 @@ def _recreate_schema(conn: Connection) -> None:
     existing.drop_all(conn)
     if conn.dialect.name == "postgresql":
         conn.execute(text("DROP FUNCTION IF EXISTS cpflow_append_only() CASCADE"))
-    upgrade(conn)
-    restore_privileges(conn, granted)
+    upgrade(conn, revision)
+    return granted
 
 
 def _reset_sequences(conn: Connection) -> None:

@@ -310,3 +310,88 @@ def test_verify_checks_a_first_move_recorded_before_any_row_content_against_the_
     assert f"event 69 ({ALLIANCE}:SEC-1.2 endorse) starts from proposed, but the log records its initial state as endorsed" in (
         result.stderr
     )
+
+
+# --- a backup written by cpflow 0.1 is restored, then upgraded ---------------------------------
+
+
+def write_01_jsonl(path: Path) -> None:
+    """The 0.1 database as cpflow 0.1's `backup FILE.jsonl` wrote it (cpflow/backup.py at
+    dd81346): a header at schema 0001, per table its columns and rows, a trailer with the row
+    counts and the chain head, and no digest."""
+    source = create_engine(f"sqlite:///file:{FIXTURE}?mode=ro&uri=true")
+    try:
+        with source.connect() as conn, open(path, "w", encoding="utf-8") as out:
+            meta = MetaData()
+            meta.reflect(conn)
+            held = [t for t in meta.sorted_tables if t.name != "alembic_version"]
+            header = {"cpflow_backup": 1, "schema": "0001", "source": "sqlite", "created": "2026-11-20T10:00:00.000000Z",
+                      "tables": [t.name for t in held]}  # fmt: skip
+            out.write(json.dumps(header) + "\n")
+            rows = {}
+            for table in held:
+                out.write(json.dumps({"table": table.name, "columns": [c.name for c in table.columns]}) + "\n")
+                result = list(conn.execute(select(table).order_by(*table.primary_key.columns)))
+                for row in result:
+                    out.write(
+                        json.dumps([v.isoformat() if hasattr(v, "isoformat") else v for v in row], ensure_ascii=False) + "\n"
+                    )
+                rows[table.name] = len(result)
+            seq, digest = conn.execute(text("SELECT seq, hash FROM chain_head")).one()
+            out.write(json.dumps({"end": True, "rows": rows, "events": seq, "head": digest}) + "\n")
+    finally:
+        source.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite file", "jsonl"])
+def test_a_backup_written_by_01_is_restored_then_upgraded_as_init_would(cpflow, db_url, tmp_path, kind, capsys):
+    from conftest import proved
+
+    if kind == "jsonl":
+        backup = tmp_path / "cpflow-0.1.jsonl"
+        write_01_jsonl(backup)
+    else:
+        backup = tmp_path / "cpflow-0.1.backup"  # 0.1's SQLite backup is the database file itself
+        shutil.copyfile(FIXTURE, backup)
+    old_head = raw_snapshot(f"sqlite:///{shutil.copyfile(FIXTURE, tmp_path / 'head.db')}")["chain_head"][0][2]
+    restored = cpflow("restore", str(backup))
+    assert restored.exit_code == 0, restored.output
+    assert f"{OLD_EVENTS} events" in restored.stdout and old_head[:16] in restored.stdout, restored.stdout
+    assert "upgraded from schema 0001" in restored.stdout
+    # The same database as a 0.1 database upgraded by `cpflow init`: the old events, the
+    # baseline after them, every cached row, versions equal to the events about each activity.
+    upgraded = f"sqlite:///{tmp_path / 'upgraded.db'}"
+    place_01_database(upgraded)
+    assert Database(upgraded).init()[0] == "0001"
+    mine, theirs = raw_snapshot(db_url), raw_snapshot(upgraded)
+    assert mine["transition_events"][:OLD_EVENTS] == theirs["transition_events"][:OLD_EVENTS]
+    strip = [row[:9] + row[10:12] for row in mine["transition_events"][OLD_EVENTS:]]  # recorded_at and the hashes differ
+    assert strip == [row[:9] + row[10:12] for row in theirs["transition_events"][OLD_EVENTS:]]
+    for table in ("plans", "periods", "units", "outcomes", "objectives", "activities", "indicators", "budget_lines",
+                  "measurements", "checklist_items"):  # fmt: skip
+        assert mine[table] == theirs[table], table
+    assert scalar(db_url, "SELECT version_num FROM alembic_version") == SCHEMA_REVISION
+    verified = cpflow("audit", "verify")
+    assert verified.exit_code == 0, verified.output
+    assert cpflow("move", f"{ALLIANCE}:SEC-1.1", "complete", "--by", "x", "--at", "2019-10-01",
+                  "--expect-version", "7").exit_code == 0  # fmt: skip
+    backend = "postgresql" if db_url.startswith("postgresql") else "sqlite"
+    proved(capsys, f"[upgrade/{backend}] a cpflow 0.1 backup ({kind}, schema 0001, {OLD_EVENTS} events) restored, "
+                   f"proved by the 0.1 rules, upgraded and baselined like init: {verified.stdout.strip()}")  # fmt: skip
+
+
+def test_a_tampered_01_backup_is_refused_and_nothing_is_restored(cpflow, db_url, tmp_path):
+    backup = tmp_path / "cpflow-0.1.jsonl"
+    write_01_jsonl(backup)
+    lines = backup.read_text(encoding="utf-8").splitlines(keepends=True)
+    at = next(i for i, line in enumerate(lines) if line.startswith('{"table": "activities"'))
+    row = json.loads(lines[at + 1])
+    columns = json.loads(lines[at])["columns"]
+    row[columns.index("state")] = "completed"  # a state with no event for it
+    lines[at + 1] = json.dumps(row) + "\n"
+    backup.write_text("".join(lines), encoding="utf-8")
+    result = cpflow("restore", str(backup))
+    assert result.exit_code == 2, result.output
+    assert "does not verify" in result.stderr and "nothing was restored" in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert all(not rows for name, rows in raw_snapshot(db_url).items() if name not in ("alembic_version", "chain_head"))

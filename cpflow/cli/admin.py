@@ -49,6 +49,7 @@ def restore(c: Context, file: Path, force: bool) -> None:
     click.echo(
         f"{c.db.display_url}: restored {result.data_rows} rows and {result.events} events from {file}{replaced}; "
         f"chain verified, head {result.head[:16]}"
+        + (f"; upgraded from schema {result.upgraded_from} as `cpflow init` does" if result.upgraded_from else "")
         + (f"; {result.bumped} changed activities got a restore event (new versions)" if result.bumped else "")
     )
 
