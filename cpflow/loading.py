@@ -45,7 +45,7 @@ from cpflow.money import format_amount, json_amount, to_minor
 from cpflow.plans import LoadedPlan, PlanSpec
 from cpflow.read.lookup import declared_name, person_named
 from cpflow.read.team import active_account, has_accounts, roles_in
-from cpflow.replay import PLAN_TABLES, read_content, read_content_by_ids
+from cpflow.replay import PLAN_TABLES, content, read_content, read_content_by_ids
 from cpflow.roles import DECIDERS
 
 ACTIVITY_FIELDS = (
@@ -240,6 +240,8 @@ def _with_content(session: Session, facts: list[Fact], plan_id: int, *, created:
     tables = {t.name: t for t in (*PLAN_TABLES, Plan.__table__, Activity.__table__)}
     wanted: dict[str, set[int]] = {}
     for fact in facts:
+        if fact.data and "row" in fact.data:
+            continue  # a new activity: its content is the row as inserted
         if fact.activity_id is not None:
             wanted.setdefault("activities", set()).add(fact.activity_id)
         elif fact.data and fact.data.get("id") is not None:
@@ -253,6 +255,9 @@ def _with_content(session: Session, facts: list[Fact], plan_id: int, *, created:
             contents[name] = read_content_by_ids(conn, table, ids)
     out = []
     for fact in facts:
+        if fact.data and "row" in fact.data:
+            out.append(fact)
+            continue
         if fact.activity_id is not None:
             data = dict(fact.data or {}, row=contents["activities"][fact.activity_id])
         elif fact.data and fact.data.get("id") is not None:
@@ -358,6 +363,14 @@ def _upsert_keyed(
     else:
         existing = {getattr(row, key): row for row in session.scalars(select(model).where(model.plan_id == plan_id))}
     ids = {}
+    if new_plan:  # every row is new and recorded by the plan's `create` event: one executemany
+        names = [row.pop("line") if key == "line" else row[key] for row in rows]
+        if rows:
+            returned = session.connection().execute(
+                insert(table).returning(table.c.id, sort_by_parameter_order=True), [dict(row, plan_id=plan_id) for row in rows]
+            )
+            ids = dict(zip(names, returned.scalars()))
+        return ids, facts
     for row in rows:
         name = row.pop("line") if key == "line" else row[key]
         for column, (minor, at, by) in held.get(name, {}).items():
@@ -491,10 +504,16 @@ def _load_activities(
                 [{("b_id" if k == "b_id" else f"v_{k}"): v for k, v in row.items()} for row in group],
             )
     if new_rows:
-        session.execute(insert(Activity), new_rows)
+        session.connection().execute(insert(Activity.__table__), new_rows)  # Core executemany, not the ORM's bulk path
         ids = dict(session.execute(select(Activity.code, Activity.id).where(Activity.plan_id == plan_id)).all())
-        for row in new_rows:
-            facts.append(Fact("create", actor, today, plan_id=plan_id, activity_id=ids[row["code"]], data={"code": row["code"]}))
+        # Each `create` carries the row's content as written: JSON-native values (text, integers,
+        # lists of text, dates as ISO text) that the database stores and returns unchanged, so
+        # reading 100,000 rows back (_with_content) would only give the same dicts again.
+        facts.extend(
+            Fact("create", actor, today, plan_id=plan_id, activity_id=ids[row["code"]],
+                 data={"code": row["code"], "row": content("activities", row)})
+            for row in new_rows
+        )  # fmt: skip
         result.added = [row["code"] for row in new_rows]
     if partial:
         return
