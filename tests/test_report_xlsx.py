@@ -188,3 +188,27 @@ def test_summary_notes_wrap_in_their_column_left_of_the_charts(progress_book):
     assert anchors and min(anchors) >= 5  # the charts start right of the figure, plan and index columns
     notes = [row[2] for row in ws.iter_rows(min_row=5) if isinstance(row[2].value, str) and len(row[2].value) > 40]
     assert notes and all(c.alignment.wrap_text for c in notes)
+
+
+def test_date_serials_are_what_write_datetime_would_store():
+    """Dates go to the cells as serial numbers converted in one step; each is the number
+    xlsxwriter's write_datetime stores for that date at midnight (1900 leap day, times of
+    day dropped, missing dates left blank)."""
+    import pandas as pd
+    from xlsxwriter.utility import _datetime_to_excel_datetime as datetime_to_excel_datetime
+
+    from cpflow.reports.xlsx import _serials
+
+    days = [dt.date(1900, 1, 1), dt.date(1900, 2, 28), dt.date(1900, 3, 1), dt.date(1970, 1, 1), dt.date(2023, 12, 31),
+            dt.date(2099, 6, 30)]  # fmt: skip
+    expected = [datetime_to_excel_datetime(dt.datetime.combine(d, dt.time()), False, True) for d in days]
+    assert _serials(pd.Series(days, dtype=object)) == expected
+    stamps = pd.Series([pd.Timestamp("2023-05-04 17:30"), pd.NaT, pd.Timestamp("1999-12-31 00:00:01")])
+    assert _serials(stamps) == [
+        datetime_to_excel_datetime(dt.datetime(2023, 5, 4), False, True),
+        None,
+        datetime_to_excel_datetime(dt.datetime(1999, 12, 31), False, True),
+    ]
+    assert all(isinstance(v, float) for v in _serials(pd.Series(days)))
+    aware = pd.Series([pd.Timestamp("1900-01-01 23:00", tz="Asia/Baghdad"), pd.NaT]).astype("datetime64[ns, Asia/Baghdad]")
+    assert _serials(aware) == [0.0, None]

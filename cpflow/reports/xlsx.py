@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -69,47 +68,62 @@ def sheet_names(titles: list[str]) -> list[str]:
     return names
 
 
-def _width(section: Section, key: str, kind: str) -> float:
+# 1970-01-01 as an Excel serial (1900 date system, which counts 1900-02-29): a date's serial
+# is its days since 1970 plus this, for every date after 1900-02-28.
+_SERIAL_1970 = 25569
+
+
+def _serials(series: pd.Series) -> list[float | None]:
+    """A date column as Excel serial numbers in one vectorised step: what xlsxwriter's
+    write_datetime stores for each date at midnight (the time of day is dropped)."""
+    stamps = pd.to_datetime(series)
+    if getattr(stamps.dt, "tz", None) is not None:
+        return [None if v is None else _serial(v) for v in cells.column_values(series, "date")]
+    days = stamps.to_numpy(dtype="datetime64[D]").astype("int64") + _SERIAL_1970
+    early = days <= 60  # before 1900-03-01 there is no leap day to count
+    if early.any():
+        # and xlsxwriter reads a datetime on 1900-01-01 as a time of day (serial 0)
+        days = days - early - (days == 2)
+    values = days.astype("float64").tolist()
+    if stamps.hasnans:
+        return [None if missing else v for v, missing in zip(values, stamps.isna().tolist())]
+    return values
+
+
+def _serial(day: dt.date) -> float:
+    days = day.toordinal() - dt.date(1970, 1, 1).toordinal() + _SERIAL_1970
+    return float(days - (days <= 60) - (days == 2))
+
+
+def _values(section: Section, key: str, kind: str) -> list:
+    """One column as the values written to the cells: text, numbers, date serials, money
+    in currency units."""
+    series = section.table[key]
+    if kind == "date":
+        return _serials(series)
+    values = cells.column_values(series, kind)
+    if kind == "money":
+        return [None if v is None else cells.money_float(v) for v in values]
+    return values
+
+
+def _width_of(values: list, kind: str, label: str) -> float:
     if kind == "date":
         return 11
-    if kind in ("money",):
+    if kind == "money":
         return 16
-    series = section.table[key]
     longest = 0
-    if len(series) and kind == "text":
-        text = series.map(lambda v: "; ".join(map(str, v)) if isinstance(v, list) else v).dropna().astype(str)
-        longest = int(text.str.len().max()) if len(text) else 0
-    elif len(series):
+    if values and kind == "text":
+        longest = max((len(v) for v in values if v is not None), default=0)
+    elif values:
         longest = 12
-    label = section.label(key)
     return float(min(max(longest, len(label), 6) + 2, MAX_WIDTH))
 
 
-def _writers(ws, fmt: _Formats, section: Section, wrapped: set[int] = frozenset()) -> list[Callable]:
-    def text(row, col, value, _currency):
-        ws.write_string(row, col, value)
-
-    def long_text(row, col, value, _currency):
-        ws.write_string(row, col, value, fmt.wrap)
-
-    def number(style):
-        return lambda row, col, value, _currency: ws.write_number(row, col, value, style)
-
-    def date(row, col, value, _currency):
-        ws.write_datetime(row, col, dt.datetime.combine(value, dt.time()), fmt.date)
-
-    def money(row, col, value, currency):
-        ws.write_number(row, col, cells.money_float(value), fmt.money(currency))
-
-    by_kind = {
-        "text": text,
-        "int": number(fmt.int),
-        "number": number(fmt.number),
-        "pct": number(fmt.pct),
-        "date": date,
-        "money": money,
-    }
-    return [long_text if col in wrapped else by_kind[c.kind] for col, c in enumerate(section.columns)]
+def _width(section: Section, key: str, kind: str) -> float:
+    """The width (in characters) of a column of the section's sheet."""
+    values = [] if kind in ("date", "money") else _values(section, key, kind)
+    return _width_of(values, kind, section.label(key))
 
 
 def _rag(ws, fmt: _Formats, section: Section, last_row: int) -> None:
@@ -150,29 +164,50 @@ def _print_setup(ws, width: float) -> None:
 
 def write_section(workbook, fmt: _Formats, name: str, section: Section) -> None:
     ws = workbook.add_worksheet(name)
-    widths = [_width(section, column.key, column.kind) for column in section.columns]
+    columns = section.columns
+    values = [_values(section, c.key, c.kind) for c in columns]
+    widths = [_width_of(v, c.kind, c.label) for v, c in zip(values, columns)]
     _print_setup(ws, sum(widths))
     ws.repeat_rows(0)
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
-    for col, column in enumerate(section.columns):
+    for col, column in enumerate(columns):
         ws.write_string(0, col, column.label, fmt.header)
     ws.freeze_panes(1, 0)
     # Text longer than its column wraps inside it instead of being cut at the column edge.
-    wrapped = {
-        col for col, (column, width) in enumerate(zip(section.columns, widths)) if column.kind == "text" and width >= MAX_WIDTH
-    }
-    writers = _writers(ws, fmt, section, wrapped)
-    currencies = cells.currencies(section) or [None] * len(section.table)
-    row_index = 0
-    for row_index, (values, currency) in enumerate(zip(cells.rows(section), currencies), start=1):
-        for col, value in enumerate(values):
-            if value is not None:
-                writers[col](row_index, col, value, currency)
-    ws.autofilter(0, 0, max(row_index, 1), len(section.columns) - 1)
-    _rag(ws, fmt, section, row_index)
-    ws.print_area(0, 0, max(row_index, 1), len(section.columns) - 1)
-    if row_index == 0:
+    styles = {"text": None, "int": fmt.int, "number": fmt.number, "pct": fmt.pct, "date": fmt.date}
+    text, number = ws.write_string, ws.write_number
+    plain, priced = [], []  # (column, write, format, values); money takes its format from the row's currency
+    for col, (column, width, column_values) in enumerate(zip(columns, widths, values)):
+        if column.kind == "money":
+            priced.append((col, column_values))
+        elif column.kind == "text":
+            plain.append((col, text, fmt.wrap if width >= MAX_WIDTH else None, column_values))
+        else:
+            plain.append((col, number, styles[column.kind], column_values))
+    rows = len(section.table)
+    if priced:
+        currencies = cells.currencies(section)
+        money = {c: fmt.money(c) for c in dict.fromkeys(currencies)}
+        writes = sorted([(col, False, write, style, v) for col, write, style, v in plain]
+                        + [(col, True, number, None, v) for col, v in priced])  # fmt: skip
+        for index in range(rows):
+            row, currency_format = index + 1, money[currencies[index]]
+            for col, is_money, write, cell_format, column_values in writes:
+                value = column_values[index]
+                if value is not None:
+                    write(row, col, value, currency_format if is_money else cell_format)
+    else:
+        for index in range(rows):
+            row = index + 1
+            for col, write, cell_format, column_values in plain:
+                value = column_values[index]
+                if value is not None:
+                    write(row, col, value, cell_format)
+    ws.autofilter(0, 0, max(rows, 1), len(columns) - 1)
+    _rag(ws, fmt, section, rows)
+    ws.print_area(0, 0, max(rows, 1), len(columns) - 1)
+    if rows == 0:
         ws.hide()  # an empty view: its row count is on the Summary, and it prints no page
 
 
