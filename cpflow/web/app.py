@@ -13,6 +13,7 @@ from fastapi.staticfiles import StaticFiles
 from cpflow.db import Database
 from cpflow.web import errors, store
 from cpflow.web.auth import csrf_guard
+from cpflow.web.derived import DerivedCache
 from cpflow.web.security import SecurityHeaders
 
 
@@ -35,6 +36,7 @@ def create_app(db: Database | str | None = None, *, plugins=None) -> FastAPI:
 
         plugins = get_plugins()
     app.state.plugins = plugins
+    app.state.derived = DerivedCache()  # keyed by the record's head: it changes how fast, never what
     errors.install(app)
     app.mount("/static", StaticFiles(packages=[("cpflow.web", "static")]), name="static")
 

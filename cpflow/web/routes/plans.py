@@ -56,23 +56,25 @@ def plans_api(request: Request, viewer: Viewer = Depends(signed_in)):
 
 
 def dashboard_data(request: Request, access: Access, as_of: dt.date | None, since: dt.date | None) -> dict:
-    """The progress report's figures and views, findings by severity and the pending reviews."""
+    """The progress report's figures and views and the findings by severity (built once per
+    state of the record: cpflow.web.derived), with the pending reviews read now."""
+    from cpflow.audit import head
     from cpflow.clock import today
     from cpflow.read.team import list_submissions
-    from cpflow.reports import html
-    from cpflow.reports.build import ReportOptions, build_reports
+    from cpflow.reports.build import ReportOptions
+    from cpflow.web.derived import build_dashboard
 
     day = as_of or today()
-    options = ReportOptions(as_of=day, plans=(access.slug,), since=since)
+    ReportOptions(as_of=day, plans=(access.slug,), since=since)  # refuses a since on or after the date
     db, plugins = request.app.state.db, request.app.state.plugins
-    (report,), _ = build_reports(db, ("progress",), options, plugins)
-    views = [html.view(report, section) for section in report.sections if section.key != "activities"]
     with db.read() as session:
-        from cpflow.rules.engine import run_checks
-
-        checks = run_checks(session, plans=(access.slug,), as_of=day, plugins=plugins)
+        seq, digest = head(session)
         pending = list_submissions(session, plan=access.slug, statuses=("pending",)) if access.reviews else []
-    return {"report": report, "views": views, "as_of": day, "since": since, "counts": checks.counts, "pending": pending}
+    shown = request.app.state.derived.get(
+        (access.slug, day, since, seq, digest), lambda: build_dashboard(db, plugins, access.slug, day, since)
+    )
+    return {"figures": shown.figures, "views": shown.views, "as_of": day, "since": since, "counts": shown.counts,
+            "pending": pending}  # fmt: skip
 
 
 @pages.get("/plans/{plan}", include_in_schema=False)
@@ -85,22 +87,29 @@ def dashboard(request: Request, access: Access = Depends(plan_access), as_of: st
 def dashboard_api(request: Request, access: Access = Depends(plan_access), as_of: str | None = None, since: str | None = None):
     """The plan's headline figures as of a date, findings by severity and pending reviews."""
     data = dashboard_data(request, access, date_param("as_of", as_of), date_param("since", since))
-    figures = [
-        {"key": f.key, "label": f.label, "value": f.value, "kind": f.kind, "detail": f.detail} for f in data["report"].figures
-    ]
+    figures = [{"key": f.key, "label": f.label, "value": f.value, "kind": f.kind, "detail": f.detail} for f in data["figures"]]
     return json_response({"plan": access.slug, "title": access.title, "roles": sorted(access.roles), "as_of": data["as_of"],
                           "figures": figures, "findings": data["counts"], "pending_reviews": len(data["pending"])})  # fmt: skip
 
 
-def activity_rows(request: Request, access: Access, filters: dict, as_of: dt.date | None) -> list[dict]:
+def activity_rows(request: Request, access: Access, filters: dict, as_of: dt.date | None, *, choices: bool = False):
+    """The plan's activities through the filters (with `choices`: and the filter choices,
+    read in the same snapshot, from the same rows when nothing narrows the query)."""
     from cpflow.read.queries import list_activities, require_known_states
 
     states = tuple(s for s in filters.get("state", ()) if s)
+    narrowed = as_of is not None or states or any(filters.get(k) for k in ("objective", "unit", "sector", "phase"))
     with request.app.state.db.read() as session:
         require_known_states(session, states, (access.slug,))
         rows = list_activities(session, plans=(access.slug,), states=states, objective=filters.get("objective") or None,
                                unit=filters.get("unit") or None, sector=filters.get("sector") or None,
                                phase=filters.get("phase") or None, as_of=as_of)  # fmt: skip
+        picked = _choices(session, access, None if narrowed else rows) if choices else None
+    rows = _search(rows, filters)
+    return (rows, picked) if choices else rows
+
+
+def _search(rows: list[dict], filters: dict) -> list[dict]:
     lead, words = (filters.get("lead") or "").strip().casefold(), (filters.get("q") or "").strip().casefold()
     if lead:
         rows = [r for r in rows if lead in (r.get("lead") or "").casefold()]
@@ -109,12 +118,12 @@ def activity_rows(request: Request, access: Access, filters: dict, as_of: dt.dat
     return rows
 
 
-def _choices(request: Request, access: Access) -> dict:
+def _choices(session, access: Access, everything: list[dict] | None) -> dict:
     from cpflow.read.queries import known_states, list_activities
 
-    with request.app.state.db.read() as session:
+    if everything is None:
         everything = list_activities(session, plans=(access.slug,))
-        states = sorted(known_states(session, (access.slug,)))
+    states = sorted(known_states(session, (access.slug,)))
     pick = lambda key: sorted({str(r[key]) for r in everything if r.get(key)})  # noqa: E731
     sectors = sorted({s for r in everything for s in (r.get("sectors") or [])})
     return {"state": states, "objective": pick("objective"), "unit": pick("unit"), "phase": pick("phase"),
@@ -131,11 +140,12 @@ def activities_page(
 ):  # fmt: skip
     filters = {"state": state, "objective": objective, "unit": unit, "lead": lead, "sector": sector, "phase": phase, "q": q}
     day = date_param("as_of", as_of)
-    rows = activity_rows(request, access, filters, day)
+    fragment = request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "activity-rows"
+    rows, choices = activity_rows(request, access, filters, day, choices=not fragment)
     context = {"access": access, "rows": rows[:PAGE_ROWS], "total": len(rows), "filters": filters, "as_of": day}
-    if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "activity-rows":
+    if fragment:
         return partial(request, "_activity_rows.html.j2", context)
-    return page(request, "activities.html.j2", {**context, "choices": _choices(request, access)})
+    return page(request, "activities.html.j2", {**context, "choices": choices})
 
 
 @api.get("/plans/{plan}/activities")
