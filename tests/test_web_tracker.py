@@ -111,9 +111,21 @@ def test_another_plans_tracker_a_reviewer_and_a_missing_csrf_token_are_refused(w
 
 def test_a_person_issues_a_token_once_lists_and_revokes_it(web):
     member = web.client("mo")
-    reply = member.post("/account/tokens", data={"days": "30", "csrf_token": member.csrf})
-    assert reply.status_code == 201
+    before = snapshot(web.url)
+    posted = member.post("/account/tokens", data={"days": "30", "csrf_token": member.csrf}, follow_redirects=False)
+    assert posted.status_code == 303 and posted.headers["location"].startswith("/account/tokens?issued=")
+    after, sealed = snapshot(web.url), _rows(web, "web_flashes")
+    assert len(after["api_tokens"]) == len(before["api_tokens"]) + 1 and len(sealed) == 1
+    # The redirect's page shows the token once; the same URL again (a refresh) shows it no more.
+    reply = member.get(posted.headers["location"])
+    assert reply.status_code == 200 and reply.headers["cache-control"] == "no-store"
     token = re.search(r'id="new-token" readonly value="([^"]+)"', reply.text).group(1)
+    assert token not in posted.headers["location"]
+    again = member.get(posted.headers["location"])
+    assert token not in again.text and "shown once already" in again.text
+    assert snapshot(web.url)["api_tokens"] == after["api_tokens"]  # the refresh issued nothing
+    # The one-time note is unreadable in the database and gone once read.
+    assert token not in str(sealed) and _rows(web, "web_flashes") == []
     listing = member.get("/account/tokens").text
     assert token not in listing and "active" in listing
     bearer = web.client()
@@ -130,3 +142,25 @@ def test_a_person_issues_a_token_once_lists_and_revokes_it(web):
     assert member.post("/account/tokens", data={"days": "999", "csrf_token": member.csrf}).status_code == 400
     issued = member.post("/api/v1/tokens", json={"days": 7}, headers={"X-CSRF-Token": member.csrf})
     assert issued.status_code == 201 and issued.json()["token"].startswith(token[:4])
+
+
+def _rows(web, table: str) -> list:
+    from sqlalchemy import text
+
+    with web.db.engine.connect() as conn:
+        return [tuple(r) for r in conn.execute(text(f"SELECT * FROM {table}"))]  # noqa: S608 (a fixed table name)
+
+
+def test_a_token_note_is_for_its_account_only_and_sealed_in_the_database(web):
+    from cpflow.web.store import put_flash, take_flash
+
+    mo, lea = web.client("mo"), web.client("lea")
+    posted = mo.post("/account/tokens", data={"days": "30", "csrf_token": mo.csrf}, follow_redirects=False)
+    (row,) = _rows(web, "web_flashes")
+    assert lea.get(posted.headers["location"]).text.count('id="new-token"') == 0  # another account finds nothing
+    token = re.search(r'id="new-token" readonly value="([^"]+)"', mo.get(posted.headers["location"]).text).group(1)
+    assert token not in str(row) and token.encode().hex() not in str(row)
+    key = put_flash(web.db, 1, "a note", now=1000.0)
+    assert take_flash(web.db, 1, key, now=1000.0 + 11 * 60) is None  # older than ten minutes: gone
+    key = put_flash(web.db, 1, "a note")
+    assert take_flash(web.db, 1, "x" + key) is None and take_flash(web.db, 1, key) == "a note"

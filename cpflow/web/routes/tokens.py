@@ -1,7 +1,9 @@
-"""API tokens for the signed-in person: issue one (shown once), list them, revoke one,
+"""API tokens for the signed-in person: issue one (shown once, after a redirect), list them, revoke one,
 through the same services as `cpflow users token`. Only the token's digest is stored."""
 
 from __future__ import annotations
+
+import json
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import RedirectResponse
@@ -62,19 +64,33 @@ def revoke_api(request: Request, token_id: int, viewer: Viewer = Depends(signed_
     return json_response(revoke(request, viewer, token_id))
 
 
-def tokens_view(request: Request, viewer: Viewer, *, issued: dict | None = None, error: str | None = None, status: int = 200):
-    context = {"tokens": tokens(request, viewer), "issued": issued, "error": error}
+def tokens_view(request: Request, viewer: Viewer, *, issued: dict | None = None, error: str | None = None,
+                notice: str | None = None, status: int = 200):  # fmt: skip
+    context = {"tokens": tokens(request, viewer), "issued": issued, "error": error, "notice": notice}
     return page(request, "tokens.html.j2", context, status_code=status)
 
 
 @pages.get("/account/tokens", include_in_schema=False)
-def tokens_page(request: Request, viewer: Viewer = Depends(signed_in)):
-    return tokens_view(request, viewer)
+def tokens_page(request: Request, viewer: Viewer = Depends(signed_in), issued: str | None = None):
+    # After the POST's redirect: the new token, taken from its one-time note (deleted as it is read).
+    if not issued:
+        return tokens_view(request, viewer)
+    from cpflow.web.store import take_flash
+
+    note = take_flash(request.app.state.db, viewer.account_id, issued[:100])
+    if note is None:
+        gone = "That token was shown once already (or the page is older than ten minutes): if you did not copy it, " \
+               "revoke it and issue another."  # fmt: skip
+        return tokens_view(request, viewer, notice=gone)
+    return tokens_view(request, viewer, issued=json.loads(note))
 
 
 @pages.post("/account/tokens", include_in_schema=False)
 def issue_form(request: Request, viewer: Viewer = Depends(signed_in), days: str = Form("90")):
-    # The one response that shows the token: not a redirect (the token is never stored to show again), never cached.
+    # POST, redirect, GET: a refresh of the page shows nothing again and issues nothing. The
+    # token goes to the GET in a one-time note (cpflow.web.store.put_flash), never in the URL.
+    from cpflow.web.store import put_flash
+
     try:
         chosen = int_param("days", days) or 90
         if not 1 <= chosen <= 366:
@@ -84,7 +100,9 @@ def issue_form(request: Request, viewer: Viewer = Depends(signed_in), days: str 
         issued = issue(request, viewer, chosen)
     except CpflowError as exc:
         return tokens_view(request, viewer, error=message_for(exc), status=status_for(exc))
-    return tokens_view(request, viewer, issued=issued, status=201)
+    note = json.dumps({"id": issued["id"], "token": issued["token"], "expires_at": str(issued["expires_at"])})
+    key = put_flash(request.app.state.db, viewer.account_id, note)
+    return RedirectResponse(f"/account/tokens?issued={key}", status_code=303)
 
 
 @pages.post("/account/tokens/{token_id}/revoke", include_in_schema=False)
