@@ -235,7 +235,7 @@ def _capture(ctx, db, slug) -> Path:
 
         def record(conn, cursor, statement, parameters, context, executemany, statements=statements):
             if statement.lstrip().upper().startswith(("SELECT", "WITH")):
-                statements.append((statement, parameters))
+                statements.append((statement, _plain(parameters)))
 
         event.listen(db.engine, "before_cursor_execute", record)
         assert client.get(path).status_code == 200
@@ -244,6 +244,25 @@ def _capture(ctx, db, slug) -> Path:
     target = ctx.scratch / f"web-sql-{ctx.rep}.pickle"
     target.write_bytes(pickle.dumps(captured))
     return target
+
+
+def _plain(parameters):
+    """The parameters as the driver received them, with any value that cannot be pickled as its
+    text (pandas' read_sql passes a Select to PostgreSQL's has_table catalog query: the
+    floor runs that query too, with the same shape)."""
+
+    def one(value):
+        try:
+            pickle.dumps(value)
+            return value
+        except Exception:  # noqa: BLE001 (any unpicklable object)
+            return str(value)
+
+    if isinstance(parameters, dict):
+        return {k: one(v) for k, v in parameters.items()}
+    if isinstance(parameters, (list, tuple)):
+        return type(parameters)(one(v) for v in parameters)
+    return parameters
 
 
 def baseline(ctx):
