@@ -1,7 +1,9 @@
-"""Recording facts: a move, an indicator value, funds received. A lead or co-lead records
-through the same service as `cpflow move|measure|fund` (201); a member's update becomes a
-submission through the same service as `cpflow submit` (202); a reviewer is refused (403).
-The actor is always the signed-in account, never a name from the form."""
+"""Recording facts: a move, an indicator value, funds received, a comment. A lead or co-lead
+records through the same service as `cpflow move|measure|fund` (201); a member's update
+becomes a submission through the same service as `cpflow submit` (202); a comment is always
+a submission (`cpflow submit comment`: another lead approves it into the history); a
+reviewer is refused (403). The actor is always the signed-in account, never a name from the
+form."""
 
 from __future__ import annotations
 
@@ -34,6 +36,12 @@ class MeasureIn(BaseModel):
     period: str | None = None
     source: str | None = Field(None, max_length=2000)
     comment: str | None = Field(None, max_length=2000)
+
+
+class CommentIn(BaseModel):
+    comment: str = Field(max_length=2000)
+    at: str | None = None
+    ref: str | None = Field(None, max_length=2000)
 
 
 class FundIn(BaseModel):
@@ -99,6 +107,16 @@ def fund(request: Request, access: Access, unit: str, body: FundIn) -> tuple[int
     return 202, create(db, draft, by=login)
 
 
+def submit_comment(request: Request, access: Access, code: str, body: CommentIn) -> tuple[int, dict]:
+    """(202, the pending submission): whoever writes it, a comment waits for a lead or co-lead."""
+    from cpflow.teams.submissions import Draft, create
+
+    require_submitter(access, "commenting on an activity")
+    ident, at = f"{access.slug}:{code}", date_param("at", body.at)
+    draft = Draft("comment", ident, None, at, None, text_param(body.ref), text_param(body.comment))
+    return 202, create(request.app.state.db, draft, by=access.viewer.login)
+
+
 # --- /api/v1 ------------------------------------------------------------------------------
 
 
@@ -108,6 +126,14 @@ def move_api(request: Request, code: str, body: MoveIn, access: Access = Depends
     """Move an activity: 201 with the recorded event for a lead or co-lead, 202 with the pending
     submission for a member, 403 for a reviewer; 409 when `If-Match` / `expected_version` is stale."""
     status, data = move(request, access, code, body, version_from(if_match, body.expected_version))
+    return json_response(data, status_code=status)
+
+
+@api.post("/plans/{plan}/activities/{code}/comments", status_code=202)
+def comment_api(request: Request, code: str, body: CommentIn, access: Access = Depends(plan_access)):
+    """Comment on an activity (`{"comment", "at", "ref"}`): 202 with the pending submission for a
+    member, lead or co-lead (another lead approves it into the activity's history), 403 for a reviewer."""
+    status, data = submit_comment(request, access, code, body)
     return json_response(data, status_code=status)
 
 
@@ -170,6 +196,22 @@ def move_form(
 
         return activity_view(request, access, code, error=message_for(exc), status=status_for(exc), form=form)
     return RedirectResponse(f"/plans/{access.slug}/activities/{code}?done={status}", status_code=303)
+
+
+@pages.post("/plans/{plan}/activities/{code}/comments", include_in_schema=False)
+def comment_form(
+    request: Request, code: str, access: Access = Depends(plan_access), comment: str = Form(""), at: str = Form(""),
+    ref: str = Form(""),
+):  # fmt: skip
+    from cpflow.web.errors import message_for
+    from cpflow.web.routes.plans import activity_view
+
+    form = {"kind": "comment", "comment": comment, "at": at, "ref": ref}
+    try:
+        submit_comment(request, access, code, CommentIn(comment=comment[:2000], at=at or None, ref=ref[:2000]))
+    except CpflowError as exc:
+        return activity_view(request, access, code, error=message_for(exc), status=status_for(exc), form=form)
+    return RedirectResponse(f"/plans/{access.slug}/activities/{code}?done=comment", status_code=303)
 
 
 @pages.post("/plans/{plan}/indicators/{code}/measurements", include_in_schema=False)
