@@ -280,8 +280,9 @@ def _events(conn, started, as_of: dt.date) -> pd.DataFrame:
     )  # fmt: skip
     frame = _read(conn, query, dates=("at",), repeated=("trigger", "from", "to", "actor", "recorded_at", "reason", "ref"))
     names = _read(conn, select(Activity.id, Plan.slug, Activity.code).join(Plan, Plan.id == Activity.plan_id).where(started))
-    slug = dict(zip(names["id"], names["slug"]))
-    ident = dict(zip(names["id"], names["slug"] + ":" + names["code"]))
+    ids = names["id"].tolist()
+    slug = dict(zip(ids, names["slug"].tolist()))
+    ident = dict(zip(ids, (names["slug"] + ":" + names["code"]).tolist()))
     frame.insert(1, "plan", frame["activity_id"].map(slug).astype(object))
     frame.insert(2, "activity", frame["activity_id"].map(ident).astype(object))
     frame = frame.drop(columns="activity_id")
@@ -484,7 +485,7 @@ def _decoded(column: pd.Series, kind: type) -> pd.Series:
             value = memo[value]
         return value if isinstance(value, kind) else kind()
 
-    return pd.Series([decode(value) for value in column], index=column.index, dtype=object)
+    return pd.Series([decode(value) for value in column.to_numpy(dtype=object)], index=column.index, dtype=object)
 
 
 def _lists(column: pd.Series) -> pd.Series:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import itertools
 import json
 import traceback
 from collections.abc import Mapping, Sequence
@@ -394,10 +395,11 @@ def _to_findings(rule: Rule, result, severity: str | None, plans: set[str]) -> l
     levels = [severity or rule.severity] * len(frame)
     if severity is None and "severity" in frame.columns:
         levels = [own if isinstance(own, str) and own in SEVERITIES else rule.severity for own in frame["severity"].tolist()]
-    data = {c[5:]: _column_values(frame[c]) for c in columns}
+    keys = [c[5:] for c in columns]
+    values = zip(*(_column_values(frame[c]) for c in columns)) if columns else itertools.repeat(())
     return [
-        Finding(rule.code, levels[i], subjects[i], plan_names[i], messages[i], {k: v[i] for k, v in data.items()})
-        for i in range(len(frame))
+        Finding(rule.code, level, subject, plan, message, dict(zip(keys, row)))
+        for level, subject, plan, message, row in zip(levels, subjects, plan_names, messages, values)
     ]
 
 
