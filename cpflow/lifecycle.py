@@ -257,5 +257,12 @@ def lifecycles_of(plans) -> dict[str, Lifecycle]:
 def state_tagged(plans, states, lifecycles: dict[str, Lifecycle], *tags: str):
     """A boolean Series: True where the row's state carries any of `tags` in its plan's
     lifecycle. `plans` and `states` are aligned pandas Series (no pandas import here)."""
-    keys = {f"{slug}\x1f{state}" for slug, lifecycle in lifecycles.items() for state in lifecycle.tagged(*tags)}
-    return (plans.astype(str) + "\x1f" + states.astype(str)).isin(keys)
+    # Plans that share a lifecycle share its tagged states: one hashed lookup per distinct
+    # set, not a "plan + state" text built for every row (slow on a large event log).
+    slugs_of: dict[tuple[str, ...], list[str]] = {}
+    for slug, lifecycle in lifecycles.items():
+        slugs_of.setdefault(tuple(sorted(lifecycle.tagged(*tags))), []).append(slug)
+    tagged = states.isin(())
+    for wanted, slugs in slugs_of.items():
+        tagged |= plans.isin(slugs) & states.isin(wanted)
+    return tagged.rename(None)
