@@ -68,3 +68,56 @@ def test_unexpected_errors_show_no_traceback_without_debug(tmp_path):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert "invalid YAML" in result.stderr
+
+
+def test_an_in_process_run_leaves_garbage_collection_as_it_found_it(tmp_path):
+    """`main` pauses collection while a command starts and freezes the start's heap; a caller
+    in the same process (the tests, a script) gets collection back on, nothing frozen."""
+    import gc
+
+    from tests.conftest import WORKFLOWS, run_cli
+
+    url = f"sqlite:///{tmp_path / 'cpflow.db'}"
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    runs = [
+        run_cli("load", str(WORKFLOWS / "cpms-wg-2022-2025.yaml"), "--by", "test", db_url=url),  # opens the database
+        run_cli("plans", db_url=url),
+        run_cli("--help"),  # never opens it
+        run_cli("no-such-command"),  # a usage error
+        run_cli("show", "cpms-wg-2022-2025:99", db_url=url),  # a cpflow error after opening it
+    ]
+    assert [r.exit_code for r in runs] == [0, 0, 0, 2, 2], [r.output[-300:] for r in runs]
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        assert run_cli("plans", db_url=url).exit_code == 0
+        assert not gc.isenabled() and gc.get_freeze_count() == 0  # a caller that turned it off keeps it off
+    finally:
+        gc.enable()
+
+
+def test_a_console_run_collects_while_it_works_with_its_start_frozen(tmp_path):
+    """The console entry point (no argv) resumes collection once the command opens the
+    database, with what its start made frozen, and keeps it so until exit."""
+    from tests.conftest import WORKFLOWS, run_cli
+
+    url = f"sqlite:///{tmp_path / 'cpflow.db'}"
+    assert run_cli("load", str(WORKFLOWS / "cpms-wg-2022-2025.yaml"), "--by", "test", db_url=url).exit_code == 0
+    code = (
+        "import atexit, gc, sys\n"
+        "atexit.register(lambda: print('gc', gc.isenabled(), gc.get_freeze_count(), file=sys.stderr))\n"
+        "import cpflow.read.queries as q\n"
+        "real = q.list_plans\n"
+        "def spy(session):\n"
+        "    print('during', gc.isenabled(), gc.get_freeze_count() > 0, file=sys.stderr)\n"
+        "    return real(session)\n"
+        "q.list_plans = spy\n"
+        "sys.argv[1:] = ['--db', sys.argv[1], 'plans']\n"
+        "from cpflow.cli import main\nmain()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code, url], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "cpms-wg-2022-2025" in result.stdout
+    assert "during True True" in result.stderr
+    enabled, frozen = result.stderr.split("gc ")[-1].split()
+    assert enabled == "True" and int(frozen) > 10_000  # the modules, classes and tables of the start

@@ -23,6 +23,8 @@ from cpflow.cli.common import (  # noqa: F401 (DATE, by_option, emit, format_opt
     error_line,
     format_option,
     pass_ctx,
+    pause_collection,
+    restore_collection,
     say,
     terminal_safe,
     usage_error_line,
@@ -68,6 +70,7 @@ def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
+    pause_collection()
     try:
         # A built-in command needs no plugin scan (~20 ms); `cpflow plugins` reports what the scan found.
         if _command_name(args) not in cli.commands or _command_name(args) == "plugins":
@@ -100,6 +103,8 @@ def main(argv: list[str] | None = None) -> None:
             f"internal error: {type(exc).__name__}: {terminal_safe(str(exc))} (a bug in cpflow; rerun with --debug for the traceback)"
         )
         sys.exit(EXIT_INTERNAL)
+    finally:
+        restore_collection(exiting=argv is None)
 
 
 _plugin_commands_added = False

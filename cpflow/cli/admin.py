@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cpflow.cli.common import Context, pass_ctx, say
+from cpflow.cli.common import Context, pass_ctx, resume_collection, say
 from cpflow.errors import EXIT_FINDINGS
 
 
@@ -64,6 +64,7 @@ def demo(out: Path, workflows_dir: Path) -> None:
     history of moves, and the reports, all written into one folder."""
     from cpflow.demo import run_demo
 
+    resume_collection()  # the demo opens its own database, not the context's
     run_demo(out, workflows_dir, echo=click.echo)
 
 
