@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
@@ -41,6 +41,7 @@ _SCHEMA_OID = "COALESCE((SELECT oid FROM pg_namespace WHERE nspname = current_sc
 SCHEMA_REVISION = "0003"
 
 T = TypeVar("T")
+DBAPICursor = Any  # the driver's own cursor (sqlite3.Cursor or psycopg.Cursor)
 
 
 def resolve_url(url: str | None = None) -> str:
@@ -130,14 +131,18 @@ class Database:
             with self.engine.connect() as conn:
                 yield conn
         except DBAPIError as exc:
-            if isinstance(exc, OperationalError) and _is_connect_failure(exc):
-                raise DatabaseError(f"cannot open database {self.display_url}: {_first_line(exc)}") from None
-            if _is_permission_denied(exc):
-                # A read-only role (or file): one clear line, not an internal error.
-                raise DatabaseError(f"{self.display_url} refused: {_first_line(exc)}; nothing was written") from None
-            if _is_not_a_database(exc):
-                raise DatabaseError(f"{self.display_url} is not a database cpflow can open: {_first_line(exc)}") from None
+            self._refuse(exc)
             raise
+
+    def _refuse(self, exc: DBAPIError) -> None:
+        """Raise the one-line DatabaseError for a database cpflow cannot open or may not write."""
+        if isinstance(exc, OperationalError) and _is_connect_failure(exc):
+            raise DatabaseError(f"cannot open database {self.display_url}: {_first_line(exc)}") from None
+        if _is_permission_denied(exc):
+            # A read-only role (or file): one clear line, not an internal error.
+            raise DatabaseError(f"{self.display_url} refused: {_first_line(exc)}; nothing was written") from None
+        if _is_not_a_database(exc):
+            raise DatabaseError(f"{self.display_url} is not a database cpflow can open: {_first_line(exc)}") from None
 
     @contextmanager
     def read(self) -> Iterator[Session]:
@@ -169,28 +174,77 @@ class Database:
                             self._take_write_lock(session.connection())
                         return work(session)
             except DBAPIError as exc:
-                if _is_statement_timeout(exc):
-                    raise BusyError(
-                        f"a statement on {self.display_url} ran longer than CPFLOW_STATEMENT_TIMEOUT="
-                        f"{self.statement_timeout:g}s and was cancelled; nothing was written"
-                    ) from None
-                if not _is_busy(exc):
-                    raise
-                if attempt == WRITE_ATTEMPTS:
-                    holder = "" if self.is_sqlite else self._lock_holder()
-                    raise BusyError(
-                        f"database {self.display_url} stayed busy after {WRITE_ATTEMPTS} attempts "
-                        f"(CPFLOW_LOCK_TIMEOUT={self.lock_timeout:g}s){holder}; nothing was written"
-                    ) from None
-                time.sleep(min(1.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+                self._retry_or_raise(exc, attempt)
         raise AssertionError("unreachable")
 
+    def write_raw(self, work: Callable[[DBAPICursor], T], *, require_schema: bool = True) -> T:
+        """`write` for a service that runs its own precompiled statements: `work(cursor)` gets
+        the driver's cursor (sqlite3 or psycopg, no Session, no SQLAlchemy result objects) in
+        the same write transaction — BEGIN IMMEDIATE on SQLite, the advisory write lock and
+        timeouts on PostgreSQL — with the same retries and the same messages. Anything `work`
+        raises rolls the transaction back."""
+        if require_schema:
+            self.require_schema()
+        driver_error = self.engine.dialect.loaded_dbapi.Error
+        for attempt in range(1, WRITE_ATTEMPTS + 1):
+            try:
+                try:
+                    conn = self.engine.raw_connection()
+                    try:
+                        cursor = conn.cursor()
+                        if self.is_sqlite:
+                            cursor.execute("BEGIN IMMEDIATE")
+                        else:
+                            for statement in self._write_lock_statements():
+                                cursor.execute(statement)
+                        result = work(cursor)
+                        conn.commit()
+                        return result
+                    except BaseException:
+                        _quiet_rollback(conn, driver_error)
+                        raise
+                    finally:
+                        conn.close()
+                except driver_error as exc:
+                    # The same exception SQLAlchemy would have raised, so every check below applies.
+                    wrapped = DBAPIError.instance(None, None, exc, driver_error, dialect=self.engine.dialect)
+                    if isinstance(wrapped, DBAPIError):
+                        self._refuse(wrapped)
+                    raise wrapped from exc
+            except DBAPIError as exc:
+                self._retry_or_raise(exc, attempt)
+        raise AssertionError("unreachable")
+
+    def _retry_or_raise(self, exc: DBAPIError, attempt: int) -> None:
+        """After a failed attempt: wait and return (busy, attempts left), else raise."""
+        if _is_statement_timeout(exc):
+            raise BusyError(
+                f"a statement on {self.display_url} ran longer than CPFLOW_STATEMENT_TIMEOUT="
+                f"{self.statement_timeout:g}s and was cancelled; nothing was written"
+            ) from None
+        if not _is_busy(exc):
+            raise exc
+        if attempt == WRITE_ATTEMPTS:
+            holder = "" if self.is_sqlite else self._lock_holder()
+            raise BusyError(
+                f"database {self.display_url} stayed busy after {WRITE_ATTEMPTS} attempts "
+                f"(CPFLOW_LOCK_TIMEOUT={self.lock_timeout:g}s){holder}; nothing was written"
+            ) from None
+        time.sleep(min(1.0, 0.05 * 2**attempt) * random.uniform(0.5, 1.5))
+
     def _take_write_lock(self, conn: Connection) -> None:
+        for statement in self._write_lock_statements():
+            conn.execute(text(statement))
+
+    def _write_lock_statements(self) -> tuple[str, ...]:
+        """What every PostgreSQL write runs first: its timeouts, then cpflow's advisory write lock."""
         ms = lambda seconds: f"{max(1, int(seconds * 1000))}ms"  # noqa: E731
-        conn.execute(text(f"SET LOCAL lock_timeout = '{ms(self._attempt_wait)}'"))
-        conn.execute(text(f"SET LOCAL statement_timeout = '{ms(self.statement_timeout)}'"))
-        conn.execute(text(f"SET LOCAL idle_in_transaction_session_timeout = '{ms(self.idle_timeout)}'"))
-        conn.execute(text(f"SELECT pg_advisory_xact_lock({WRITE_LOCK}, {_SCHEMA_OID})"))
+        return (
+            f"SET LOCAL lock_timeout = '{ms(self._attempt_wait)}'",
+            f"SET LOCAL statement_timeout = '{ms(self.statement_timeout)}'",
+            f"SET LOCAL idle_in_transaction_session_timeout = '{ms(self.idle_timeout)}'",
+            f"SELECT pg_advisory_xact_lock({WRITE_LOCK}, {_SCHEMA_OID})",
+        )
 
     def _lock_holder(self) -> str:
         """Who holds cpflow's write lock, as far as the server tells this role ('' if it cannot)."""
@@ -327,6 +381,14 @@ def _configure_sqlite(engine: Engine, busy_timeout_s: float) -> None:
     def _on_begin(conn):
         immediate = conn.get_execution_options().get("cpflow_immediate", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def _quiet_rollback(conn, driver_error: type[Exception]) -> None:
+    """Roll back after a failure; a connection that cannot even do that is discarded by the pool."""
+    try:
+        conn.rollback()
+    except driver_error:
+        conn.invalidate()
 
 
 def _first_line(exc: BaseException) -> str:

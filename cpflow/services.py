@@ -7,6 +7,7 @@ the CLI renders what they return.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -117,6 +118,117 @@ _MOVE_APPLY = (
 )
 
 
+class _NeedsSession(Exception):
+    """The driver path hands over to the Session path: an account database (authorisation
+    reads the team tables) or an unknown activity (the message lists what is there)."""
+
+
+class _MoveStatements:
+    """The move's statements compiled once for one dialect, for the driver's own cursor:
+    `_MOVE_TARGET`, `_MOVE_APPLY`, the event INSERT and the chain-head move of cpflow.audit."""
+
+    def __init__(self, dialect) -> None:
+        self.sqlite = dialect.name == "sqlite"
+        self.target = self._compile(_MOVE_TARGET, dialect)
+        self.apply = self._compile(_MOVE_APPLY, dialect)
+        self.insert = self._compile(audit._INSERT, dialect)
+        self.head = self._compile(audit._MOVE_HEAD if self.sqlite else audit._ADVANCE_HEAD, dialect)
+
+    def _compile(self, statement, dialect) -> Callable[[dict], tuple[str, object]]:
+        compiled = statement.compile(dialect=dialect)
+        sql, defaults = compiled.string, dict(compiled.params)
+        if compiled.positional:
+            names = tuple(compiled.positiontup or ())
+            return lambda values: (sql, tuple(values[n] if n in values else defaults[n] for n in names))
+        return lambda values: (sql, {**defaults, **values})
+
+
+_STATEMENTS: dict[str, _MoveStatements] = {}
+
+
+def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, code: str, trigger: str, *,
+                    actor: str, at: dt.date, reason: str | None, ref: str | None, expected_version: int | None,
+                    plugins) -> MoveResult:  # fmt: skip
+    """The move on the driver's cursor, inside Database.write_raw's transaction: the same
+    reads, checks, hooks and writes as the Session path below, in the same order."""
+    sqlite = statements.sqlite
+    cursor.execute(*statements.target({"slug": slug, "code": code}))
+    row = cursor.fetchone()
+    if row is None or row[18]:  # unknown, or a database with accounts: the Session path decides
+        raise _NeedsSession
+    (plan_id, plan_start, lifecycle_json, people, activity_id, _code, title, state, version, lead, sectors,
+     unit_id, objective_id, phase, due, last_at, head_seq, head_hash, _accounts) = row  # fmt: skip
+    if sqlite:  # what SQLAlchemy's Date and JSON types would have converted
+        loads, date = json.loads, dt.date.fromisoformat
+        plan_start, due = date(plan_start), due and date(due)
+        last_at = last_at and date(last_at)
+        people = people and loads(people)
+        sectors = sectors and loads(sectors)
+        lifecycle = _lifecycle_of_text(lifecycle_json)
+    else:
+        lifecycle = lifecycle_for(lifecycle_json)
+    if expected_version is not None and version != expected_version:
+        raise _stale(ident, expected_version, version, state)
+    dest = lifecycle.destination(ident, state, trigger)
+    rule = lifecycle.rules[trigger]
+    if rule.reason_required and not reason:
+        raise BadInput(f"{ident}: {trigger} needs a reason; nothing was written", field="reason")
+    if people and rule.roles:
+        _check_roles(ident, trigger, actor, people, rule.roles)
+    event_actor = declared_name(people, actor)
+    _check_move_date(ident, at, plan_start, last_at)
+    view = {"id": ident, "plan": slug, "code": code, "title": title, "state": state, "version": version, "lead": lead,
+            "sectors": list(sectors or []), "unit": unit_id, "objective": objective_id, "phase": phase, "due": due}  # fmt: skip
+    vetoes = plugins.guard(activity=view, trigger=trigger, source=state, dest=dest,
+                           actor=actor, at=at, reason=reason, ref=ref)  # fmt: skip
+    if vetoes:
+        raise GuardVeto(f"{ident}: {trigger} refused: " + "; ".join(vetoes))
+    cursor.execute(*statements.apply({"b_id": activity_id, "b_version": version, "b_state": dest}))
+    if cursor.rowcount != 1:
+        raise ConflictError(f"{ident} changed while this move was being made; nothing was written — retry")
+    failpoint("move:after-update")
+    # One event, chained exactly as cpflow.audit.append chains it.
+    seq = head_seq + 1
+    values = (seq, "transition", plan_id, activity_id, trigger, state, dest, event_actor, at.isoformat(),
+              audit.utc_now(), reason, ref, None)  # fmt: skip
+    digest = audit.chain_hash(head_hash, audit.canonical_bytes(values))
+    event = dict(zip(audit.CANONICAL_FIELDS, values))
+    event.update(prev_hash=head_hash, hash=digest)
+    if not sqlite:
+        event["at"] = at
+    cursor.execute(*statements.insert(event))
+    cursor.execute(*statements.head({"h_seq": seq, "h_hash": digest}))
+    warnings = []
+    if rule.ref_recommended and not ref:
+        warnings.append(f"{ident}: no reference given; a reference (minutes, decision id) is recommended for {trigger}")
+    return MoveResult(ident, trigger, state, dest, actor, at, seq, version + 1, warnings)
+
+
+_LIFECYCLES: dict = {}
+
+
+def _lifecycle_of_text(text: str | None):
+    """lifecycle_for of a plan's stored lifecycle JSON, by its text (parsed once per process)."""
+    lifecycle = _LIFECYCLES.get(text)
+    if lifecycle is None:
+        lifecycle = _LIFECYCLES[text] = lifecycle_for(json.loads(text) if text is not None else None)
+    return lifecycle
+
+
+def _stale(ident: str, expected: int, version: int, state: str) -> ConflictError:
+    return ConflictError(
+        f"{ident} changed since you read it (version {expected}, now {version}, "
+        f"state {state}); nothing was written — read it again and retry"
+    )
+
+
+def _check_move_date(ident: str, at: dt.date, plan_start: dt.date, last_at: dt.date | None) -> None:
+    if at < plan_start:
+        raise BadInput(f"{ident}: {at} is before the plan starts ({plan_start})")
+    if last_at is not None and at < last_at:
+        raise BadInput(f"{ident}: {at} is before its last move on {last_at}; moves are recorded in date order")
+
+
 def activity_view(slug: str, row) -> dict:
     """The read-only mapping plugins see for one activity."""
     return {
@@ -160,6 +272,20 @@ def move(
 
         plugins = get_plugins()
 
+    result = None
+    if approval is None:  # a direct move runs on the driver; an approval needs the Session
+        statements = _STATEMENTS.get(db.engine.dialect.name)
+        if statements is None:
+            statements = _STATEMENTS[db.engine.dialect.name] = _MoveStatements(db.engine.dialect)
+        try:
+            result = db.write_raw(
+                lambda cursor: _move_on_driver(cursor, statements, ident, slug, code, trigger, actor=actor, at=at,
+                                               reason=reason, ref=ref, expected_version=expected_version,
+                                               plugins=plugins)
+            )  # fmt: skip
+        except _NeedsSession:
+            pass
+
     def work(session: Session) -> MoveResult:
         connection = session.connection()
         activity = connection.execute(_MOVE_TARGET, {"slug": slug, "code": code}).one_or_none()
@@ -168,10 +294,7 @@ def move(
         # A stale read is a conflict before anything else: the trigger was chosen for a
         # state that is no longer there, so "cannot TRIGGER" would mislead.
         if expected_version is not None and activity.version != expected_version:
-            raise ConflictError(
-                f"{ident} changed since you read it (version {expected_version}, now {activity.version}, "
-                f"state {activity.state}); nothing was written — read it again and retry"
-            )
+            raise _stale(ident, expected_version, activity.version, activity.state)
         lifecycle = lifecycle_for(activity.lifecycle)
         dest = lifecycle.destination(ident, activity.state, trigger)
         rule = lifecycle.rules[trigger]
@@ -186,10 +309,7 @@ def move(
             if activity.people and rule.roles:
                 _check_roles(ident, trigger, actor, activity.people, rule.roles)
             event_actor = declared_name(activity.people, actor)
-        if at < activity.plan_start:
-            raise BadInput(f"{ident}: {at} is before the plan starts ({activity.plan_start})")
-        if activity.last_at is not None and at < activity.last_at:
-            raise BadInput(f"{ident}: {at} is before its last move on {activity.last_at}; moves are recorded in date order")
+        _check_move_date(ident, at, activity.plan_start, activity.last_at)
         vetoes = plugins.guard(activity=activity_view(slug, activity), trigger=trigger, source=activity.state, dest=dest,
                                actor=actor, at=at, reason=reason, ref=ref)  # fmt: skip
         if vetoes:
@@ -213,7 +333,8 @@ def move(
             warnings.append(f"{ident}: no reference given; a reference (minutes, decision id) is recommended for {trigger}")
         return MoveResult(ident, trigger, activity.state, dest, actor, at, event_id, activity.version + 1, warnings)
 
-    result = db.write(work)
+    if result is None:
+        result = db.write(work)
     # The move is committed: a plugin that fails here is a warning and cannot undo it.
     result.warnings += plugins.after_transition(
         activity={"id": ident, "plan": slug, "code": code}, trigger=trigger, source=result.source,
