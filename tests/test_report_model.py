@@ -130,3 +130,29 @@ def test_a_plugin_section_is_rendered_in_every_format(review_db, tmp_path):
     assert (tmp_path / "csv" / "health-activities.csv") in csvout.write(report, tmp_path / "csv")
     book = openpyxl.load_workbook(xlsx.write(report, tmp_path / "p.xlsx"))
     assert "Health activities" in book.sheetnames and len(book["Summary"]._charts) == 4
+
+
+def test_column_values_are_plain_python_with_none_for_every_kind_of_missing():
+    """Numpy, nullable and string columns alike: Python ints, floats and str, None where
+    pandas has NaN, NA or NaT, dates as dates (an aware time on its own calendar day)."""
+    from cpflow.reports.cells import column_values
+
+    def typed(values):
+        return [(type(v), v) for v in values]
+
+    ints = pd.Series([3, 0, -2])
+    assert typed(column_values(ints, "int")) == [(int, 3), (int, 0), (int, -2)]
+    assert column_values(pd.Series([1, None, 3], dtype="Int64"), "int") == [1, None, 3]
+    assert column_values(pd.Series([1, None, 3], dtype="Int64"), "text") == ["1", None, "3"]
+    assert typed(column_values(pd.Series([True, False]), "int")) == [(int, 1), (int, 0)]
+    assert column_values(pd.Series([0.5, float("nan"), 2.0]), "number") == [0.5, None, 2]
+    assert column_values(pd.Series([0.123456, float("nan")]), "pct") == [0.1235, None]
+    assert column_values(pd.Series([1.5, float("nan")]), "text") == ["1.5", None]
+    assert column_values(pd.Series(["a", None], dtype="str"), "text") == ["a", None]
+    assert column_values(pd.Series([["x", "y"], None, "z"], dtype=object), "text") == ["x; y", None, "z"]
+    dates = pd.Series([dt.date(2023, 12, 31), None, dt.date(1969, 7, 20)], dtype=object)
+    assert typed(column_values(dates, "date")) == [(dt.date, dt.date(2023, 12, 31)), (type(None), None),
+                                                   (dt.date, dt.date(1969, 7, 20))]  # fmt: skip
+    aware = pd.Series([pd.Timestamp("2023-01-01 23:30", tz="Asia/Baghdad"), pd.NaT])
+    assert column_values(aware, "date") == [dt.date(2023, 1, 1), None]
+    assert column_values(pd.Series([pd.Timestamp("2024-02-29 18:00")]), "date") == [dt.date(2024, 2, 29)]

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from cpflow.money import MINOR_PER_UNIT, json_amount
@@ -21,15 +22,36 @@ def column_values(series: pd.Series, kind: str) -> list[Any]:
     """One column as plain values: None for missing, dates as `date`, money in minor units."""
     if kind == "date":
         stamps = pd.to_datetime(series)
-        return [None if pd.isna(v) else v.date() for v in stamps]
-    values = series.astype(object).where(series.notna(), None).tolist()
+        if getattr(stamps.dt, "tz", None) is not None:
+            stamps = stamps.dt.tz_localize(None)  # the date where the time was recorded
+        # numpy makes datetime.date objects of whole days, and None of NaT
+        return stamps.to_numpy(dtype="datetime64[D]").astype(object).tolist()
+    values = _plain_values(series)
     if kind in ("int", "money"):
-        return [None if v is None else int(v) for v in values]
+        return values if _numpy_kind(series) in ("i", "u") else [None if v is None else int(v) for v in values]
     if kind == "pct":
         return [None if v is None or _nan(v) else round(float(v), PCT_DIGITS) for v in values]
     if kind == "number":
         return [None if v is None or _nan(v) else _number(v) for v in values]
-    return [_text(v) for v in values]
+    return [v if v.__class__ is str else _text(v) for v in values]
+
+
+def _plain_values(series: pd.Series) -> list[Any]:
+    """The series as Python objects, None where missing. Plain numpy integers and floats
+    are converted without pandas' masking, which costs more than the conversion on the
+    many short columns of a matrix."""
+    kind = _numpy_kind(series)
+    if kind in ("i", "u", "b"):
+        return series.tolist()  # no missing value in a numpy integer or bool column
+    if kind == "f":
+        return [None if v != v else v for v in series.tolist()]  # NaN is the one float unequal to itself
+    return series.astype(object).where(series.notna(), None).tolist()
+
+
+def _numpy_kind(series: pd.Series) -> str:
+    """The numpy kind of a plain numpy column ('i', 'u', 'b', 'f', …); '' for pandas' own
+    dtypes (nullable Int64, categories), whose missing values are pd.NA."""
+    return series.dtype.kind if isinstance(series.dtype, np.dtype) else ""
 
 
 def _nan(value: Any) -> bool:
