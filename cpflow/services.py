@@ -129,17 +129,20 @@ class _MoveStatements:
 
     def __init__(self, dialect) -> None:
         self.sqlite = dialect.name == "sqlite"
+        if self.sqlite:  # sqlite3 binds :name parameters from a dict itself, faster than a tuple built here
+            dialect = type(dialect)(paramstyle="named")
         self.target = self._compile(_MOVE_TARGET, dialect)
         self.apply = self._compile(_MOVE_APPLY, dialect)
         self.insert = self._compile(audit._INSERT, dialect)
         self.head = self._compile(audit._MOVE_HEAD if self.sqlite else audit._ADVANCE_HEAD, dialect)
 
-    def _compile(self, statement, dialect) -> Callable[[dict], tuple[str, object]]:
+    @staticmethod
+    def _compile(statement, dialect) -> Callable[[dict], tuple[str, dict]]:
         compiled = statement.compile(dialect=dialect)
-        sql, defaults = compiled.string, dict(compiled.params)
         if compiled.positional:
-            names = tuple(compiled.positiontup or ())
-            return lambda values: (sql, tuple(values[n] if n in values else defaults[n] for n in names))
+            raise AssertionError(f"{dialect.name}: expected a named parameter style")
+        # The statement's constants (kind, the chain head's id); every other value is given at each call.
+        sql, defaults = compiled.string, {k: v for k, v in compiled.params.items() if v is not None}
         return lambda values: (sql, {**defaults, **values})
 
 
