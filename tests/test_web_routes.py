@@ -9,7 +9,8 @@ import zipfile
 
 import pytest
 
-from tests.conftest import snapshot
+from tests.conftest import BACKENDS, run_cli, snapshot
+from tests.test_web_shared import copied_web, template
 
 ROLES = ("anonymous", "mo", "rev", "lea", "col", "admin", "nobody", "olead")
 LOGIN = {"anonymous": None, "mo": "mo", "rev": "rev", "lea": "lea", "col": "col", "admin": "admin", "nobody": "nobody",
@@ -25,8 +26,37 @@ MOVE = {"anonymous": 401, "mo": 202, "rev": 403, "lea": 201, "col": 201, "admin"
 ACCOUNTS = {"anonymous": 401, "mo": 403, "rev": 403, "lea": 403, "col": 403, "admin": 200, "nobody": 403, "olead": 403}
 
 
+# Tests that only read share one database and app per backend (`read_web`); every other
+# test gets its own copy of the module's built database (`web`, `cpflow` on that copy).
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(request, tmp_path_factory):
+    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def read_web(built, tmp_path_factory):
+    with copied_web(built, tmp_path_factory.mktemp("web-read")) as web:
+        yield web
+
+
+@pytest.fixture
+def web(built, tmp_path):
+    with copied_web(built, tmp_path) as copy:
+        yield copy
+
+
+@pytest.fixture
+def cpflow(web):
+    return lambda *args, env=None: run_cli(*args, db_url=web.url, env=env)
+
+
 @pytest.mark.parametrize("who", ROLES)
-def test_role_by_route_matrix_for_reading(web, who):
+def test_role_by_route_matrix_for_reading(read_web, who):
+    web = read_web
+    before = snapshot(web.url)
     client = web.client(LOGIN[who])
     for path in READ_PAGES:
         reply = client.get(path, follow_redirects=False)
@@ -40,6 +70,7 @@ def test_role_by_route_matrix_for_reading(web, who):
         if reply.status_code != 200:
             assert set(reply.json()) == {"error"}
     assert client.get("/api/v1/accounts").status_code == ACCOUNTS[who]
+    assert snapshot(web.url) == before  # reading wrote nothing (so the shared database stays as built)
 
 
 @pytest.mark.parametrize("who", ROLES)
@@ -124,7 +155,9 @@ def test_activities_api_gives_the_objects_the_cli_prints(web, cpflow):
     assert past == []
 
 
-def test_the_pack_zip_holds_the_same_bytes_as_cpflow_report_pack(web, cpflow, tmp_path):
+def test_the_pack_zip_holds_the_same_bytes_as_cpflow_report_pack(read_web, tmp_path):
+    web = read_web
+    cpflow = lambda *args: run_cli(*args, db_url=web.url)  # noqa: E731
     reviewer = web.client("rev")
     reply = reviewer.get("/plans/mini/reports/pack.zip?as_of=2023-06-30")
     assert reply.status_code == 200 and reply.headers["content-disposition"].startswith("attachment")

@@ -7,9 +7,30 @@ import re
 
 import pytest
 
-from tests.conftest import WEB_PASSWORD, snapshot
+from tests.conftest import WEB_PASSWORD, run_cli, snapshot
+from tests.test_web_shared import copied_web, template
 
-pytestmark = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+# SQLite only (routes run on both backends). Tests that only read share one database and
+# app (`read_web`); every other test gets its own copy of the module's built database.
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    with template("sqlite", tmp_path_factory.mktemp("web-template")) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def read_web(built, tmp_path_factory):
+    with copied_web(built, tmp_path_factory.mktemp("web-read")) as web:
+        yield web
+
+
+@pytest.fixture
+def web(built, tmp_path):
+    with copied_web(built, tmp_path) as copy:
+        yield copy
+
 
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>')
 
@@ -47,7 +68,8 @@ def test_an_id_from_another_plan_is_404_never_its_data(web):
     assert snapshot(web.url) == before
 
 
-def test_the_session_cookie_is_httponly_lax_rotated_at_sign_in_and_secure_over_https(web):
+def test_the_session_cookie_is_httponly_lax_rotated_at_sign_in_and_secure_over_https(read_web):
+    web = read_web
     from fastapi.testclient import TestClient
 
     client = TestClient(web.app)
@@ -64,7 +86,8 @@ def test_the_session_cookie_is_httponly_lax_rotated_at_sign_in_and_secure_over_h
     assert "Secure" in https.get("/login").headers["set-cookie"]
 
 
-def test_a_forged_or_expired_cookie_is_not_a_session(web):
+def test_a_forged_or_expired_cookie_is_not_a_session(read_web):
+    web = read_web
     lead = web.client("lea")
     value = lead.cookies.get("cpflow_session")
     forged = value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB")
@@ -104,8 +127,10 @@ def test_sign_in_is_throttled_per_account_with_the_same_message_for_unknown_and_
     assert web.client("col").get("/api/v1/plans").status_code == 200  # another account is not blocked
 
 
-def test_hostile_titles_are_shown_as_text_on_every_page(web, tmp_path, cpflow):
+def test_hostile_titles_are_shown_as_text_on_every_page(web, tmp_path):
     from tests.conftest import MINI_PLAN
+
+    cpflow = lambda *args: run_cli(*args, db_url=web.url)  # noqa: E731
 
     plan = tmp_path / "hostile.yaml"
     text = MINI_PLAN.replace("Mini plan", HOSTILE[0].replace('"', "'")).replace(
@@ -125,7 +150,8 @@ def test_hostile_titles_are_shown_as_text_on_every_page(web, tmp_path, cpflow):
     assert "&lt;img src=x onerror=alert(2)&gt;" in lead.get("/plans/mini/activities").text
 
 
-def test_security_headers_are_on_every_response(web):
+def test_security_headers_are_on_every_response(read_web):
+    web = read_web
     lead = web.client("lea")
     replies = [lead.get(p, follow_redirects=False) for p in ("/plans", "/plans/mini/activities/9.9", "/nowhere",
                "/static/htmx.min.js", "/api/v1/plans/none", "/")]  # fmt: skip

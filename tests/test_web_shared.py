@@ -1,0 +1,168 @@
+"""The web tests' databases, built once per module instead of once per test (holds no test).
+
+`build(url, folder)` makes what conftest's `web` fixture makes — the mini plan with its
+team (admin; lead lea, co-lead col, member mo, reviewer rev; nobody), a second plan `other`
+led by olead, every password WEB_PASSWORD — on a real SQLite file or a fresh PostgreSQL
+schema. Two ways to use it:
+
+- `template` builds it once per module (a SQLite file, or a PostgreSQL database that no
+  test opens), and `copied_web` makes a copy with its app: a SQLite file copied by the
+  backup API, a PostgreSQL database made with CREATE DATABASE ... TEMPLATE. Real and
+  isolated, in a fraction of the ~4 s of CLI calls and Argon2 hashing a build costs.
+- A module's tests that only read share one module-scoped copy (they may sign in: that
+  records nothing the record holds); every test that writes gets its own copy.
+
+Each CLI call run in-process leaves its connection pool to the garbage collector; on
+PostgreSQL, many of them exhaust the server's connections, so every build ends with a
+collection."""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import re
+import sqlite3
+import uuid
+from pathlib import Path
+
+import pytest
+
+from cpflow.db import Database
+from tests import conftest
+from tests.conftest import MINI_PLAN, TEAM, WEB_PASSWORD, run_cli
+
+LOGINS = ("admin", "lea", "col", "mo", "rev", "nobody", "olead")
+
+
+class Web:
+    """The same surface as conftest's `web` fixture: db, app, url, client(login)."""
+
+    def __init__(self, url: str):
+        from cpflow.web import create_app
+
+        self.url = url
+        self.db = Database(url)
+        self.app = create_app(self.db)
+
+    def client(self, login: str | None = None, password: str = WEB_PASSWORD):
+        from fastapi.testclient import TestClient
+
+        client = TestClient(self.app, raise_server_exceptions=True)
+        page = client.get("/login")
+        client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+        if login is not None:
+            reply = client.post("/login", data={"login": login, "password": password, "csrf_token": client.csrf},
+                                follow_redirects=False)  # fmt: skip
+            assert reply.status_code == 303, reply.text
+            client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/plans").text).group(1)
+        return client
+
+    def close(self) -> None:
+        self.db.dispose()
+
+
+def _cli(url: str, *args: str) -> None:
+    result = run_cli(*args, db_url=url)
+    assert result.exit_code == 0, (args, result.output)
+
+
+def build(url: str, folder: Path) -> None:
+    """The team and the second plan, through the CLI and the accounts service, as conftest builds them."""
+    from cpflow.teams.accounts import set_password
+
+    mini, other = folder / "mini.yaml", folder / "other.yaml"
+    mini.write_text(MINI_PLAN, encoding="utf-8")
+    other.write_text(MINI_PLAN.replace("slug: mini", "slug: other").replace("Mini plan", "Other plan"), encoding="utf-8")
+    _cli(url, "load", str(mini), "--by", "setup")
+    _cli(url, "users", "add", "admin", "--admin", "--name", "Admin")
+    for login, role in TEAM:
+        _cli(url, "users", "add", login, "--by", "admin")
+        if role:
+            _cli(url, "users", "grant", login, role, "--plan", "mini", "--by", "admin")
+    _cli(url, "load", str(other), "--by", "admin")
+    _cli(url, "users", "add", "olead", "--by", "admin")
+    _cli(url, "users", "grant", "olead", "lead", "--plan", "other", "--by", "admin")
+    database = Database(url)
+    try:
+        for login in LOGINS:
+            set_password(database, login, WEB_PASSWORD, by="admin")
+    finally:
+        database.dispose()
+    gc.collect()  # the CLI calls' pools: close their connections now
+
+
+def copy_sqlite(source_url: str, folder: Path) -> str:
+    """A copy of a built SQLite database (the backup API: consistent, WAL included)."""
+    target = folder / "cpflow.db"
+    with contextlib.closing(sqlite3.connect(source_url.removeprefix("sqlite:///"))) as src, contextlib.closing(
+        sqlite3.connect(target)
+    ) as dst:  # fmt: skip
+        src.backup(dst)
+    return f"sqlite:///{target}"
+
+
+def _pg_admin():
+    from sqlalchemy import create_engine
+
+    return create_engine(conftest.PG_URL, isolation_level="AUTOCOMMIT")
+
+
+def _pg_url(database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(conftest.PG_URL).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_run(*statements: str) -> None:
+    from sqlalchemy import text
+
+    admin = _pg_admin()
+    try:
+        with admin.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+    finally:
+        admin.dispose()
+
+
+@contextlib.contextmanager
+def template(backend: str, folder: Path):
+    """A built database that tests copy and never open: a SQLite file, or a PostgreSQL database."""
+    if backend == "sqlite":
+        url = f"sqlite:///{folder / 'cpflow.db'}"
+        build(url, folder)
+        yield url
+        return
+    if not conftest.PG_URL:
+        pytest.skip("PostgreSQL run: set CPFLOW_TEST_PG_URL to run it")
+    name = f"cpflow_tpl_{uuid.uuid4().hex[:12]}"
+    _pg_run(f'CREATE DATABASE "{name}"')
+    try:
+        build(_pg_url(name), folder)
+        yield _pg_url(name)
+    finally:
+        gc.collect()
+        _pg_run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@contextlib.contextmanager
+def copied_web(template_url: str, folder: Path):
+    """A writing test's own copy of the template, with its app."""
+    if template_url.startswith("sqlite"):
+        web = Web(copy_sqlite(template_url, folder))
+        try:
+            yield web
+        finally:
+            web.close()
+        return
+    from sqlalchemy.engine import make_url
+
+    source, name = make_url(template_url).database, f"cpflow_t_{uuid.uuid4().hex[:12]}"
+    _pg_run(f'CREATE DATABASE "{name}" TEMPLATE "{source}"')
+    web = Web(_pg_url(name))
+    try:
+        yield web
+    finally:
+        web.close()
+        gc.collect()
+        _pg_run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
