@@ -156,3 +156,41 @@ def test_column_values_are_plain_python_with_none_for_every_kind_of_missing():
     aware = pd.Series([pd.Timestamp("2023-01-01 23:30", tz="Asia/Baghdad"), pd.NaT])
     assert column_values(aware, "date") == [dt.date(2023, 1, 1), None]
     assert column_values(pd.Series([pd.Timestamp("2024-02-29 18:00")]), "date") == [dt.date(2024, 2, 29)]
+
+
+def test_rows_converted_in_blocks_are_the_rows_converted_whole(monkeypatch):
+    """Long listings are converted a block of rows at a time; the rows are the same as
+    converting each whole column, across block edges and with a limit."""
+    from cpflow.reports import cells
+    from cpflow.reports.model import Column, Section
+
+    n = 23
+    table = pd.DataFrame({
+        "id": [f"p:{i}" for i in range(n)],
+        "due": [dt.date(2024, 1, 1 + i % 28) if i % 5 else None for i in range(n)],
+        "late": pd.array([i if i % 3 else None for i in range(n)], dtype="Int64"),
+        "share": [i / 7 if i % 4 else float("nan") for i in range(n)],
+    })  # fmt: skip
+    columns = (Column("id", "ID"), Column("due", "Due", "date"), Column("late", "Late", "int"), Column("share", "Share", "pct"))
+    section = Section("Listing", table, columns=columns)
+    whole = list(zip(*[cells.column_values(table[c.key], c.kind) for c in columns]))
+    monkeypatch.setattr(cells, "ROWS_AT_ONCE", 4)
+    assert list(cells.rows(section)) == whole
+    assert list(cells.rows(section, limit=9)) == whole[:9]
+    assert list(cells.rows(Section("Empty", table.head(0), columns=columns))) == []
+
+
+def test_html_rows_are_made_as_the_page_is_written_and_can_be_counted_and_sliced():
+    from cpflow.reports import html
+    from cpflow.reports.model import Column, Section
+
+    table = pd.DataFrame({"id": [f"p:{i}" for i in range(7)], "status": ["overdue", "on track"] * 3 + ["completed"]})
+    section = Section("Listing", table, columns=(Column("id", "ID"), Column("status", "Status", rag="status")))
+    rows = html.Rows(section, limit=5)
+    assert len(rows) == 5 and bool(rows) and not html.Rows(Section("None", table.head(0)), None)
+    listed = list(rows)
+    assert [r[0].text for r in listed] == ["p:0", "p:1", "p:2", "p:3", "p:4"] and list(rows) == listed
+    assert rows[:2] == listed[:2] and rows[1] == listed[1] and rows[-1] == listed[4]
+    assert "rag-red" in listed[0][1].css and "rag-green" in listed[1][1].css
+    with pytest.raises(IndexError):
+        rows[5]

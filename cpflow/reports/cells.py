@@ -73,12 +73,23 @@ def _text(value: Any) -> str | None:
     return str(value)
 
 
+ROWS_AT_ONCE = 10_000  # rows converted together: large listings are never held as values whole
+
+
 def rows(section: Section, columns: tuple[Column, ...] | None = None, limit: int | None = None) -> Iterator[tuple]:
-    """The section's rows as tuples of plain values, in table order."""
+    """The section's rows as tuples of plain values, in table order (converted a block of
+    rows at a time)."""
     columns = columns or section.columns
     table = section.table if limit is None else section.table.head(limit)
-    lists = [column_values(table[c.key], c.kind) for c in columns]
-    return zip(*lists) if lists else iter(())
+    if not columns:
+        return iter(())
+    return _blocks(table, columns)
+
+
+def _blocks(table: pd.DataFrame, columns: tuple[Column, ...]) -> Iterator[tuple]:
+    for start in range(0, len(table), ROWS_AT_ONCE):
+        block = table.iloc[start : start + ROWS_AT_ONCE]
+        yield from zip(*[column_values(block[c.key], c.kind) for c in columns])
 
 
 def currencies(section: Section, limit: int | None = None) -> list[str | None]:

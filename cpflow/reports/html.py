@@ -5,7 +5,8 @@ so nothing in the page can reach the network or run."""
 from __future__ import annotations
 
 import functools
-from collections.abc import Sequence
+import itertools
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,12 +23,39 @@ class Cell:
     css: str
 
 
+class Rows:
+    """A view's table rows as display cells, made while the page is written and then
+    dropped, so a long listing is never held as cells whole. It has a length, and can be
+    iterated (again) and sliced."""
+
+    def __init__(self, section: Section, limit: int | None):
+        self.section, self.limit = section, limit
+
+    def __len__(self) -> int:
+        size = len(self.section.table)
+        return size if self.limit is None else min(size, self.limit)
+
+    def __iter__(self) -> Iterator[list[Cell]]:
+        columns = self.section.columns
+        for row in cells.rows(self.section, limit=self.limit):
+            yield [Cell(cells.display(value, column.kind), _css(column, rag_colour(column.rag, value)))
+                   for value, column in zip(row, columns)]  # fmt: skip
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return list(itertools.islice(self, *index.indices(len(self))))
+        position = index + len(self) if index < 0 else index
+        if not 0 <= position < len(self):
+            raise IndexError(f"row {index} of {len(self)}")
+        return next(itertools.islice(self, position, None))
+
+
 @dataclass(frozen=True)
 class View:
     section: Section
     anchor: str
     headers: list[tuple[str, str]]
-    rows: list[list[Cell]]
+    rows: Rows
     chart: str | None
     hidden_rows: int
 
@@ -56,13 +84,7 @@ def _css(column: Column, colour: str | None) -> str:
 
 
 def view(report: Report, section: Section) -> View:
-    limit = DETAIL_ROWS if section.detail else None
-    rows = []
-    for row in cells.rows(section, limit=limit):
-        rows.append([
-            Cell(cells.display(value, column.kind), _css(column, rag_colour(column.rag, value)))
-            for value, column in zip(row, section.columns)
-        ])  # fmt: skip
+    rows = Rows(section, DETAIL_ROWS if section.detail else None)
     headers = [(c.label, _css(c, None)) for c in section.columns]
     hidden = max(len(section.table) - DETAIL_ROWS, 0) if section.detail else 0
     return View(section, f"{report.kind}-{section.key}", headers, rows, svg.render(section), hidden)
