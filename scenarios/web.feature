@@ -14,6 +14,14 @@ Feature: The working group in the browser
     Then the timeline of action 1.1 shows it started, reported by "mo" and approved by "lea"
     And the review queue of "lea" is empty
 
+  Scenario: A member leaves a note on an action and the lead approves it into its timeline
+    When "mo" signs in and comments on action 1.1 "Venue booked for the June training"
+    Then "mo" is told the comment waits for a lead
+    And the timeline of action 1.1 does not show "Venue booked for the June training"
+    When "lea" signs in and approves the update from the review queue
+    Then the timeline of action 1.1 shows the comment "Venue booked for the June training" by "mo", approved by "lea"
+    And action 1.1 is still endorsed
+
   Scenario: The reviewer downloads the review pack for the steering group
     When "rev" signs in and downloads the review pack as of 2023-06-30
     Then the pack holds the progress workbook, the compliance workbook, the HTML report and the manifest

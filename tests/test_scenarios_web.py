@@ -98,6 +98,37 @@ def timeline(story, code, member, lead):
     assert f"start: endorsed → in_progress · by {member}" in text and f"approved by {lead}" in text
 
 
+@when(parsers.parse('"{login}" signs in and comments on action {code} "{text}"'))
+def comments(story, login, code, text):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/activities/{code}")
+    form = page.get_by_role("form", name="Comment")
+    form.get_by_label("Comment (required)").fill(text)
+    form.get_by_role("button", name="Submit the comment").click()
+    page.wait_for_url(f"**/activities/{code}?done=comment")
+
+
+@then(parsers.parse('"{login}" is told the comment waits for a lead'))
+def told_comment_waits(story, login):
+    assert story["who"] == login
+    assert "Comment submitted" in story["page"].content()
+
+
+@then(parsers.parse('the timeline of action {code} does not show "{text}"'))
+def timeline_lacks(story, code, text):
+    page = story["page"]
+    page.goto(f"{story['base']}/plans/mini/activities/{code}")
+    assert text not in page.locator(".timeline").inner_text()
+
+
+@then(parsers.parse('the timeline of action {code} shows the comment "{text}" by "{member}", approved by "{lead}"'))
+def timeline_comment(story, code, text, member, lead):
+    page = story["page"]
+    page.goto(f"{story['base']}/plans/mini/activities/{code}")
+    shown = page.locator(".timeline").inner_text()
+    assert f"comment by {member}" in shown and text in shown and f"approved by {lead}" in shown
+
+
 @then(parsers.parse('the review queue of "{login}" is empty'))
 def queue_empty(story, login):
     page = _as(story, login)

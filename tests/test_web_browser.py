@@ -83,3 +83,34 @@ def test_member_submits_lead_approves_reviewer_downloads_the_pack(web, served, b
     for shot in shots.iterdir():
         assert not_blank(shot.read_bytes()), shot
     assert requests and all(url.startswith(served) for url in requests), [u for u in requests if not u.startswith(served)]
+
+
+def test_a_member_comments_and_the_approved_comment_joins_the_timeline(web, served, browser):
+    requests: list[str] = []
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone: the form must work there too
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+
+    sign_in(page, served, "mo")
+    page.goto(f"{served}/plans/mini/activities/1.2")
+    form = page.get_by_role("form", name="Comment")
+    form.get_by_label("Comment (required)").fill("Venue booked <b>for</b> the training")
+    form.get_by_label("Date it concerns").fill("2022-05-20")
+    form.get_by_role("button", name="Submit the comment").click()
+    page.wait_for_url("**/activities/1.2?done=comment")
+    assert "Comment submitted" in page.content()
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{served}/login")
+
+    sign_in(page, served, "col")
+    page.goto(f"{served}/plans/mini/review")
+    assert "Venue booked <b>for</b> the training" in page.locator("table").inner_text()  # text, not markup
+    page.get_by_label("approve submission 1").check()
+    page.get_by_role("button", name="Approve the chosen").click()
+    page.wait_for_url("**/review?approved=1")
+    page.goto(f"{served}/plans/mini/activities/1.2")
+    timeline = page.locator(".timeline").inner_text()
+    assert "comment by mo" in timeline and "Venue booked <b>for</b> the training" in timeline
+    assert "approved by col" in timeline
+    context.close()
+    assert requests and all(url.startswith(served) for url in requests)
