@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, Table, func, select
+from sqlalchemy import JSON, Boolean, Connection, Float, Integer, Table, func, select, text
 from sqlalchemy.sql import ColumnElement
 
 from cpflow.audit import canonical_json
@@ -41,6 +41,8 @@ CONTENT_TABLES: tuple[Table, ...] = tuple(
 )
 # Plan tables a new plan's `create` event carries in full (activities get one event each).
 PLAN_TABLES: tuple[Table, ...] = CONTENT_TABLES[1:-1]
+# The plan row and its tables: what reads check row by row on every read (activities: `show`).
+PLAN_CONTENT_TABLES: tuple[Table, ...] = CONTENT_TABLES[:-1]
 # Not content: the id is the event's subject; state and version are derived from the
 # events; position is only the file's order (a reorder is not a fact).
 _NOT_CONTENT = {"activities": frozenset({"id", "state", "version", "position"})}
@@ -193,41 +195,63 @@ class Replay:
                 )
         return None
 
-    def _compare(self, conn: Connection, table: Table) -> str | None:
-        expected = self.rows[table.name]
-        is_activities = table.name == "activities"
+    def _compare(self, conn: Connection, table: Table, plan_ids: Collection[int] = (), derived: bool = True) -> str | None:
+        """The first row of `table` (of those plans, when given) that disagrees with the replay;
+        with `derived`, an activity's state and version too."""
+        name = table.name
+        expected = self.rows[name]
+        texts = self.activity_text if name == "activities" else None
+        check_derived = texts is not None and derived
         seen = 0
-        for row in _stored_rows(conn, table):
+        for row in _stored_rows(conn, table, plan_ids):
             row_id = row["id"]
-            stored = content(table.name, row)
-            if is_activities and row_id in self.activity_text:
-                text = self.activity_text.pop(row_id)
-                if text.endswith('"row":' + canonical_json(stored) + "}"):
-                    expected[row_id] = stored  # the log says exactly this
-                else:
-                    expected[row_id] = json.loads(text)["row"]
-            want = expected.get(row_id)
-            label = f"{table.name} {self.name(table.name, row_id, want or stored)}"
-            if want is None:
-                return f"{label}: not in the log (the row was added outside cpflow)"
+            stored = content(name, row)
+            text = texts.pop(row_id, None) if texts is not None else None
+            if text is not None and text.endswith('"row":' + canonical_json(stored) + "}"):
+                expected[row_id] = want = stored  # the log says exactly this (the frequent case)
+            else:
+                if text is not None and (logged := json.loads(text).get("row")) is not None:
+                    expected[row_id] = logged
+                want = expected.get(row_id)
+                if want is None:
+                    return f"{name} {self.name(name, row_id, stored)}: not in the log (the row was added outside cpflow)"
+                if stored != want:
+                    for column in sorted(set(stored) | set(want)):
+                        if stored.get(column) != want.get(column):
+                            return (f"{name} {self.name(name, row_id, want)}: {column} is {_show(stored.get(column))}, "
+                                    f"the log says {_show(want.get(column))}")  # fmt: skip
             seen += 1
-            if stored != want:
-                for column in sorted(set(stored) | set(want)):
-                    if stored.get(column) != want.get(column):
-                        return f"{label}: {column} is {_show(stored.get(column))}, the log says {_show(want.get(column))}"
-            if is_activities:
+            if check_derived:
                 if row["state"] != self.state.get(row_id):
-                    return f"{label}: state is {row['state']}, the log says {self.state.get(row_id)}"
+                    return (
+                        f"{name} {self.name(name, row_id, want)}: state is {row['state']}, the log says {self.state.get(row_id)}"
+                    )
                 if row["version"] != self.count.get(row_id, 0):
-                    return f"{label}: version is {row['version']}, the log says {self.count.get(row_id, 0)}"
-        if is_activities:
-            for row_id, text in self.activity_text.items():  # in the log, not in the table
-                expected[row_id] = json.loads(text)["row"]
+                    return (f"{name} {self.name(name, row_id, want)}: version is {row['version']}, "
+                            f"the log says {self.count.get(row_id, 0)}")  # fmt: skip
+        if texts is not None:
+            for row_id, text in texts.items():  # in the log, not in the table
+                if (logged := json.loads(text).get("row")) is not None:
+                    expected[row_id] = logged
         if seen != len(expected):
             stored_ids = set(conn.execute(select(table.c.id)).scalars())
             gone = min(i for i in expected if i not in stored_ids)
-            return f"{table.name} {self.name(table.name, gone, expected[gone])}: in the log but missing from the table"
+            return f"{name} {self.name(name, gone, expected[gone])}: in the log but missing from the table"
         return None
+
+    def _activities_agree(self, conn: Connection, plan_ids: Collection[int]) -> bool:
+        """True when every activity row (of those plans) is, as canonical JSON text, exactly the
+        row its last load event recorded, and no logged activity is missing: the frequent case,
+        decided without building a dict per row. False sends the caller to `_compare`, which
+        names the row (or finds that the texts differed only in form)."""
+        texts = self.activity_text
+        seen = 0
+        for row_id, canonical in _canonical_rows(conn, Activity.__table__, plan_ids):
+            logged = texts.get(row_id)
+            if logged is None or not logged.endswith('"row":' + canonical + "}"):
+                return False
+            seen += 1
+        return seen == len(texts)
 
     def _compare_measurements(self, conn: Connection) -> str | None:
         indicators = {(row["plan_id"], row["code"]): row_id for row_id, row in self.rows["indicators"].items()}
@@ -254,12 +278,20 @@ class Replay:
         return None
 
 
-def _stored_rows(conn: Connection, table: Table) -> Iterable[dict[str, Any]]:
-    """The table's rows as `content` expects them. On SQLite they are read through the
-    session's own DB-API cursor: dates are ISO text already, equal JSON texts are parsed once,
-    which makes comparing a large table several times cheaper."""
+def _plan_filter(table: Table, plan_ids: Collection[int]) -> ColumnElement | None:
+    if not plan_ids:
+        return None
+    return (table.c.id if table.name == "plans" else table.c.plan_id).in_(sorted(plan_ids))
+
+
+def _stored_rows(conn: Connection, table: Table, plan_ids: Collection[int] = ()) -> Iterable[dict[str, Any]]:
+    """The table's rows (of those plans, when given) as `content` expects them. On SQLite they
+    are read through the session's own DB-API cursor: dates are ISO text already, equal JSON
+    texts are parsed once, which makes comparing a large table several times cheaper."""
+    where = _plan_filter(table, plan_ids)
     if conn.dialect.name != "sqlite":
-        yield from conn.execute(select(table).order_by(table.c.id)).mappings()
+        query = select(table).order_by(table.c.id)
+        yield from conn.execute(query if where is None else query.where(where)).mappings()
         return
     names = [c.name for c in table.columns]
     json_at = [i for i, c in enumerate(table.columns) if isinstance(c.type, JSON)]
@@ -268,7 +300,11 @@ def _stored_rows(conn: Connection, table: Table) -> Iterable[dict[str, Any]]:
     cursor = conn.connection.dbapi_connection.cursor()
     try:
         columns = ", ".join(f'"{name}"' for name in names)
-        cursor.execute(f'SELECT {columns} FROM "{table.name}" ORDER BY id')  # noqa: S608 (model names)
+        only = ""
+        if plan_ids:  # integer ids from the database itself
+            ids = ", ".join(str(int(i)) for i in sorted(plan_ids))
+            only = f" WHERE {'id' if table.name == 'plans' else 'plan_id'} IN ({ids})"
+        cursor.execute(f'SELECT {columns} FROM "{table.name}"{only} ORDER BY id')  # noqa: S608 (model names, int ids)
         while rows := cursor.fetchmany(5_000):
             for values in rows:
                 values = list(values)
@@ -286,6 +322,61 @@ def _stored_rows(conn: Connection, table: Table) -> Iterable[dict[str, Any]]:
         cursor.close()
 
 
+def _canonical_rows(conn: Connection, table: Table, plan_ids: Collection[int] = ()) -> Iterator[tuple[int, str]]:
+    """(id, canonical JSON of its content) for each row of a SQLite table (of those plans),
+    built column by column from the stored values: the text `canonical_json(content(row))`
+    gives, without a dict per row."""
+    skip = _NOT_CONTENT.get(table.name, _ID_ONLY)
+    columns = sorted((c for c in table.columns if c.name not in skip), key=lambda c: c.name)
+    canonical: dict[str, str] = {}
+
+    def as_json(text: str | None) -> str:
+        if text is None:
+            return "null"
+        found = canonical.get(text)
+        if found is None:
+            found = canonical[text] = canonical_json(json.loads(text))
+        return found
+
+    def as_bool(value: Any) -> str:
+        return "null" if value is None else ("true" if value else "false")
+
+    def as_number(value: Any) -> str:
+        return "null" if value is None else _ENCODE(value)
+
+    def as_text(value: Any) -> str:
+        return "null" if value is None else _STRING(value)
+
+    # One expression per table, written out from the model's column names (no user text), so
+    # a row costs one call per column and one string concatenation.
+    parts = []
+    for i, column in enumerate(columns, start=1):
+        kind = column.type
+        encode = ("as_json" if isinstance(kind, JSON) else "as_bool" if isinstance(kind, Boolean)
+                  else "as_number" if isinstance(kind, Integer | Float) else "as_text")  # fmt: skip
+        parts.append(f"{('{' if i == 1 else ',') + json.dumps(column.name) + ':'!r} + {encode}(row[{i}])")
+    build = eval(  # noqa: S307 (built above from the model's column names only)
+        f"lambda row: {' + '.join(parts)} + '}}'",
+        {"as_json": as_json, "as_bool": as_bool, "as_number": as_number, "as_text": as_text},
+    )
+    names = ", ".join(f'"{c.name}"' for c in columns)
+    only = ""
+    if plan_ids:  # integer ids read from the database itself
+        only = f" WHERE {'id' if table.name == 'plans' else 'plan_id'} IN ({', '.join(str(int(i)) for i in sorted(plan_ids))})"
+    cursor = conn.connection.dbapi_connection.cursor()
+    try:
+        cursor.execute(f'SELECT id, {names} FROM "{table.name}"{only}')  # noqa: S608 (model names, int ids)
+        while rows := cursor.fetchmany(5_000):
+            for row in rows:
+                yield row[0], build(row)
+    finally:
+        cursor.close()
+
+
+_ENCODE = json.JSONEncoder().encode
+_STRING = json.encoder.encode_basestring  # type: ignore[attr-defined]  # the C escaper json.dumps(ensure_ascii=False) uses
+
+
 def _show(value: Any) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, default=str)
 
@@ -299,10 +390,68 @@ class CacheMismatch(CpflowError):
     exit_code = EXIT_FINDINGS
 
 
+# The kinds of event that carry rows of the content tables (plan loads, imports' plan
+# changes, funding, the 0.1 baseline). A new kind that carries rows must be added here: until
+# it is, reads would find its rows "not as the log says" (a loud error, never a silent pass).
+ROW_KINDS = ("create", "edit", "baseline", "funding")
+
+
+def content_difference(conn: Connection, plan_ids: Collection[int] = (), *, activities: bool = True) -> str | None:
+    """The first row of the plans' content tables (the plan row with its people, roles and
+    settings, periods, units, outcomes, objectives, checklist items, indicators, budget lines
+    with their received funds, and with `activities` the activities' title, dates, lead ...)
+    that differs from what the log last recorded for it, or None when all agree: the plans'
+    row-carrying events replayed (through the (plan, kind) index; no moves, no measurements)
+    and each row compared with its replayed content."""
+    if not plan_ids:
+        plan_ids = conn.execute(select(Plan.id)).scalars().all()
+        if not plan_ids:
+            return None
+    replay = Replay()
+    plans = ", ".join(str(int(i)) for i in sorted(plan_ids))  # integer ids read from the database itself
+    kinds = ", ".join(f"'{kind}'" for kind in ROW_KINDS)
+    where = f"plan_id IN ({plans}) AND kind IN ({kinds}) AND data IS NOT NULL"
+    if conn.dialect.name == "sqlite":
+        cursor = conn.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(
+                "SELECT id, kind, plan_id, activity_id, at, actor, ref, data FROM transition_events "  # noqa: S608 (int ids)
+                f"INDEXED BY ix_events_plan WHERE {where} AND activity_id IS NULL ORDER BY id"
+            )
+            for row in cursor.fetchall():
+                replay.fact(*row)
+            if activities:  # their load events: the last one's text is the row, compared as text (below)
+                cursor.execute(
+                    "SELECT activity_id, data FROM transition_events INDEXED BY ix_events_plan "  # noqa: S608 (int ids)
+                    f"WHERE {where} AND activity_id IS NOT NULL ORDER BY id"
+                )
+                while rows := cursor.fetchmany(5_000):
+                    replay.activity_text.update(rows)
+        finally:
+            cursor.close()
+    else:
+        if not activities:
+            where += " AND activity_id IS NULL"
+        query = f"SELECT id, kind, plan_id, activity_id, at, actor, ref, data FROM transition_events WHERE {where} ORDER BY id"
+        for row in conn.execute(text(query)):  # noqa: S608 (int ids)
+            replay.fact(*row)
+    for table in CONTENT_TABLES if activities else PLAN_CONTENT_TABLES:
+        if table.name == "activities" and conn.dialect.name == "sqlite" and replay._activities_agree(conn, plan_ids):
+            continue
+        problem = replay._compare(conn, table, plan_ids, derived=False)
+        if problem:
+            return problem
+    return None
+
+
 def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
-    """Raise CacheMismatch when an activity's state or version, or the measurement rows,
-    disagree with the log: a few set-based queries (no replay), for reports, check and show
-    to call inside their read transaction. `audit verify` checks everything else."""
+    """Raise CacheMismatch when a cached table read by reports disagrees with the log: an
+    activity's state or version, the measurement rows (a few set-based queries), and every row
+    of the plans' own tables (the plan row with its people, roles and settings, periods, units,
+    outcomes, objectives, checklist items, indicators, budget lines with received funds:
+    `content_difference`), for reports and check to call inside their read transaction. An
+    activity's own content is checked by `show` (`check_activity`) and `audit verify`: comparing
+    every activity row here cost 10 % of `check` at the small benchmark size."""
     last = (
         select(TransitionEvent.activity_id, func.max(TransitionEvent.id).label("last"), func.count().label("events"))
         .where(TransitionEvent.activity_id.is_not(None))
@@ -353,6 +502,9 @@ def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
             f"measurements: {rows} rows, {events} measurement events, {linked} rows matching their event; "
             "the database was changed outside cpflow (run cpflow audit verify)"
         )
+    problem = content_difference(conn, plan_ids, activities=False)
+    if problem:
+        raise CacheMismatch(f"{problem}; the database was changed outside cpflow (run cpflow audit verify)")
 
 
 def _activity_mismatch(slug: str, code: str, state: str, version: int, logged_state: str, events: int) -> CacheMismatch:
@@ -365,7 +517,8 @@ def _activity_mismatch(slug: str, code: str, state: str, version: int, logged_st
 
 
 def check_activity(conn: Connection, slug: str, activity: Activity) -> None:
-    """`check_cache` for one activity (what `show` reads): two index lookups."""
+    """`check_cache` for one activity (what `show` reads): its state, version and content
+    against its events (index lookups), and its plan's own tables."""
     events = conn.execute(select(func.count()).where(TransitionEvent.activity_id == activity.id)).scalar_one()
     logged = conn.execute(
         select(TransitionEvent.to_state)
@@ -376,3 +529,25 @@ def check_activity(conn: Connection, slug: str, activity: Activity) -> None:
     logged_state = logged or activity.initial_state
     if activity.state != logged_state or activity.version != events:
         raise _activity_mismatch(slug, activity.code, activity.state, activity.version, logged_state, events)
+    problem = _activity_content(conn, slug, activity.id) or content_difference(conn, [activity.plan_id], activities=False)
+    if problem:
+        raise CacheMismatch(f"{problem}; the database was changed outside cpflow (run cpflow audit verify)")
+
+
+def _activity_content(conn: Connection, slug: str, activity_id: int) -> str | None:
+    """How one activity row differs from the row its last load event recorded, or None."""
+    texts = conn.execute(
+        select(TransitionEvent.data)
+        .where(TransitionEvent.activity_id == activity_id, TransitionEvent.kind.in_(ROW_KINDS),
+               TransitionEvent.data.is_not(None))
+        .order_by(TransitionEvent.id.desc())
+    ).scalars()  # fmt: skip
+    want = next((row for row in (json.loads(t).get("row") for t in texts) if row is not None), None)
+    stored = read_content_by_ids(conn, Activity.__table__, [activity_id])[activity_id]
+    label = f"activities {slug}:{stored.get('code')}"
+    if want is None:
+        return f"{label}: not in the log (the row was added outside cpflow)"
+    for column in sorted(set(stored) | set(want)):
+        if stored.get(column) != want.get(column):
+            return f"{label}: {column} is {_show(stored.get(column))}, the log says {_show(want.get(column))}"
+    return None
