@@ -62,7 +62,7 @@ from decimal import Decimal
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Text, and_, select, type_coerce
+from sqlalchemy import Integer, Text, and_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from cpflow.clock import today
@@ -435,24 +435,37 @@ def _read(conn, query, *, dates: tuple[str, ...] = (), lists: tuple[str, ...] = 
             *(type_coerce(c, Text).label(c.key) if c.key in raw else c for c in query.selected_columns),
             maintain_column_froms=True,
         )
+    whole = [isinstance(c.type, Integer) for c in query.selected_columns]
     result = conn.execute(query)
     names = list(result.keys())
     shared = [name in repeated or name in dates for name in names]
     chunks: list[list[np.ndarray]] = [[] for _ in names]
     try:
         while rows := result.cursor.fetchmany(_CHUNK):
-            for chunk, values, share in zip(chunks, zip(*rows), shared):
+            for chunk, values, share, integer in zip(chunks, zip(*rows), shared, whole):
+                if integer and None not in values:  # int64 now, not a Python int per row until the end
+                    chunk.append(np.fromiter(values, dtype=np.int64, count=len(rows)))
+                    continue
                 cells = np.fromiter(values, dtype=object, count=len(rows))
                 chunk.append(_shared(cells) if share else cells)
             del rows
     finally:
         result.close()
-    frame = pd.DataFrame({
-        name: pd.Series(np.concatenate(chunk) if chunk else np.empty(0, dtype=object), dtype=object)
-        for name, chunk in zip(names, chunks)
-    })  # fmt: skip
-    del chunks
-    frame = frame.infer_objects()
+    columns = {}
+    for name, chunk in zip(names, chunks):  # each column's chunks freed once it is joined
+        joined = np.concatenate(chunk) if chunk else np.empty(0, dtype=object)
+        columns[name] = pd.Series(joined, dtype=joined.dtype)  # object stays object until infer_objects
+        chunk.clear()
+    frame = pd.DataFrame(columns)
+    del columns
+    kinds = {name: dtype.kind for name, dtype in frame.dtypes.items()}
+    if "i" in kinds.values():
+        # As pandas converts one object block holding whole numbers: column by column, text
+        # becoming pandas' string dtype (the integer columns were whole numbers already).
+        for name in [name for name, kind in kinds.items() if kind == "O"]:
+            frame[name] = frame[name].infer_objects()
+    else:
+        frame = frame.infer_objects()
     for column in dates:
         frame[column] = pd.to_datetime(frame[column], format="ISO8601")
     for column in lists:
