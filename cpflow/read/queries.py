@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, Text, func, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
 from cpflow.errors import BadInput
@@ -54,7 +54,7 @@ def list_activities(
     if as_of is None:
         check_cache(session.connection(), plan_ids)
     unit_alias = aliased(Unit)
-    query = (
+    query: Select = (
         select(
             Plan.slug,
             Activity.code,
@@ -63,9 +63,9 @@ def list_activities(
             unit_alias.key.label("unit"),
             Activity.lead,
             Activity.phase,
-            Activity.start,
-            Activity.due,
-            Activity.sectors,
+            type_coerce(Activity.start, Text).label("start"),
+            type_coerce(Activity.due, Text).label("due"),
+            type_coerce(Activity.sectors, Text).label("sectors"),
         )
         .join(Plan, Plan.id == Activity.plan_id)
         .outerjoin(Objective, Objective.id == Activity.objective_id)
@@ -87,9 +87,14 @@ def list_activities(
         query = query.where(Activity.phase == phase)
     query = query.order_by(Plan.slug, Activity.position, Activity.id)
     wanted_sector = sector.casefold() if sector else None
+    # Dates and sector lists come as the driver gives them and are converted here, each
+    # distinct text once: sector lists and dates repeat across thousands of activities.
+    day, listed = _Memo(dt.date.fromisoformat), _Memo(json.loads)
     rows = []
-    for slug, code, title, objective_code, unit_key, lead, phase_key, start, due, sectors, current in session.execute(query):
-        sectors = list(sectors or [])
+    result = session.connection().execute(query)
+    for slug, code, title, objective_code, unit_key, lead, phase_key, start, due, sectors, current in result.all():
+        start, due = day(start), day(due)
+        sectors = list(listed(sectors) or [])
         if wanted_sector and wanted_sector not in {s.casefold() for s in sectors}:
             continue
         rows.append(
@@ -109,6 +114,22 @@ def list_activities(
             }
         )
     return rows
+
+
+class _Memo(dict):
+    """`parse(text)` for driver text, each distinct text parsed once; other values (None,
+    or what a driver already converted: PostgreSQL's dates and JSON) pass unchanged."""
+
+    def __init__(self, parse):
+        super().__init__()
+        self.parse = parse
+
+    def __call__(self, value):
+        if not isinstance(value, str):
+            return value
+        if value not in self:
+            self[value] = self.parse(value)
+        return self[value]
 
 
 def known_states(session: Session, plans: tuple[str, ...]) -> set[str]:
