@@ -9,7 +9,8 @@ import re
 
 import pytest
 
-from tests.conftest import snapshot
+from tests.conftest import BACKENDS, snapshot
+from tests.test_web_shared import copied_web, template
 
 ROLES = ("anonymous", "mo", "rev", "lea", "col", "admin", "nobody", "olead")
 LOGIN = {"anonymous": None, "mo": "mo", "rev": "rev", "lea": "lea", "col": "col", "admin": "admin", "nobody": "nobody",
@@ -17,7 +18,22 @@ LOGIN = {"anonymous": None, "mo": "mo", "rev": "rev", "lea": "lea", "col": "col"
 COMMENT = {"anonymous": 401, "mo": 202, "rev": 403, "lea": 202, "col": 202, "admin": 403, "nobody": 404, "olead": 404}
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+# Each module builds its database once; every test gets its own copy (tests/test_web_shared.py).
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(request, tmp_path_factory):
+    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
+        yield url
+
+
+@pytest.fixture
+def web(built, tmp_path):
+    with copied_web(built, tmp_path) as copy:
+        yield copy
+
+
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
 def test_role_by_route_matrix_for_a_comment(web):
     for who in ROLES:
         client = web.client(LOGIN[who])
@@ -81,7 +97,7 @@ def test_a_returned_comment_is_revised_on_the_review_page(web):
     assert (row["id"], row["comment"], row["revision"]) == (sent["id"], "Training held for 30 staff", 2)
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
 def test_a_comment_without_csrf_or_text_or_on_an_unknown_activity_writes_nothing(web):
     member = web.client("mo")
     before = snapshot(web.url)
@@ -105,7 +121,7 @@ def test_a_comment_without_csrf_or_text_or_on_an_unknown_activity_writes_nothing
     assert snapshot(web.url) == before
 
 
-@pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
 def test_the_comment_routes_call_the_one_service_with_the_signed_in_login(web, monkeypatch):
     from cpflow.teams import submissions
 
