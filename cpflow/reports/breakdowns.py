@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from cpflow.reports.model import Chart, Column, Section
@@ -108,15 +109,14 @@ def over_time(activities: pd.DataFrame, events: pd.DataFrame, plans: pd.DataFram
     ends = pd.date_range(start, stamp, freq="ME")
     points = pd.DatetimeIndex([*ends[ends < stamp], stamp])
     born = activities[["plan", "initial_state"]].merge(plans[["slug", "start"]], left_on="plan", right_on="slug")
-    moves = events[["at", "from", "to"]]
-    delta = pd.concat([
-        pd.DataFrame({"at": pd.to_datetime(born["start"]), "state": born["initial_state"], "n": 1}),
-        pd.DataFrame({"at": pd.to_datetime(moves["at"]), "state": moves["to"], "n": 1}),
-        pd.DataFrame({"at": pd.to_datetime(moves["at"]), "state": moves["from"], "n": -1}),
-    ], ignore_index=True)  # fmt: skip
-    delta["point"] = points.searchsorted(delta["at"], side="left")
-    grid = delta.pivot_table(index="point", columns="state", values="n", aggfunc="sum", fill_value=0)
-    grid = grid.reindex(index=range(len(points)), columns=states, fill_value=0).cumsum()
+    born_at = points.searchsorted(pd.to_datetime(born["start"]), side="left")
+    moved_at = points.searchsorted(pd.to_datetime(events["at"]), side="left")
+    # Counted per (point, state) for each kind of change, then added: the events are never
+    # copied into one long table of changes (at 300k activities that table was the peak of
+    # the whole report).
+    arrived, left = _counts(moved_at, events["to"], len(points)), _counts(moved_at, events["from"], len(points))
+    grid = _counts(born_at, born["initial_state"], len(points)).add(arrived, fill_value=0).sub(left, fill_value=0)
+    grid = grid.reindex(columns=states, fill_value=0).astype("int64").cumsum()
     table = grid.astype("int64").reset_index(drop=True)
     table.insert(0, "date", points.date)
     table.insert(1, "activities", table[states].sum(axis=1).astype("int64"))
@@ -125,6 +125,17 @@ def over_time(activities: pd.DataFrame, events: pd.DataFrame, plans: pd.DataFram
     chart = Chart("line", "Completion over time", "date", ("completed", "in_progress"))
     note = "State counts at each month end (the last row is the as-of date)."
     return Section("Over time", table, chart, key="over-time", columns=tuple(columns), note=note)
+
+
+def _counts(point: np.ndarray, state: pd.Series, points: int) -> pd.DataFrame:
+    """How many changes each point has into each state: one row per point, one column per
+    state present (a missing state is not counted)."""
+    codes, names = pd.factorize(state, use_na_sentinel=True)
+    counted = codes >= 0
+    cells = point[counted] * len(names) + codes[counted]
+    grid = np.bincount(cells, minlength=(points + 1) * len(names)).reshape(points + 1, len(names))
+    # The row past the last point holds the changes after the as-of date: left out.
+    return pd.DataFrame(grid[:points], columns=pd.Index(names, name="state"), dtype="int64")
 
 
 def _labels(table: pd.DataFrame, key: str) -> pd.Series:
