@@ -191,3 +191,53 @@ def test_load_on_a_spreadsheet_says_to_use_import(loaded, db_url, tmp_path, name
         f"error: {path}: is a spreadsheet; `cpflow load` reads YAML plan files: use `cpflow import {path}`"
     ]
     assert row_counts(db_url) == before
+
+
+# The fast reader (plan files built from the parser's events) must give exactly what the full
+# yaml.load gives, or step aside so the full load gives its value or its message.
+_TRICKY_SCALARS = [
+    "yes", "No", "on", "OFF", "y", "~", "null", "", "1_000", "0x1F", "0o17", "017", "0b101", "1:30", "190:20:30", ".inf",
+    "-.Inf", ".NaN", "2023-02-30", "2023-01-01 10:00:00", "1e3", "1.0e+3", "+1", "-0", "1.10", "1.", ".5", "true",
+    "Objective 1", "00", "685.230_15e+03", "'1.10'", '"yes"', "! 12", "ünï", "a b # comment",
+]  # fmt: skip
+_STEP_ASIDE = [
+    "a: 1\n---\nb: 2\n", "a: !!binary aGVsbG8=\n", "a: !!set {x, y}\n", "a: &x [1]\nb: *x\n", "a: &x 1\n", "<<: {a: 1}\n",
+    "=: 1\n", "a: =\n", "? [a, b]\n: 1\n", "a: 1\na: 2\n", "{a: 1, a: 2}", "x: !custom 1\n", "- !!str 1\n", "[" * 70 + "]" * 70,
+    "a: [1, 2\n",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("scalar", _TRICKY_SCALARS)
+def test_fast_yaml_reader_resolves_scalars_as_yaml_load(scalar):
+    import yaml
+
+    from cpflow.plans import yamlread
+
+    text = f"key: {scalar}\nlist: [{scalar}, x]\n{scalar or 'empty'}: 1\nnested:\n  - a: {scalar}\n"
+    fast = yamlread._from_events(text)
+    try:
+        full = yaml.load(text, Loader=yamlread._PlanLoader)  # noqa: S506 (a SafeLoader subclass)
+    except yaml.YAMLError:
+        assert fast is yamlread._UNSURE  # the full load's message is the one a person sees
+        return
+    assert fast is not yamlread._UNSURE
+    assert repr(fast) == repr(full)
+
+
+@pytest.mark.parametrize("text", _STEP_ASIDE)
+def test_fast_yaml_reader_leaves_the_rest_to_the_full_load(text):
+    from cpflow.plans import yamlread
+
+    assert yamlread._from_events(text) is yamlread._UNSURE
+
+
+def test_fast_yaml_reader_reads_the_seed_plans_as_yaml_load():
+    import yaml
+
+    from cpflow.plans import yamlread
+
+    paths = sorted((Path(__file__).parent.parent / "workflows").glob("*.yaml"))
+    assert paths
+    for path in paths:
+        text = path.read_text(encoding="utf-8-sig")
+        assert repr(yamlread._from_events(text)) == repr(yaml.load(text, Loader=yamlread._PlanLoader))  # noqa: S506

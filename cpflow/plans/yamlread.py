@@ -64,6 +64,9 @@ def read_yaml(data: bytes, source: str) -> Any:
         content = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise PlanFileError(source, [f"{source}: not UTF-8 text (invalid byte at offset {exc.start})"]) from None
+    fast = _from_events(content)
+    if fast is not _UNSURE:
+        return fast
     try:
         _check_depth(content, source)
         return yaml.load(content, Loader=_PlanLoader)  # noqa: S506 (a SafeLoader subclass)
@@ -73,6 +76,96 @@ def read_yaml(data: bytes, source: str) -> Any:
         raise PlanFileError(source, [f"{source}{line}: invalid YAML: {exc.problem or exc.context}"]) from None
     except (yaml.YAMLError, RecursionError, ValueError) as exc:
         raise PlanFileError(source, [f"{source}: invalid YAML: {type(exc).__name__}: {exc}"[:500]]) from None
+
+
+_UNSURE = object()
+_STR = "tag:yaml.org,2002:str"
+
+
+def _from_events(content: str) -> Any:
+    """The document built straight from the parser's events, or _UNSURE.
+
+    What `yaml.load(content, Loader=_PlanLoader)` returns for the plain shape plan files
+    have (one document of mappings, sequences and untagged scalars, no anchor, key repeated
+    or nesting past MAX_DEPTH), at a third of its cost: libyaml's composer builds a node for
+    every value and resolves each scalar's tag through Python before the constructor walks
+    the nodes again. Scalars are resolved and constructed by _PlanLoader's own resolver and
+    constructors, so every value is the one the full load gives. Anything else (a tag, an
+    alias or anchor, a merge key, a repeated key, a key that is not a scalar, a second
+    document, a syntax error) returns _UNSURE, and the full load decides, with its message.
+    """
+    loader = _PlanLoader(content)
+    resolvers = loader.yaml_implicit_resolvers
+    first_chars = None if None in resolvers or loader.yaml_path_resolvers else frozenset(k for k in resolvers if k)
+    constructors = loader.yaml_constructors
+    scalar_node = yaml.ScalarNode
+    # Each open collection: [container, is-mapping, pending key, seen key (tag, text) pairs].
+    stack: list[list] = []
+    result: Any = _UNSURE
+    documents = 0
+    try:
+        while (event := loader.get_event()) is not None:
+            kind = type(event)
+            if kind is yaml.ScalarEvent:
+                if event.anchor is not None or event.tag not in (None, "!"):
+                    return _UNSURE
+                value = event.value
+                if not event.implicit[0]:
+                    tag = _STR
+                elif first_chars is not None and value and value[0] not in first_chars:
+                    tag = _STR
+                else:
+                    tag = loader.resolve(scalar_node, value, event.implicit)
+                if tag == _STR:
+                    item: Any = value
+                elif tag in constructors and tag not in ("tag:yaml.org,2002:merge", "tag:yaml.org,2002:value"):
+                    item = constructors[tag](loader, scalar_node(tag, value))
+                else:
+                    return _UNSURE
+                if stack:
+                    top = stack[-1]
+                    if top[1]:
+                        if top[2] is _UNSURE:
+                            if (tag, value) in top[3]:
+                                return _UNSURE  # repeated: the full load names it and its line
+                            top[3].add((tag, value))
+                            top[2] = item
+                            continue
+                        top[0][top[2]] = item
+                        top[2] = _UNSURE
+                    else:
+                        top[0].append(item)
+                else:
+                    result = item
+            elif kind is yaml.MappingStartEvent or kind is yaml.SequenceStartEvent:
+                if event.anchor is not None or event.tag not in (None, "!") or len(stack) >= MAX_DEPTH:
+                    return _UNSURE
+                if stack and stack[-1][1] and stack[-1][2] is _UNSURE:
+                    return _UNSURE  # a mapping or list as a key
+                mapping = kind is yaml.MappingStartEvent
+                stack.append([{} if mapping else [], mapping, _UNSURE, set()])
+            elif kind is yaml.MappingEndEvent or kind is yaml.SequenceEndEvent:
+                done = stack.pop()[0]
+                if stack:
+                    top = stack[-1]
+                    if top[1]:
+                        top[0][top[2]] = done
+                        top[2] = _UNSURE
+                    else:
+                        top[0].append(done)
+                else:
+                    result = done
+            elif kind is yaml.DocumentStartEvent:
+                documents += 1
+                if documents > 1:
+                    return _UNSURE
+            elif kind is yaml.AliasEvent:
+                return _UNSURE
+    except (yaml.YAMLError, RecursionError, ValueError, TypeError):
+        return _UNSURE
+    finally:
+        loader.dispose()
+    return None if documents == 0 else result  # no document: None, as yaml.load gives
 
 
 def _check_depth(content: str, source: str) -> None:
