@@ -17,9 +17,10 @@ import datetime as dt
 import json
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
+from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import JSON, Connection, Date, bindparam, insert, select, update
+from sqlalchemy import JSON, Boolean, Connection, Date, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
 from cpflow import audit
@@ -45,7 +46,8 @@ from cpflow.money import format_amount, json_amount, to_minor
 from cpflow.plans import LoadedPlan, PlanSpec
 from cpflow.read.lookup import declared_name, person_named
 from cpflow.read.team import active_account, has_accounts, roles_in
-from cpflow.replay import PLAN_TABLES, content, read_content, read_content_by_ids
+from cpflow.replay import _NOT_CONTENT as _REPLAY_SKIP
+from cpflow.replay import PLAN_TABLES, read_content, read_content_by_ids
 from cpflow.roles import DECIDERS
 
 ACTIVITY_FIELDS = (
@@ -513,7 +515,7 @@ def _load_activities(
         # reading 100,000 rows back (_with_content) would only give the same dicts again.
         facts.extend(
             Fact("create", actor, today, plan_id=plan_id, activity_id=ids[row["code"]],
-                 data={"code": row["code"], "row": content("activities", row)})
+                 data={"code": row["code"], "row": _content(row)})
             for row in new_rows
         )  # fmt: skip
         result.added = [row["code"] for row in new_rows]
@@ -550,6 +552,7 @@ def _group_by_keys(rows: list[dict]) -> dict[tuple, list[dict]]:
 
 _JSON_COLUMNS = frozenset(c.name for c in Activity.__table__.c if isinstance(c.type, JSON))
 _DATE_COLUMNS = frozenset(c.name for c in Activity.__table__.c if isinstance(c.type, Date))
+_BOOL_COLUMNS = frozenset(c.name for c in Activity.__table__.c if isinstance(c.type, Boolean))
 
 
 def _insert_activities(conn: Connection, rows: list[dict]) -> None:
@@ -561,13 +564,12 @@ def _insert_activities(conn: Connection, rows: list[dict]) -> None:
         conn.execute(insert(Activity.__table__), rows)
         return
     columns = list(rows[0])
-    texts: dict[tuple, str] = {}
+    texts: dict[tuple, str] = {}  # most lists repeat ([], ["Q1"] …): each serialised once
 
     def as_json(value: Any) -> str:
-        try:
-            key = tuple(value) if isinstance(value, list) else None
-        except TypeError:
-            key = None
+        if value == [] and isinstance(value, list):
+            return "[]"
+        key = tuple(value) if isinstance(value, list) else None
         if key is None or not all(type(v) is str for v in key):
             return json.dumps(value)
         text = texts.get(key)
@@ -575,13 +577,37 @@ def _insert_activities(conn: Connection, rows: list[dict]) -> None:
             text = texts[key] = json.dumps(value)
         return text
 
-    def as_date(value: Any) -> Any:
-        return value.isoformat() if isinstance(value, dt.date) else value
-
-    def as_int(value: Any) -> Any:
-        return int(value) if isinstance(value, bool) else value
-
-    convert = [as_json if c in _JSON_COLUMNS else as_date if c in _DATE_COLUMNS else as_int for c in columns]
+    converted = [
+        (i, as_json if c in _JSON_COLUMNS else _iso if c in _DATE_COLUMNS else _int)
+        for i, c in enumerate(columns) if c in _JSON_COLUMNS or c in _DATE_COLUMNS or c in _BOOL_COLUMNS
+    ]  # fmt: skip
+    pick = itemgetter(*columns)
+    params = []
+    for row in rows:
+        values = list(pick(row))
+        for i, convert in converted:
+            values[i] = convert(values[i])
+        params.append(tuple(values))
     quote = conn.dialect.identifier_preparer.quote
     sql = f"INSERT INTO activities ({', '.join(map(quote, columns))}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
-    conn.exec_driver_sql(sql, [tuple(f(row[c]) for f, c in zip(convert, columns)) for row in rows])
+    conn.exec_driver_sql(sql, params)
+
+
+_NOT_CONTENT = _REPLAY_SKIP["activities"]  # what replay.content leaves out of an activity row
+
+
+def _content(row: dict[str, Any]) -> dict[str, Any]:
+    """replay.content("activities", row) for a row as inserted: its dates are the date columns."""
+    out = {k: v for k, v in row.items() if k not in _NOT_CONTENT}
+    for name in _DATE_COLUMNS:
+        if isinstance(out.get(name), dt.date):
+            out[name] = out[name].isoformat()
+    return out
+
+
+def _iso(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, dt.date) else value
+
+
+def _int(value: Any) -> Any:
+    return int(value) if isinstance(value, bool) else value
