@@ -303,7 +303,11 @@ def _activity_versions(conn: Connection) -> dict[tuple[str, str], tuple[int, str
     slugs = dict(conn.execute(select(Plan.id, Plan.slug)).all())
     rows = conn.execute(select(Activity.__table__)).mappings()
     return {
-        (slugs[row["plan_id"]], row["code"]): (row["version"], row["state"], audit.canonical_json(content("activities", row)))
+        (slugs.get(row["plan_id"], f"#{row['plan_id']}"), row["code"]): (
+            row["version"],
+            row["state"],
+            audit.canonical_json(content("activities", row)),
+        )
         for row in rows
     }
 
@@ -320,9 +324,11 @@ def _bump_versions(session: Session, replaced: dict[tuple[str, str], tuple[int, 
     slugs = dict(conn.execute(select(Plan.id, Plan.slug)).all())
     facts: list[audit.Fact] = []
     versions: dict[int, int] = {}
-    today = dt.date.today()
+    from cpflow.clock import today as clock_today
+
+    today = clock_today()
     for row in conn.execute(select(Activity.__table__).order_by(Activity.id)).mappings():
-        before = replaced.get((slugs[row["plan_id"]], row["code"]))
+        before = replaced.get((slugs.get(row["plan_id"], f"#{row['plan_id']}"), row["code"]))
         if before is None or row["version"] > before[0]:
             continue
         now = (row["version"], row["state"], audit.canonical_json(content("activities", row)))
