@@ -121,3 +121,21 @@ def test_a_console_run_collects_while_it_works_with_its_start_frozen(tmp_path):
     assert "during True True" in result.stderr
     enabled, frozen = result.stderr.split("gc ")[-1].split()
     assert enabled == "True" and int(frozen) > 10_000  # the modules, classes and tables of the start
+
+
+def test_a_plugin_command_that_never_opens_the_database_runs_with_collection_on(tmp_path):
+    code = (
+        "import click, gc, sys\n"
+        "from cpflow.plugins import hookimpl, manager\n"
+        "class Hello:\n"
+        "    @hookimpl\n"
+        "    def register_commands(self, cli):\n"
+        "        @cli.command('hello')\n"
+        "        def hello():\n"
+        "            click.echo(f'collecting {gc.isenabled()}')\n"
+        "manager.get_plugins('builtin').manager.register(Hello(), name='hello')\n"
+        "sys.argv[1:] = ['--plugins', 'builtin', 'hello']\n"
+        "from cpflow.cli import main\nmain()\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert (result.returncode, result.stdout) == (0, "collecting True\n"), result.stderr

@@ -26,6 +26,7 @@ from cpflow.cli.common import (  # noqa: F401 (DATE, by_option, emit, format_opt
     pass_ctx,
     pause_collection,
     restore_collection,
+    resume_collection,
     say,
     terminal_safe,
     usage_error_line,
@@ -126,6 +127,7 @@ def main(argv: list[str] | None = None) -> None:
         # A built-in command needs no plugin scan (~20 ms); `cpflow plugins` reports what the scan found.
         if _command_name(args) not in cli.commands or _command_name(args) == "plugins":
             _add_plugin_commands(_plugin_selection(args))
+            resume_collection()  # a plugin's command may work without opening the database
         code = cli.main(args=args, prog_name="cpflow", standalone_mode=False)
         sys.exit(code if isinstance(code, int) else EXIT_OK)
     except CpflowError as exc:

@@ -85,8 +85,8 @@ pass_ctx = click.make_pass_decorator(Context)
 # mapped tables) lives until exit, so collecting is pure cost: 40-60 ms of a 300 ms
 # `cpflow plans`, 130 ms of `cpflow check` (measured with gc.callbacks). `main` pauses
 # collection; it resumes when the command first opens the database, by when the command
-# has imported what it works with, and the heap made so far is frozen: later collections
-# do not scan it again.
+# has imported what it works with (a plugin's command, which may never open it, resumes
+# before it runs), and the heap made so far is frozen: later collections skip it.
 _collection = {"paused": False, "frozen": False}
 
 
