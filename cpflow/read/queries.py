@@ -7,7 +7,7 @@ import datetime as dt
 import json
 
 from sqlalchemy import Select, Text, func, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from cpflow.errors import BadInput
 from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, Submission, TransitionEvent, Unit
@@ -53,39 +53,41 @@ def list_activities(
     plan_ids = [find_plan(session, slug).id for slug in plans]
     if as_of is None:
         check_cache(session.connection(), plan_ids)
-    unit_alias = aliased(Unit)
+    # Core tables, not the mapped classes: a listing needs no ORM mapper configured (25 ms).
+    plan, act, objective_t = Plan.__table__, Activity.__table__, Objective.__table__
+    unit_alias = Unit.__table__.alias()
     query: Select = (
         select(
-            Plan.slug,
-            Activity.code,
-            Activity.title,
-            Objective.code.label("objective"),
-            unit_alias.key.label("unit"),
-            Activity.lead,
-            Activity.phase,
-            type_coerce(Activity.start, Text).label("start"),
-            type_coerce(Activity.due, Text).label("due"),
-            type_coerce(Activity.sectors, Text).label("sectors"),
+            plan.c.slug,
+            act.c.code,
+            act.c.title,
+            objective_t.c.code.label("objective"),
+            unit_alias.c.key.label("unit"),
+            act.c.lead,
+            act.c.phase,
+            type_coerce(act.c.start, Text).label("start"),
+            type_coerce(act.c.due, Text).label("due"),
+            type_coerce(act.c.sectors, Text).label("sectors"),
         )
-        .join(Plan, Plan.id == Activity.plan_id)
-        .outerjoin(Objective, Objective.id == Activity.objective_id)
-        .outerjoin(unit_alias, unit_alias.id == Activity.unit_id)
+        .join(plan, plan.c.id == act.c.plan_id)
+        .outerjoin(objective_t, objective_t.c.id == act.c.objective_id)
+        .outerjoin(unit_alias, unit_alias.c.id == act.c.unit_id)
     )
     query, state = with_state(query, as_of)
     query = query.add_columns(state.label("state"))
     if plans:
-        query = query.where(Plan.slug.in_(plans))
+        query = query.where(plan.c.slug.in_(plans))
     if states:
         query = query.where(state.in_(states))
     if as_of is not None:
-        query = query.where(Plan.start <= as_of)
+        query = query.where(plan.c.start <= as_of)
     if objective:
-        query = query.where(Objective.code == objective)
+        query = query.where(objective_t.c.code == objective)
     if unit:
-        query = query.where(unit_alias.key == unit)
+        query = query.where(unit_alias.c.key == unit)
     if phase:
-        query = query.where(Activity.phase == phase)
-    query = query.order_by(Plan.slug, Activity.position, Activity.id)
+        query = query.where(act.c.phase == phase)
+    query = query.order_by(plan.c.slug, act.c.position, act.c.id)
     wanted_sector = sector.casefold() if sector else None
     # Dates and sector lists come as the driver gives them and are converted here, each
     # distinct text once: sector lists and dates repeat across thousands of activities.
