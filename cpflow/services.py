@@ -91,31 +91,38 @@ class MoveResult:
 
 # The move's reads in one statement: the activity, its plan's rules, its last move date and
 # the chain head (already locked by Database.write).
-# Built once; SQLAlchemy caches its compiled form, so a move costs one round trip here.
+# Built once on the tables (Core, not the ORM entities, so compiling it never configures the
+# mappers: a `cpflow move` process runs no ORM at all); a move costs one round trip here.
+_PLANS, _ACTIVITIES, _EVENTS, _HEAD, _ACCOUNTS = (
+    model.__table__.c for model in (Plan, Activity, TransitionEvent, ChainHead, Account)
+)
 _LAST_MOVE_AT = (
-    select(func.max(TransitionEvent.at))
-    .where(TransitionEvent.activity_id == Activity.id, TransitionEvent.kind == "transition")
-    .correlate(Activity)
+    select(func.max(_EVENTS.at))
+    .where(_EVENTS.activity_id == _ACTIVITIES.id, _EVENTS.kind == "transition")
+    .correlate(Activity.__table__)
     .scalar_subquery()
 )
 _MOVE_TARGET = (
     select(
-        Plan.id.label("plan_id"), Plan.start.label("plan_start"), Plan.lifecycle, Plan.people,
-        Activity.id, Activity.code, Activity.title, Activity.state, Activity.version, Activity.lead,
-        Activity.sectors, Activity.unit_id, Activity.objective_id, Activity.phase, Activity.due,
-        _LAST_MOVE_AT.label("last_at"), ChainHead.seq.label("head_seq"), ChainHead.hash.label("head_hash"),
-        select(Account.id).exists().label("has_accounts"),  # read here, not in a statement of its own
+        _PLANS.id.label("plan_id"), _PLANS.start.label("plan_start"), _PLANS.lifecycle, _PLANS.people,
+        _ACTIVITIES.id, _ACTIVITIES.code, _ACTIVITIES.title, _ACTIVITIES.state, _ACTIVITIES.version, _ACTIVITIES.lead,
+        _ACTIVITIES.sectors, _ACTIVITIES.unit_id, _ACTIVITIES.objective_id, _ACTIVITIES.phase, _ACTIVITIES.due,
+        _LAST_MOVE_AT.label("last_at"), _HEAD.seq.label("head_seq"), _HEAD.hash.label("head_hash"),
+        select(_ACCOUNTS.id).exists().label("has_accounts"),  # read here, not in a statement of its own
     )
-    .join(Activity, Activity.plan_id == Plan.id)
-    .join(ChainHead, ChainHead.id == 1)
-    .where(Plan.slug == bindparam("slug"), Activity.code == bindparam("code"))
-    .with_for_update(of=Activity)
+    .select_from(Plan.__table__)
+    .join(Activity.__table__, _ACTIVITIES.plan_id == _PLANS.id)
+    .join(ChainHead.__table__, _HEAD.id == 1)
+    .where(_PLANS.slug == bindparam("slug"), _ACTIVITIES.code == bindparam("code"))
+    .with_for_update(of=Activity.__table__)
 )  # fmt: skip
 _MOVE_APPLY = (
-    update(Activity)
-    .where(Activity.id == bindparam("b_id"), Activity.version == bindparam("b_version"))
+    update(Activity.__table__)
+    .where(_ACTIVITIES.id == bindparam("b_id"), _ACTIVITIES.version == bindparam("b_version"))
     .values(state=bindparam("b_state"), version=bindparam("b_version") + 1)
 )
+# cpflow.audit's event INSERT and chain-head move, on the tables (see _MoveStatements).
+_MOVE_HEAD = update(ChainHead.__table__).where(_HEAD.id == 1).values(seq=bindparam("h_seq"), hash=bindparam("h_hash"))
 
 
 class _NeedsSession(Exception):
@@ -134,7 +141,7 @@ class _MoveStatements:
         self.target = self._compile(_MOVE_TARGET, dialect)
         self.apply = self._compile(_MOVE_APPLY, dialect)
         self.insert = self._compile(audit._INSERT, dialect)
-        self.head = self._compile(audit._MOVE_HEAD if self.sqlite else audit._ADVANCE_HEAD, dialect)
+        self.head = self._compile(_MOVE_HEAD if self.sqlite else audit._ADVANCE_HEAD, dialect)
 
     @staticmethod
     def _compile(statement, dialect) -> Callable[[dict], tuple[str, dict]]:
