@@ -212,3 +212,24 @@ def test_date_serials_are_what_write_datetime_would_store():
     assert all(isinstance(v, float) for v in _serials(pd.Series(days)))
     aware = pd.Series([pd.Timestamp("1900-01-01 23:00", tz="Asia/Baghdad"), pd.NaT]).astype("datetime64[ns, Asia/Baghdad]")
     assert _serials(aware) == [0.0, None]
+
+
+def test_text_that_looks_like_rich_string_markup_is_text_not_xml(tmp_path):
+    """xlsxwriter (constant_memory) writes a string from <r> to </r> into the sheet XML as
+    it is; cpflow writes such text as plain runs, so it cannot add cells or formulas."""
+    import pandas as pd
+
+    from cpflow.reports.model import Column, Report, Section
+
+    evil = '<r><t>x</t></r></is></c><c r="Z9"><f>HYPERLINK("http://x","y")</f></c><c><is><r><t>y</t></r>'
+    plans = pd.DataFrame([{"slug": "p", "title": evil, "currency": "USD", "start": D("2023-01-01"), "end": D("2023-12-31")}])
+    table = pd.DataFrame({"id": ["p:1", "p:2"], "title": [evil, "plain <r> text"]})
+    section = Section("Listing", table, columns=(Column("id", "ID"), Column("title", "<r><t>T</t></r>")))
+    report = Report("progress", evil, AS_OF, None, plans, sections=[section])
+    path = write(report, tmp_path / "r.xlsx")
+    with zipfile.ZipFile(path) as archive:
+        sheets = [archive.read(n).decode() for n in archive.namelist() if n.startswith("xl/worksheets/sheet")]
+    assert sheets and not any("<f>" in xml or '<c r="Z9"' in xml for xml in sheets)
+    book = openpyxl.load_workbook(path)
+    assert book["Summary"]["A1"].value == evil
+    assert [c.value for c in book["Listing"]["B"]] == ["<r><t>T</t></r>", evil, "plain <r> text"]

@@ -3,7 +3,8 @@ an index of sheets and the native charts), then one sheet per view, then the dat
 charts draw.
 
 Every sheet is written row by row in `constant_memory` mode, so a 100k-row listing
-costs little memory. Text goes through `write_string` only, so no cell is ever a
+costs little memory. Text goes through `write_string` only (or, for text that looks like
+markup, as a rich string of plain runs), so no cell is ever a
 formula; numbers, dates and money are real numbers with formats. The creation date is
 the as-of date, so the same report gives the same bytes.
 """
@@ -11,6 +12,7 @@ the as-of date, so the same report gives the same bytes.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from pathlib import Path
 
@@ -107,6 +109,21 @@ def _values(section: Section, key: str, kind: str) -> list:
     return values
 
 
+def _looks_rich(text: str | None) -> bool:
+    """Text xlsxwriter would write into the sheet's XML unescaped: in constant_memory mode
+    it takes a string that starts with <r> and ends with </r> for a rich string."""
+    return text is not None and text.startswith("<r>") and text.endswith("</r>")
+
+
+def _write_text(ws, row: int, col: int, text: str, style=None) -> None:
+    """A text cell, never markup: text that looks like a rich string is written as a rich
+    string of plain runs, which xlsxwriter escapes (the cell reads the same)."""
+    if _looks_rich(text):
+        ws.write_rich_string(row, col, text[:1], text[1:2], text[2:], *((style,) if style is not None else ()))
+    else:
+        ws.write_string(row, col, text, style)
+
+
 def _width_of(values: list, kind: str, label: str) -> float:
     if kind == "date":
         return 11
@@ -172,16 +189,17 @@ def write_section(workbook, fmt: _Formats, name: str, section: Section) -> None:
     for col, width in enumerate(widths):
         ws.set_column(col, col, width)
     for col, column in enumerate(columns):
-        ws.write_string(0, col, column.label, fmt.header)
+        _write_text(ws, 0, col, column.label, fmt.header)
     ws.freeze_panes(1, 0)
     # Text longer than its column wraps inside it instead of being cut at the column edge.
     styles = {"text": None, "int": fmt.int, "number": fmt.number, "pct": fmt.pct, "date": fmt.date}
-    text, number = ws.write_string, ws.write_number
+    number = ws.write_number
     plain, priced = [], []  # (column, write, format, values); money takes its format from the row's currency
     for col, (column, width, column_values) in enumerate(zip(columns, widths, values)):
         if column.kind == "money":
             priced.append((col, column_values))
         elif column.kind == "text":
+            text = functools.partial(_write_text, ws) if any(map(_looks_rich, column_values)) else ws.write_string
             plain.append((col, text, fmt.wrap if width >= MAX_WIDTH else None, column_values))
         else:
             plain.append((col, number, styles[column.kind], column_values))
@@ -224,9 +242,9 @@ def _chart_blocks(workbook, fmt: _Formats, sections: list[Section]) -> dict[str,
     blocks, row = {}, 0
     for section in charted:
         chart, data = section.chart, section.chart_data
-        ws.write_string(row, 0, chart.title, fmt.bold)
+        _write_text(ws, row, 0, chart.title, fmt.bold)
         for i, key in enumerate(chart.series, start=1):
-            ws.write_string(row, i, key.replace("_", " "), fmt.header)
+            _write_text(ws, row, i, key.replace("_", " "), fmt.header)
         category_kind = "date" if chart.kind == "line" else "text"
         categories = cells.column_values(data[chart.category], category_kind)
         series = [cells.column_values(data[key], "number") for key in chart.series]
@@ -236,7 +254,7 @@ def _chart_blocks(workbook, fmt: _Formats, sections: list[Section]) -> dict[str,
             if category_kind == "date":
                 ws.write_datetime(r, 0, dt.datetime.combine(category, dt.time()), fmt.date)
             else:
-                ws.write_string(r, 0, "" if category is None else str(category))
+                _write_text(ws, r, 0, "" if category is None else str(category))
             for i, values in enumerate(series, start=1):
                 if values[offset] is not None:
                     ws.write_number(r, i, values[offset], fmt.pct if chart.value_kind == "pct" else fmt.number)
@@ -289,40 +307,40 @@ def write_summary(workbook, fmt: _Formats, report: Report, names: list[str]) -> 
     ws.set_column(1, 1, 14)
     ws.set_column(2, 2, 48)
     ws.set_column(3, 4, 11)
-    ws.write_string(0, 0, report.title, fmt.title)
-    ws.write_string(1, 0, f"State {report.period_text}. Plans: {', '.join(report.plans['slug'])}.", fmt.muted)
-    ws.write_string(
-        2, 0, f"Built by cpflow {report.about.get('cpflow', '')}, replayed from the event log as of the date.", fmt.muted
+    _write_text(ws, 0, 0, report.title, fmt.title)
+    _write_text(ws, 1, 0, f"State {report.period_text}. Plans: {', '.join(report.plans['slug'])}.", fmt.muted)
+    _write_text(
+        ws, 2, 0, f"Built by cpflow {report.about.get('cpflow', '')}, replayed from the event log as of the date.", fmt.muted
     )
     row = 4
     for col, label in enumerate(("Figure", "Value", "Detail")):
-        ws.write_string(row, col, label, fmt.header)
+        _write_text(ws, row, col, label, fmt.header)
     for figure in report.figures:
         row += 1
-        ws.write_string(row, 0, figure.label)
+        _write_text(ws, row, 0, figure.label)
         if figure.value is not None:
             ws.write_number(row, 1, figure.value, fmt.pct if figure.kind == "pct" else fmt.int)
         if figure.detail:
-            ws.write_string(row, 2, figure.detail, fmt.muted_wrap)
+            _write_text(ws, row, 2, figure.detail, fmt.muted_wrap)
     row += 2
     for col, label in enumerate(("Plan", "Currency", "Title", "Start", "End")):
-        ws.write_string(row, col, label, fmt.header)
+        _write_text(ws, row, col, label, fmt.header)
     for plan in report.plans.itertuples(index=False):
         row += 1
-        ws.write_string(row, 0, plan.slug)
-        ws.write_string(row, 1, plan.currency)
-        ws.write_string(row, 2, plan.title)
+        _write_text(ws, row, 0, plan.slug)
+        _write_text(ws, row, 1, plan.currency)
+        _write_text(ws, row, 2, plan.title)
         ws.write_datetime(row, 3, pd.Timestamp(plan.start).to_pydatetime(), fmt.date)
         ws.write_datetime(row, 4, pd.Timestamp(plan.end).to_pydatetime(), fmt.date)
     row += 2
     for col, label in enumerate(("Sheet", "Rows", "About")):
-        ws.write_string(row, col, label, fmt.header)
+        _write_text(ws, row, col, label, fmt.header)
     for name, section in zip(names, report.sections):
         row += 1
-        ws.write_string(row, 0, name)
+        _write_text(ws, row, 0, name)
         ws.write_number(row, 1, len(section.table), fmt.int)
         if section.note:
-            ws.write_string(row, 2, section.note, fmt.muted_wrap)
+            _write_text(ws, row, 2, section.note, fmt.muted_wrap)
     return ws, row
 
 
