@@ -513,12 +513,12 @@ def _load_activities(
         # Each `create` carries the row's content as written: JSON-native values (text, integers,
         # lists of text, dates as ISO text) that the database stores and returns unchanged, so
         # reading 100,000 rows back (_with_content) would only give the same dicts again.
-        facts.extend(
-            Fact("create", actor, today, plan_id=plan_id, activity_id=ids[row["code"]],
-                 data={"code": row["code"], "row": _content(row)})
-            for row in new_rows
-        )  # fmt: skip
+        # Each inserted row is let go as its fact is made, so the two are not held at once.
         result.added = [row["code"] for row in new_rows]
+        for i, row in enumerate(new_rows):
+            facts.append(Fact("create", actor, today, plan_id=plan_id, activity_id=ids[row["code"]],
+                              data={"code": row["code"], "row": _content(row)}))  # fmt: skip
+            new_rows[i] = None
     if partial:
         return
     gone = [code for code, row in existing.items() if code not in seen and row.in_source]
