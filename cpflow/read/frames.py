@@ -51,9 +51,7 @@ submissions  submission (id), plan, activity ("plan:target": the activity, indic
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import gc
 import json
 from collections.abc import Collection
 from dataclasses import dataclass, fields
@@ -82,6 +80,7 @@ from cpflow.models import (
     Unit,
 )
 from cpflow.money import MINOR_PER_UNIT
+from cpflow.read.queries import collector_paused
 from cpflow.read.state import last_moves, state_after
 from cpflow.replay import check_cache
 
@@ -119,22 +118,8 @@ class Frames:
 
 def load_frames(session: Session, *, plans: tuple[str, ...] = (), as_of: dt.date | None = None) -> Frames:
     """Load the plans' tables (all plans when `plans` is empty) as of `as_of` (default today)."""
-    with _collector_paused():
+    with collector_paused():
         return _load_frames(session, plans, as_of or today())
-
-
-@contextlib.contextmanager
-def _collector_paused():
-    """Pause Python's cycle collector while the frames are built: they are millions of
-    new, acyclic objects, and each generation-2 pass walks them all again (a quarter of
-    the load time at 10k activities). The collector runs as usual afterwards."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def _load_frames(session: Session, plans: tuple[str, ...], as_of: dt.date) -> Frames:
