@@ -103,6 +103,15 @@ class Builder:
         self.undated_kind: dict[str, str] = {}
         self.units: dict[str, UnitSpec] = dict(ctx.units)
         self.objectives: dict[str, ObjectiveSpec] = dict(ctx.objectives)
+        # Folded title or name -> the first objective or unit that has it, and the lowest
+        # objective number not taken: a row finds its group in one look-up, not a scan.
+        self._objective_titled: dict[str, str] = {}
+        for objective in self.objectives.values():
+            self._objective_titled.setdefault(objective.title.casefold(), objective.code)
+        self._unit_named: dict[str, str] = {}
+        for unit in self.units.values():
+            self._unit_named.setdefault(unit.name.casefold(), unit.key)
+        self._free_number = 1
         self.checklists: dict[str, ChecklistSpec] = {k: c.model_copy(deep=True) for k, c in ctx.checklists.items()}
         self.items = {item.code for c in ctx.checklists.values() for item in c.items}
         for period in mapping.periods:
@@ -329,16 +338,15 @@ class Builder:
         if code is None and not title:
             return None
         if code is None:
-            folded = title.casefold()
-            for objective in self.objectives.values():
-                if objective.title.casefold() == folded:
-                    return objective.code
-            number = 1
-            while str(number) in self.objectives:
-                number += 1
-            code = str(number)
+            found = self._objective_titled.get(title.casefold())
+            if found is not None:
+                return found
+            while str(self._free_number) in self.objectives:  # codes are only ever added
+                self._free_number += 1
+            code = str(self._free_number)
         if code not in self.objectives:
-            self.objectives[code] = ObjectiveSpec(code=code, title=title or f"Objective {code}")
+            objective = self.objectives[code] = ObjectiveSpec(code=code, title=title or f"Objective {code}")
+            self._objective_titled.setdefault(objective.title.casefold(), code)
         return code
 
     def _unit(self, cell: str | None, name: str | None) -> str | None:
@@ -346,15 +354,15 @@ class Builder:
             return None
         if cell in self.units:
             return cell
-        wanted = (name or cell).casefold()
-        for unit in self.units.values():
-            if unit.name.casefold() == wanted:
-                return unit.key
+        found = self._unit_named.get((name or cell).casefold())
+        if found is not None:
+            return found
         key = cell if cell and name else _slug(cell or name)
         base, n = key, 2
         while key in self.units:
             key, n = f"{base}-{n}", n + 1
-        self.units[key] = UnitSpec(key=key, name=name or cell, kind="area")
+        unit = self.units[key] = UnitSpec(key=key, name=name or cell, kind="area")
+        self._unit_named.setdefault(unit.name.casefold(), key)
         return key
 
     def _checklist(self, d: Draft, entries: list[str]) -> list[str]:
