@@ -5,7 +5,7 @@ from __future__ import annotations
 from benchmarks import AS_OF, rawdb
 
 NAME = "check"
-TARGET = 3.0
+TARGET = 2.5  # issue 17; the suite judged 3 until this round
 DOES = "cpflow.rules.engine.run_checks with every registered rule, as of a date (frames + rules + findings)"
 BASELINE = "pandas.read_sql of the same tables (events and measurements up to the date): the data-access floor"
 REQUIRES = ("cpflow.rules.engine", "cpflow.read.frames")
