@@ -25,11 +25,16 @@ class ComplianceReport(Report):
     waived: pd.DataFrame = field(default_factory=pd.DataFrame)  # the waived findings, with the reason
 
 
-def findings_frame(check, registry, rows: list[dict] | None = None) -> pd.DataFrame:
+_ROW_FIELDS = ("code", "severity", "subject", "plan", "message", "data", "waived")
+
+
+def findings_frame(check, registry, findings: list | None = None) -> pd.DataFrame:
     """The check's findings (already sorted by the engine) with each rule's pack and title;
-    `rows` instead of `check.rows()` for another list (the waived findings)."""
-    rows = check.rows() if rows is None else rows
-    frame = pd.DataFrame(rows, columns=["code", "severity", "subject", "plan", "message", "data", "waived"])
+    `findings` instead of `check.findings` for another list (the waived findings). Built
+    column by column from the findings themselves: no dict per finding on the way."""
+    findings = check.findings if findings is None else findings
+    columns = {name: [getattr(f, name) for f in findings] for name in _ROW_FIELDS} if findings else []
+    frame = pd.DataFrame(columns, columns=list(_ROW_FIELDS))
     rules = pd.DataFrame(
         [(code, rule.pack or "other", rule.title) for code, rule in registry.rules.items()], columns=["code", "pack", "rule"]
     )
@@ -44,8 +49,8 @@ def locate(findings: pd.DataFrame, frames) -> pd.Series:
     """Where each finding sits: the objective of an activity or objective subject, the
     unit of a unit subject, what an indicator measures, else the plan itself."""
     acts = frames.activities[["id", "objective", "unit"]]
-    by_activity = acts.set_index("id")["objective"].dropna().map(lambda code: f"objective {code}")
-    unit_of_activity = acts[acts["objective"].isna()].set_index("id")["unit"].dropna().map(lambda key: f"unit {key}")
+    by_activity = _prefixed(acts.set_index("id")["objective"].dropna(), "objective")
+    unit_of_activity = _prefixed(acts[acts["objective"].isna()].set_index("id")["unit"].dropna(), "unit")
     by_objective = frames.objectives.set_index("id")["code"].map(lambda code: f"objective {code}")
     by_unit = frames.units.set_index("id")["key"].map(lambda key: f"unit {key}")
     by_indicator = frames.indicators.set_index("id")["of"].str.replace(":", " ", n=1, regex=False)
@@ -55,6 +60,12 @@ def locate(findings: pd.DataFrame, frames) -> pd.Series:
     if findings["plan"].nunique() > 1:
         where = findings["plan"] + " · " + where
     return where
+
+
+def _prefixed(codes: pd.Series, kind: str) -> pd.Series:
+    """'objective 2.1' for each code: one text per distinct code, shared by its activities."""
+    labels = {code: f"{kind} {code}" for code in codes.unique()}
+    return codes.map(labels)
 
 
 def _where_order(findings: pd.DataFrame, frames) -> list[str]:
@@ -128,7 +139,7 @@ def build_from_check(check, frames, registry, *, selection: Mapping | None = Non
     found = findings_frame(check, registry)
     found["where"] = locate(found, frames) if len(found) else pd.Series(dtype=object)
     found = found[list(FINDING_COLUMNS)]
-    waived = findings_frame(check, registry, check.waived_rows())
+    waived = findings_frame(check, registry, check.waived)
     waived["where"] = locate(waived, frames) if len(waived) else pd.Series(dtype=object)
     waived = waived[[*FINDING_COLUMNS, "waived"]]
     plans = plans_table(frames)
