@@ -9,15 +9,34 @@ import zipfile
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.conftest import browser_sign_in, fill_tracker, snapshot
+from tests.conftest import BACKENDS, browser_sign_in, fill_tracker, snapshot
+from tests.test_web_shared import copied_web, template
 
 scenarios("web.feature")
 
 
+# Every journey on SQLite, and on PostgreSQL when CPFLOW_TEST_PG_URL is set: the module
+# builds the database once per backend and each scenario gets its own copy
+# (tests/test_web_shared.py); conftest's `served` serves this `web`.
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(request, tmp_path_factory):
+    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
+        yield url
+
+
 @pytest.fixture(autouse=True)
-def backend(db_url):
-    """Every journey on SQLite, and on PostgreSQL when CPFLOW_TEST_PG_URL is set."""
-    return db_url
+def backend(built):
+    """Autouse, so each scenario is parametrized by the backend when it is collected (its
+    steps ask for their fixtures only as they run)."""
+    return built
+
+
+@pytest.fixture
+def web(built, tmp_path):
+    with copied_web(built, tmp_path) as copy:
+        yield copy
 
 
 @pytest.fixture

@@ -9,11 +9,27 @@ import zlib
 
 import pytest
 
-from tests.conftest import browser_sign_in
+from tests.conftest import BACKENDS, browser_sign_in
+from tests.test_web_shared import copied_web, template
 
 pytestmark = [
-    pytest.mark.parametrize("db_url", ["sqlite"], indirect=True),
+    pytest.mark.parametrize("built", ["sqlite"], indirect=True),
 ]
+
+
+# Each module builds its database once; every test gets its own copy (tests/test_web_shared.py).
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def built(request, tmp_path_factory):
+    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
+        yield url
+
+
+@pytest.fixture
+def web(built, tmp_path):
+    with copied_web(built, tmp_path) as copy:
+        yield copy
 
 
 def not_blank(png: bytes) -> bool:

@@ -13,8 +13,8 @@ schema. Two ways to use it:
   records nothing the record holds); every test that writes gets its own copy.
 
 Each CLI call run in-process leaves its connection pool to the garbage collector; on
-PostgreSQL, many of them exhaust the server's connections, so every build ends with a
-collection."""
+PostgreSQL, many of them exhaust the server's connections, so each call here is followed by
+a collection."""
 
 from __future__ import annotations
 
@@ -63,6 +63,7 @@ class Web:
 
 def _cli(url: str, *args: str) -> None:
     result = run_cli(*args, db_url=url)
+    gc.collect()  # the command's pool: close its connection now, not when the collector gets to it
     assert result.exit_code == 0, (args, result.output)
 
 
@@ -88,7 +89,6 @@ def build(url: str, folder: Path) -> None:
             set_password(database, login, WEB_PASSWORD, by="admin")
     finally:
         database.dispose()
-    gc.collect()  # the CLI calls' pools: close their connections now
 
 
 def copy_sqlite(source_url: str, folder: Path) -> str:
