@@ -139,3 +139,65 @@ def test_a_plugin_command_that_never_opens_the_database_runs_with_collection_on(
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert (result.returncode, result.stdout) == (0, "collecting True\n"), result.stderr
+
+
+def test_debug_given_as_an_options_value_is_not_cpflows_debug_flag(tmp_path):
+    """`--period --debug` names a period called "--debug": the error stays one line, no
+    traceback (found by the CLI fuzz)."""
+    from tests.conftest import WORKFLOWS, run_cli
+
+    url = f"sqlite:///{tmp_path / 'cpflow.db'}"
+    assert run_cli("load", str(WORKFLOWS / "cpms-wg-2022-2025.yaml"), "--by", "IM", db_url=url).exit_code == 0
+    result = run_cli("fund", "cpms-wg-2022-2025:1.1", "--received", "10", "--period", "--debug", "--by", "IM", db_url=url)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_every_invocation_gives_its_database_connections_back(db_url):
+    """An in-process run (the tests, a script, the web app) disposes of the database it
+    opened: twenty reads leave no connection behind on PostgreSQL, no open file on SQLite."""
+    from sqlalchemy import create_engine, text
+
+    from tests.conftest import WORKFLOWS, run_cli
+
+    assert run_cli("load", str(WORKFLOWS / "cpms-wg-2022-2025.yaml"), "--by", "IM", db_url=db_url).exit_code == 0
+    if db_url.startswith("sqlite"):
+        import gc
+        import sqlite3
+
+        for _ in range(20):
+            assert run_cli("plans", db_url=db_url).exit_code == 0
+        gc.disable()  # nothing but dispose() may close them
+        try:
+            open_connections = [o for o in gc.get_objects() if isinstance(o, sqlite3.Connection)]
+        finally:
+            gc.enable()
+        assert all(not _is_open(c) for c in open_connections)
+        return
+    import uuid
+
+    name = f"cpflow-t-{uuid.uuid4().hex[:8]}"
+    db_url = f"{db_url}&application_name={name}"
+    probe = create_engine(db_url.split("?")[0])
+    count = text("SELECT count(*) FROM pg_stat_activity WHERE application_name = :name").bindparams(name=name)
+    try:
+        with probe.connect() as conn:
+            before = conn.execute(count).scalar_one()
+        for _ in range(20):
+            assert run_cli("plans", db_url=db_url).exit_code == 0
+        with probe.connect() as conn:
+            after = conn.execute(count).scalar_one()
+    finally:
+        probe.dispose()
+    assert before == after == 0, f"{after - before} connections left open by 20 runs"
+
+
+def _is_open(conn) -> bool:
+    import sqlite3
+
+    try:
+        conn.execute("SELECT 1")
+    except sqlite3.ProgrammingError:
+        return False
+    return True

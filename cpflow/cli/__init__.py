@@ -61,6 +61,7 @@ def cli(ctx: click.Context, db_url: str | None, plugins: str | None, debug: bool
     Read:    cpflow activities --plan cpms-wg-2022-2025 --as-of 2023-12-31
     """
     ctx.obj = Context(db_url, plugins, debug)
+    ctx.call_on_close(ctx.obj.close)
 
 
 # The module under cpflow/cli/ of each built-in command, as its COMMANDS name them (a test
@@ -121,7 +122,7 @@ cli.commands = _Commands(MODULES)
 def main(argv: list[str] | None = None) -> None:
     """Console entry point: run the CLI and map errors to exit codes."""
     args = sys.argv[1:] if argv is None else argv
-    debug = "--debug" in args
+    debug = _debug_flag(args)
     pause_collection()
     try:
         # A built-in command needs no plugin scan (~20 ms); `cpflow plugins` reports what the scan found.
@@ -184,6 +185,20 @@ def _command_name(args: list[str]) -> str | None:
         elif not arg.startswith("-"):
             return arg
     return None
+
+
+def _debug_flag(args: list[str]) -> bool:
+    """Whether `--debug` is given as cpflow's own option (before the command word), not as
+    the value of a command's option such as `--period --debug`."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--debug":
+            return True
+        if arg in ("--db", "--plugins"):
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return False
+    return False
 
 
 def _plugin_selection(args: list[str]) -> str | None:

@@ -70,6 +70,13 @@ class Context:
             self._db = Database(self.db_url)
         return self._db
 
+    def close(self) -> None:
+        """Give the database's pooled connections back (the end of every invocation: an
+        in-process caller, such as the tests or the web app's CLI, must not keep them)."""
+        if self._db is not None:
+            self._db.dispose()
+            self._db = None
+
     @property
     def plugins(self):
         """The plugin set this invocation selected (`--plugins` / CPFLOW_PLUGINS)."""
