@@ -279,7 +279,25 @@ class _Semantics:
 
     def activities(self) -> None:
         seen = self.activity_paths
+        objectives, units, periods, items = self.objective_codes, self.unit_keys, self.period_keys, self.items
+        meta = self.spec.plan
         for path, activity in self.spec.all_activities():
+            start, due = activity.start, activity.due
+            if (  # the usual activity, checked in one expression; one with a problem is checked below, in full
+                activity.code not in seen
+                and (activity.objective is None or activity.objective in objectives)
+                and all(code in objectives for code in activity.objectives)
+                and (activity.unit is None or activity.unit in units)
+                and (activity.phase is None or activity.phase in periods)
+                and all(key in periods for key in activity.schedule)
+                and all(code in items for code in activity.checklist)
+                and (activity.state is None or not self.states or activity.state in self.states)
+                and (start is None or meta.start <= start <= meta.end)
+                and (due is None or meta.start <= due <= meta.end)
+                and not (start and due and due < start)
+            ):
+                seen[activity.code] = path
+                continue
             loc = _path_to_loc(path)
             if activity.code in seen:
                 self.add(loc + ("code",), f"duplicate activity code {activity.code!r} (first at {seen[activity.code]})")
