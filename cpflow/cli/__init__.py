@@ -202,10 +202,16 @@ def _debug_flag(args: list[str]) -> bool:
 
 
 def _plugin_selection(args: list[str]) -> str | None:
-    """The --plugins value, read before parsing so plugin commands honour it."""
-    for i, arg in enumerate(args):
-        if arg == "--plugins" and i + 1 < len(args):
-            return args[i + 1]
+    """The --plugins value given before the command word, read before parsing so plugin
+    commands honour it."""
+    rest = iter(args)
+    for arg in rest:
+        if arg == "--plugins":
+            return next(rest, None)
         if arg.startswith("--plugins="):
             return arg.split("=", 1)[1]
+        if arg == "--db":
+            next(rest, None)
+        elif not arg.startswith("-"):
+            return None
     return None
