@@ -94,13 +94,17 @@ def classify(names: Sequence[str], orgs: Organisations) -> tuple[str, list[str]]
 def lead_names(activities, units, orgs_by_plan: Mapping[str, Organisations]) -> list[list[str]]:
     """Each activity's lead names: its own lead, else its unit's leads (as the frames' `lead`)."""
     unit_leads = {(plan, key): list(leads or []) for plan, key, leads in zip(units["plan"], units["key"], units["leads"])}
+    # Leads repeat across a plan's activities: each (plan, lead, unit) is split once.
+    memo: dict[tuple, list[str]] = {}
     out = []
-    for plan, own, unit in zip(activities["plan"], activities["own_lead"], activities["unit"], strict=True):
-        orgs = orgs_by_plan.get(plan, Organisations())
-        if isinstance(own, str) and own.strip():
-            out.append(orgs.split(own))
-        else:
-            out.append([name for lead in unit_leads.get((plan, unit), []) for name in orgs.split(lead)])
+    columns = (activities["plan"].tolist(), activities["own_lead"].tolist(), activities["unit"].tolist())
+    for plan, own, unit in zip(*columns, strict=True):
+        own = own if isinstance(own, str) and own.strip() else None
+        key = (plan, own, None if own else unit)
+        if key not in memo:
+            orgs = orgs_by_plan.get(plan, Organisations())
+            memo[key] = orgs.split(own) if own else [n for lead in unit_leads.get((plan, unit), []) for n in orgs.split(lead)]
+        out.append(list(memo[key]))
     return out
 
 
@@ -110,7 +114,14 @@ def localisation_table(ctx):
     acts = ctx.activities
     acts = acts[~ctx.tagged(acts, "cancelled")].reset_index(drop=True)  # live: not dropped, as in C501-C504
     names = lead_names(acts, ctx.units, orgs)
-    classes = [classify(n, orgs.get(plan, Organisations())) for n, plan in zip(names, acts["plan"], strict=True)]
+    memo: dict[tuple, tuple[str, list[str]]] = {}
+    classes = []
+    for n, plan in zip(names, acts["plan"].tolist(), strict=True):
+        key = (plan, *n)
+        if key not in memo:
+            memo[key] = classify(n, orgs.get(plan, Organisations()))
+        cls, local = memo[key]
+        classes.append((cls, list(local)))
     table = acts[["plan", "id", "objective", "unit"]].copy()
     table["leads"] = names
     table["class"] = [c for c, _ in classes]
