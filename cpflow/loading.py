@@ -508,8 +508,11 @@ def _load_activities(
                 [{("b_id" if k == "b_id" else f"v_{k}"): v for k, v in row.items()} for row in group],
             )
     if new_rows:
-        _insert_activities(session.connection(), new_rows)
-        ids = dict(session.execute(select(Activity.code, Activity.id).where(Activity.plan_id == plan_id)).all())
+        given = _insert_activities(session.connection(), new_rows)
+        if given is not None:
+            ids = dict(zip((row["code"] for row in new_rows), given))
+        else:
+            ids = dict(session.execute(select(Activity.code, Activity.id).where(Activity.plan_id == plan_id)).all())
         # Each `create` carries the row's content as written: JSON-native values (text, integers,
         # lists of text, dates as ISO text) that the database stores and returns unchanged, so
         # reading 100,000 rows back (_with_content) would only give the same dicts again.
@@ -555,14 +558,15 @@ _DATE_COLUMNS = frozenset(c.name for c in Activity.__table__.c if isinstance(c.t
 _BOOL_COLUMNS = frozenset(c.name for c in Activity.__table__.c if isinstance(c.type, Boolean))
 
 
-def _insert_activities(conn: Connection, rows: list[dict]) -> None:
+def _insert_activities(conn: Connection, rows: list[dict]) -> list[int] | None:
     """New activity rows in one executemany. On SQLite the values are bound as SQLAlchemy
     would store them (JSON as json.dumps text, dates as ISO text, booleans as 0/1) straight
     on the driver, without its per-row, per-column bind processing (a fifth of a 100,000-row
-    import's write); elsewhere through Core."""
+    import's write), and their ids are returned; elsewhere through Core, and None (the
+    caller reads the ids back)."""
     if conn.dialect.name != "sqlite":
         conn.execute(insert(Activity.__table__), rows)
-        return
+        return None
     columns = list(rows[0])
     texts: dict[tuple, str] = {}  # most lists repeat ([], ["Q1"] …): each serialised once
 
@@ -590,7 +594,16 @@ def _insert_activities(conn: Connection, rows: list[dict]) -> None:
         params.append(tuple(values))
     quote = conn.dialect.identifier_preparer.quote
     sql = f"INSERT INTO activities ({', '.join(map(quote, columns))}) VALUES ({', '.join('?' * len(columns))})"  # noqa: S608
+    before = conn.exec_driver_sql("SELECT coalesce(max(id), 0) FROM activities").scalar_one()
     conn.exec_driver_sql(sql, params)
+    # SQLite gives each new row the largest id + 1, so under the write lock the rows hold
+    # before + 1 … before + n in parameter order; checked, else the caller reads the ids.
+    top, count = conn.exec_driver_sql(
+        "SELECT max(id), count(*) FROM activities WHERE id > ?", (before,)
+    ).one()  # fmt: skip
+    if top == before + len(rows) and count == len(rows):
+        return list(range(before + 1, top + 1))
+    return None
 
 
 _NOT_CONTENT = _REPLAY_SKIP["activities"]  # what replay.content leaves out of an activity row
