@@ -10,11 +10,7 @@ schema. Two ways to use it:
   backup API, a PostgreSQL database made with CREATE DATABASE ... TEMPLATE. Real and
   isolated, in a fraction of the ~4 s of CLI calls and Argon2 hashing a build costs.
 - A module's tests that only read share one module-scoped copy (they may sign in: that
-  records nothing the record holds); every test that writes gets its own copy.
-
-Each CLI call run in-process leaves its connection pool to the garbage collector; on
-PostgreSQL, many of them exhaust the server's connections, so each call here is followed by
-a collection."""
+  records nothing the record holds); every test that writes gets its own copy."""
 
 from __future__ import annotations
 
@@ -63,7 +59,6 @@ class Web:
 
 def _cli(url: str, *args: str) -> None:
     result = run_cli(*args, db_url=url)
-    gc.collect()  # the command's pool: close its connection now, not when the collector gets to it
     assert result.exit_code == 0, (args, result.output)
 
 
