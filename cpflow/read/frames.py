@@ -165,8 +165,8 @@ def _load_frames(session: Session, plans: tuple[str, ...], as_of: dt.date) -> Fr
         lists=("targets", "expected_results"))  # fmt: skip
     objectives.insert(2, "id", objectives["plan"] + ":" + objectives["code"])
 
-    activities = _activities(conn, started, as_of, units, objectives)
-    events = _events(conn, started, as_of)
+    activities, names = _activities(conn, started, as_of, units, objectives)
+    events = _events(conn, started, as_of, names)
 
     indicators = _read(conn, select(
         Plan.slug.label("plan"), Indicator.code, Indicator.name, Indicator.measure, Indicator.of, Indicator.direction,
@@ -206,7 +206,8 @@ def _require_plans(session: Session, plans: tuple[str, ...]) -> None:
         raise NotFound(f"unknown plan {missing[0]!r}{hint}")
 
 
-def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: pd.DataFrame) -> pd.DataFrame:
+def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: pd.DataFrame) -> tuple[pd.DataFrame, dict]:
+    """The activities frame, and each activity's database id -> (plan, "plan:code") for the events."""
     last = last_moves(as_of)
     unit = aliased(Unit)
     query = (
@@ -217,7 +218,7 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
             Activity.objectives, Activity.start, Activity.due, Activity.sectors, Activity.countries, Activity.cross_cutting,
             Activity.activity_type.label("type"), Activity.expected_result, Activity.checklist, Activity.initial_state,
             state_after(last).label("state"),
-            last.c.at.label("last_event_at"), Activity.in_source,
+            last.c.at.label("last_event_at"), Activity.in_source, Activity.id.label("row_id"),
         )
         .join(Plan, Plan.id == Activity.plan_id)
         .outerjoin(Objective, Objective.id == Activity.objective_id)
@@ -233,6 +234,7 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
                             "initial_state", "state"))  # fmt: skip
     frame.insert(0, "id", frame["plan"] + ":" + frame["code"])
     frame["in_source"] = frame["in_source"].astype(bool)
+    names = dict(zip(frame.pop("row_id").tolist(), zip(frame["plan"].tolist(), frame["id"].tolist())))
 
     unit_leads = units.assign(unit_lead=units["leads"].str.join(", ").replace("", None))[["plan", "key", "unit_lead"]]
     frame = frame.merge(unit_leads, how="left", left_on=["plan", "unit"], right_on=["plan", "key"]).drop(columns="key")
@@ -247,10 +249,10 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
     own_result = frame["expected_result"].fillna("").str.strip() != ""
     has = own_result | frame["objective_results"].fillna(False).astype(bool)
     frame.insert(frame.columns.get_loc("expected_result") + 1, "has_expected_result", has.astype(bool))
-    return frame.drop(columns="objective_results")
+    return frame.drop(columns="objective_results"), names
 
 
-def _events(conn, started, as_of: dt.date) -> pd.DataFrame:
+def _events(conn, started, as_of: dt.date, names: dict) -> pd.DataFrame:
     """Moves up to the date. Events carry their plan id, so no event is joined to its
     activity: `plan:code` comes from a map of the (far fewer) activities."""
     plan_ids = select(Plan.id).where(started).scalar_subquery()
@@ -264,10 +266,8 @@ def _events(conn, started, as_of: dt.date) -> pd.DataFrame:
         .order_by(TransitionEvent.id)
     )  # fmt: skip
     frame = _read(conn, query, dates=("at",), repeated=("trigger", "from", "to", "actor", "recorded_at", "reason", "ref"))
-    names = _read(conn, select(Activity.id, Plan.slug, Activity.code).join(Plan, Plan.id == Activity.plan_id).where(started))
-    ids = names["id"].tolist()
-    slug = dict(zip(ids, names["slug"].tolist()))
-    ident = dict(zip(ids, (names["slug"] + ":" + names["code"]).tolist()))
+    slug = {row: plan for row, (plan, _) in names.items()}
+    ident = {row: code for row, (_, code) in names.items()}
     frame.insert(1, "plan", frame["activity_id"].map(slug).astype(object))
     frame.insert(2, "activity", frame["activity_id"].map(ident).astype(object))
     frame = frame.drop(columns="activity_id")
