@@ -42,19 +42,31 @@ def _version() -> str:
 
 class _Checks:
     """`cpflow check` for the report's selection, run once per date and kept: the progress
-    change log and the compliance report read the same check of the as-of date."""
+    change log and the compliance report read the same check of the as-of date. The frames
+    of the as-of date are read once too, and shared by the check and every report."""
 
     def __init__(self, session, options: ReportOptions, plugins):
         self.session, self.options, self.plugins = session, options, plugins
         self._runs: dict[dt.date, object] = {}
+        self._frames = None
+
+    def frames(self):
+        """The plans' frames as of the report's date (read on first use)."""
+        from cpflow.read.frames import load_frames
+
+        if self._frames is None:
+            self._frames = load_frames(self.session, plans=tuple(self.options.plans), as_of=self.options.as_of)
+        return self._frames
 
     def run(self, on: dt.date):
         from cpflow.rules.engine import run_checks
 
         if on not in self._runs:
             o = self.options
+            frames = self.frames() if on == o.as_of else None
             self._runs[on] = run_checks(self.session, plans=o.plans, as_of=on, select=o.select, ignore=o.ignore,
-                                        settings=o.settings, severities=o.severities, plugins=self.plugins)  # fmt: skip
+                                        settings=o.settings, severities=o.severities, plugins=self.plugins,
+                                        frames=frames)  # fmt: skip
         return self._runs[on]
 
     def findings(self, on: dt.date):
@@ -68,25 +80,25 @@ def progress_in(session, options: ReportOptions, plugins, checks: _Checks):
     from cpflow.reports.progress import build_progress
 
     report = build_progress(session, plans=options.plans, as_of=options.as_of, since=options.since, plugins=plugins,
-                            checks=checks.findings)  # fmt: skip
+                            checks=checks.findings, frames=checks.frames())  # fmt: skip
     report.about = {"cpflow": _version(), **options.selection()}
     return report
 
 
-def compliance_in(session, options: ReportOptions, plugins, checks: _Checks, frames=None):
+def compliance_in(session, options: ReportOptions, plugins, checks: _Checks):
     from cpflow.reports.compliance import build_compliance
 
     report = build_compliance(session, plans=options.plans, as_of=options.as_of, select=options.select,
                               ignore=options.ignore, settings=options.settings, severities=options.severities,
-                              plugins=plugins, check=checks.run(options.as_of), frames=frames)  # fmt: skip
+                              plugins=plugins, check=checks.run(options.as_of), frames=checks.frames())  # fmt: skip
     report.about = {"cpflow": _version(), **report.about}
     return report
 
 
-def iptt_in(session, options: ReportOptions):
+def iptt_in(session, options: ReportOptions, checks: _Checks):
     from cpflow.reports.iptt import build_iptt
 
-    report = build_iptt(session, plans=options.plans, as_of=options.as_of)
+    report = build_iptt(session, plans=options.plans, as_of=options.as_of, frames=checks.frames())
     report.about = {"cpflow": _version()}
     return report
 
@@ -113,6 +125,17 @@ def _require_started(session, options: ReportOptions) -> None:
 def build_reports(db, kinds: tuple[str, ...], options: ReportOptions, plugins=None) -> tuple[list, tuple[int, str]]:
     """The reports of the given kinds ('progress', 'compliance', 'iptt') and the event-log head
     (events, hash) they were read at, all from one snapshot."""
+    reports, _check, at = _build(db, kinds, options, plugins, check=False)
+    return reports, at
+
+
+def build_reports_and_check(db, kinds: tuple[str, ...], options: ReportOptions, plugins=None):
+    """`build_reports`, with the check of the as-of date the reports were built beside (as
+    `cpflow check` gives it): (reports, check, head), one snapshot, the plans read once."""
+    return _build(db, kinds, options, plugins, check=True)
+
+
+def _build(db, kinds: tuple[str, ...], options: ReportOptions, plugins, *, check: bool):
     from cpflow.audit import head
 
     if plugins is None:
@@ -122,9 +145,7 @@ def build_reports(db, kinds: tuple[str, ...], options: ReportOptions, plugins=No
     with db.read() as session:
         _require_started(session, options)
         checks = _Checks(session, options, plugins)
-        # The checks first, before the report frames are read: their peaks do not add up.
-        if "compliance" in kinds or options.since is not None:
-            checks.run(options.as_of)
+        as_of_check = checks.run(options.as_of) if check or "compliance" in kinds or options.since else None
         if "progress" in kinds and options.since is not None:
             checks.run(options.since)
         reports = []
@@ -132,9 +153,7 @@ def build_reports(db, kinds: tuple[str, ...], options: ReportOptions, plugins=No
             if kind == "progress":
                 reports.append(progress_in(session, options, plugins, checks))
             elif kind == "iptt":
-                reports.append(iptt_in(session, options))
+                reports.append(iptt_in(session, options, checks))
             else:
-                # The progress report's frames are the same plans on the same date: read once.
-                frames = next((r.frames for r in reports if r.kind == "progress"), None)
-                reports.append(compliance_in(session, options, plugins, checks, frames))
-        return reports, head(session)
+                reports.append(compliance_in(session, options, plugins, checks))
+        return reports, as_of_check, head(session)

@@ -120,14 +120,15 @@ def iptt_section(frames, as_of: dt.date, detail: bool = True) -> Section:
     return Section("Indicator performance tracking", table, key="iptt", columns=COLUMNS, note=NOTE, detail=detail)
 
 
-def build_iptt(session, *, plans: tuple[str, ...] = (), as_of: dt.date):
+def build_iptt(session, *, plans: tuple[str, ...] = (), as_of: dt.date, frames=None):
     """`cpflow report iptt`: the IPTT as a report of its own (figures and the one section),
     rendered by the same writers as the progress and compliance reports."""
     from cpflow.read.frames import load_frames
     from cpflow.reports.model import Figure, Report
     from cpflow.reports.progress import plans_table, report_title
 
-    frames = load_frames(session, plans=plans, as_of=as_of)
+    if frames is None:
+        frames = load_frames(session, plans=plans, as_of=as_of)
     section = iptt_section(frames, as_of, detail=False)
     table = section.table
     statuses = table["status"].value_counts()

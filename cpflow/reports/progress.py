@@ -134,13 +134,15 @@ def _completed_between(frame: pd.DataFrame, events: pd.DataFrame, start: dt.date
 
 
 def build_progress(session, *, plans: tuple[str, ...] = (), as_of: dt.date, since: dt.date | None = None,
-                   plugins=None, checks=None) -> ProgressReport:  # fmt: skip
+                   plugins=None, checks=None, frames=None) -> ProgressReport:  # fmt: skip
     """The progress report for the plans as of the date; `checks(as_of)` returns the
-    findings as a DataFrame (for the change log's appeared and resolved findings)."""
+    findings as a DataFrame (for the change log's appeared and resolved findings); `frames`
+    already read for the same plans and date are used instead of reading again."""
     from cpflow.read.frames import load_frames
     from cpflow.reports import changes, plugin_sections
 
-    frames = load_frames(session, plans=plans, as_of=as_of)
+    if frames is None:
+        frames = load_frames(session, plans=plans, as_of=as_of)
     report = build_from_frames(frames, since=since)
     from cpflow.reports.iptt import iptt_section, localisation_sections
 

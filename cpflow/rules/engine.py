@@ -204,6 +204,7 @@ def run_checks(
     severities: Mapping[str, str] | None = None,
     plugins,
     debug: bool = False,
+    frames=None,
 ) -> CheckReport:
     """Run the selected rules on the plans (all when empty) as of a date (default today).
 
@@ -211,6 +212,8 @@ def run_checks(
     `{setting: value}` and may carry `severity`; `severities` maps a code to a severity.
     Bad input (unknown code, bad value, unknown plan) raises BadInput before any rule runs.
     `plugins` is the plugin set whose rules run (`cpflow.plugins.manager.build(...)`).
+    `frames` already read for the same plans and date are used instead of reading again
+    (rules never change them).
     """
     from cpflow.read.frames import load_frames
 
@@ -221,7 +224,8 @@ def run_checks(
         raise BadInput(f"unknown rule code or prefix {bad[0]!r}; there are {len(registry.rules)} known rules")
     cli_config, cli_severity = _cli_settings(registry, settings or {}, severities or {})
     as_of = as_of or today()
-    frames = load_frames(session, plans=tuple(plans), as_of=as_of)
+    if frames is None:
+        frames = load_frames(session, plans=tuple(plans), as_of=as_of)
     notes = [f"plan {slug} starts after {as_of}; nothing to check" for slug in plans
              if slug not in set(frames.plans["slug"])]  # fmt: skip
 

@@ -116,17 +116,10 @@ def shown(view) -> ShownView:
 def build_dashboard(db, plugins, slug: str, as_of: dt.date, since: dt.date | None) -> Dashboard:
     """The progress report's figures and views (not its full activity list) and the findings
     counts, through the same services as `cpflow report progress` and `cpflow check`."""
-    from cpflow.audit import head
     from cpflow.reports import html
-    from cpflow.reports.build import ReportOptions, build_reports
-    from cpflow.rules.engine import run_checks
+    from cpflow.reports.build import ReportOptions, build_reports_and_check
 
     options = ReportOptions(as_of=as_of, plans=(slug,), since=since)
-    (report,), report_head = build_reports(db, ("progress",), options, plugins)
+    (report,), checks, at = build_reports_and_check(db, ("progress",), options, plugins)
     views = [shown(html.view(report, section)) for section in report.sections if section.key != "activities"]
-    with db.read() as session:
-        checks = run_checks(session, plans=(slug,), as_of=as_of, plugins=plugins)
-        checks_head = head(session)
-    # Two snapshots: keep the result only when both saw the same record.
-    kept_head = report_head if report_head == checks_head else (-1, "")
-    return Dashboard(as_of, since, list(report.figures), views, dict(checks.counts), kept_head)
+    return Dashboard(as_of, since, list(report.figures), views, dict(checks.counts), at)
