@@ -70,13 +70,30 @@ def test_c505_is_silent_at_the_default_25_percent(loc):
     assert _c505(loc) == {}  # 28.6% overall, O1 exactly 25% (not below), O2 33.3%
 
 
-def test_c505_names_the_plan_and_objective_below_the_threshold_with_the_unclassified_count(loc):
+def test_c505_names_a_plan_below_the_threshold_once_with_its_objectives_below_and_the_unclassified_count(loc):
     found = _c505(loc, "--set", "C505.threshold=30")
-    assert set(found) == {"loc", "loc:O1"}
+    assert set(found) == {"loc"}  # one finding per gap: O1 (25%) is named in the plan's, not reported apart
     assert found["loc"]["message"] == (
-        "loc: 2 of 7 live activities (28.6%) are led or co-led by national or local actors, below 30%; 1 could not be classified"
+        "loc: 2 of 7 live activities (28.6%) are led or co-led by national or local actors, below 30%; "
+        "1 could not be classified; 1 objective below too (O1)"
     )
+    assert found["loc"]["data"]["below"] == ["objective O1"]
+
+
+def test_c505_names_each_objective_below_the_threshold_in_a_plan_that_meets_it(loc):
+    found = _c505(loc, "--set", "C505.threshold=26")  # the plan 28.6%, O1 25%, O2 33.3%
+    assert set(found) == {"loc:O1"}
     assert found["loc:O1"]["data"]["share"] == 25.0 and found["loc:O1"]["data"]["live"] == 4
+    assert found["loc:O1"]["message"].startswith("loc:O1 (objective O1): 1 of 4 live activities (25%)")
+
+
+def test_c505_reports_the_alliance_once_not_once_per_objective_and_unit(seeded):
+    """The Alliance's leads are its global working groups and task forces: 0% everywhere is
+    one gap, not 50 findings."""
+    result = seeded("check", "--plan", "alliance-2018-2020", "--select", "C505", "--format", "json")
+    found = json.loads(result.stdout)["findings"]
+    assert [f["subject"] for f in found] == ["alliance-2018-2020"], result.output
+    assert "objectives below too" in found[0]["message"] and "units below too" in found[0]["message"]
 
 
 def test_c505_judges_only_plans_that_declare_organisations(seeded):

@@ -208,8 +208,9 @@ class LocalisationShare(Rule):
     pack = "coverage"
     description = (
         "In a plan that declares organisations, the share of live activities (not dropped) "
-        "led or co-led by a declared national or local actor, overall and per objective and unit, is below "
-        "`threshold` percent (default 25, the Grand Bargain commitment). Leads that name no declared "
+        "led or co-led by a declared national or local actor is below `threshold` percent (default 25, the "
+        "Grand Bargain commitment). One finding per gap: the plan when its share is below (naming the "
+        "objectives and units below too), else each objective or unit below. Leads that name no declared "
         "organisation are counted as not national or local and reported as unclassified."
     )
     options = {"threshold": Option(THRESHOLD, "minimum share in percent", minimum=0, maximum=100)}
@@ -222,26 +223,49 @@ class LocalisationShare(Rule):
         declaring = {slug for slug, rules in zip(ctx.plans["slug"], ctx.plans["rules"], strict=True)
                      if Organisations.of(rules).declared}  # fmt: skip
         table = table[table["plan"].isin(declaring)]
-        rows = []
+        below = {}  # (plan, label) -> the shares below the threshold
         for by, label in (((), None), (("objective",), "objective"), (("unit",), "unit")):
             for share in shares(table, by):
-                key = share.get(label) if label else None
-                if label and key is None:
+                if label and share.get(label) is None:
                     continue
                 if share["share"] is not None and share["share"] < threshold:
-                    subject = share["plan"] if label is None else f"{share['plan']}:{key}"
-                    what = "" if label is None else f" ({label} {key})"
-                    unclassified = f"; {share['unclassified']} could not be classified" if share["unclassified"] else ""
-                    rows.append({
-                        "plan": share["plan"], "subject": subject, "share": share["share"],
-                        "live": share["live"], "national_or_local": share["national_or_local"],
-                        "unclassified": share["unclassified"],
-                        "message": f"{subject}{what}: {share['national_or_local']} of {share['live']} live activities "
-                                   f"({share['share']:g}%) are led or co-led by national or local actors, below "
-                                   f"{threshold:g}%{unclassified}",
-                    })  # fmt: skip
-        frame = pd.DataFrame(rows, columns=["plan", "subject", "share", "live", "national_or_local", "unclassified", "message"])
-        return findings(frame, frame["message"], subject="subject", data=["share", "live", "national_or_local", "unclassified"])
+                    below.setdefault((share["plan"], label), []).append(share)
+        rows = []
+        for (plan, label), found in below.items():
+            if label is not None and (plan, None) in below:
+                continue  # the plan's own finding names them: one finding per gap, not one per objective and unit
+            for share in found:
+                rows.append(self._row(share, label, threshold, below))
+        frame = pd.DataFrame(rows, columns=["plan", "subject", "share", "live", "national_or_local", "unclassified", "below",
+                                            "message"])  # fmt: skip
+        return findings(frame, frame["message"], subject="subject",
+                        data=["share", "live", "national_or_local", "unclassified", "below"])  # fmt: skip
+
+    @staticmethod
+    def _row(share: dict, label: str | None, threshold: float, below: Mapping) -> dict[str, Any]:
+        """One finding: a plan short of the threshold (naming its objectives and units that are
+        short too), or, in a plan that meets it, one objective or unit that does not."""
+        plan = share["plan"]
+        key = share.get(label) if label else None
+        subject = plan if label is None else f"{plan}:{key}"
+        what = "" if label is None else f" ({label} {key})"
+        unclassified = f"; {share['unclassified']} could not be classified" if share["unclassified"] else ""
+        also = []
+        if label is None:
+            for group in ("objective", "unit"):
+                keys = [str(s[group]) for s in below.get((plan, group), [])]
+                if keys:
+                    also.append(f"{len(keys)} {group}{'s' if len(keys) > 1 else ''} below too ({', '.join(keys[:5])}"
+                                f"{', …' if len(keys) > 5 else ''})")  # fmt: skip
+        return {
+            "plan": plan, "subject": subject, "share": share["share"], "live": share["live"],
+            "national_or_local": share["national_or_local"], "unclassified": share["unclassified"],
+            "below": [f"{group} {s[group]}" for group in ("objective", "unit") for s in below.get((plan, group), [])]
+                     if label is None else [],
+            "message": f"{subject}{what}: {share['national_or_local']} of {share['live']} live activities "
+                       f"({share['share']:g}%) are led or co-led by national or local actors, below {threshold:g}%"
+                       f"{unclassified}{'; ' + '; '.join(also) if also else ''}",
+        }  # fmt: skip
 
 
 RULES = (LocalisationShare(),)
