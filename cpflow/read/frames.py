@@ -308,7 +308,7 @@ def _replay_funding(conn, started, as_of: dt.date, lines: pd.DataFrame) -> pd.Da
         .where(started, TransitionEvent.kind == "funding")
         .order_by(TransitionEvent.id)
     )
-    events = pd.read_sql(query, conn)
+    events = pd.read_sql_query(query, conn)  # not read_sql: it asks the catalog whether the query is a table
     if events.empty:
         return lines
     data = pd.json_normalize([json.loads(text) for text in events["data"]])

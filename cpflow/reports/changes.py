@@ -48,7 +48,7 @@ def edits(session: Session, plan_slugs: list[str], since: dt.date, as_of: dt.dat
                Plan.slug.in_(plan_slugs))
         .order_by(TransitionEvent.id)
     )  # fmt: skip
-    table = pd.read_sql(query, session.connection())
+    table = pd.read_sql_query(query, session.connection())
     table["change"] = table["kind"].map({"create": "added", "edit": "edited"})
     table["fields"] = [", ".join(sorted((json.loads(d) if d else {}).get("changes", {}))) for d in table["data"]]
     columns = (
