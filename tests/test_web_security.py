@@ -91,7 +91,9 @@ def test_a_forged_or_expired_cookie_is_not_a_session(read_web):
     lead = web.client("lea")
     value = lead.cookies.get("cpflow_session")
     forged = value[:-3] + ("AAA" if not value.endswith("AAA") else "BBB")
-    lead.cookies.set("cpflow_session", forged)
+    original = next(cookie for cookie in lead.cookies.jar if cookie.name == "cpflow_session")
+    lead.cookies.set("cpflow_session", forged, domain=original.domain, path=original.path)  # replaces it, not beside it
+    assert [cookie.value for cookie in lead.cookies.jar if cookie.name == "cpflow_session"] == [forged]
     assert lead.get("/api/v1/plans").status_code == 401
 
 
