@@ -16,7 +16,7 @@ import json
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, Float, Integer, Table, func, select, text
+from sqlalchemy import JSON, Boolean, Connection, Float, Integer, Table, case, func, select, text
 from sqlalchemy.sql import ColumnElement
 
 from cpflow.audit import canonical_json
@@ -452,15 +452,14 @@ def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
     `content_difference`), for reports and check to call inside their read transaction. An
     activity's own content is checked by `show` (`check_activity`) and `audit verify`: comparing
     every activity row here cost 10 % of `check` at the small benchmark size."""
+    # One pass over the log: each activity's number of events and its last move's id.
     last = (
-        select(TransitionEvent.activity_id, func.max(TransitionEvent.id).label("last"), func.count().label("events"))
+        select(
+            TransitionEvent.activity_id,
+            func.count().label("events"),
+            func.max(case((TransitionEvent.to_state.is_not(None), TransitionEvent.id))).label("last_move"),
+        )
         .where(TransitionEvent.activity_id.is_not(None))
-        .group_by(TransitionEvent.activity_id)
-        .subquery()
-    )
-    moves = (
-        select(TransitionEvent.activity_id, func.max(TransitionEvent.id).label("last"))
-        .where(TransitionEvent.to_state.is_not(None))
         .group_by(TransitionEvent.activity_id)
         .subquery()
     )
@@ -476,8 +475,7 @@ def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
         )  # fmt: skip
         .join(Plan, Plan.id == Activity.plan_id)
         .outerjoin(last, last.c.activity_id == Activity.id)
-        .outerjoin(moves, moves.c.activity_id == Activity.id)
-        .outerjoin(final, final.c.id == moves.c.last)
+        .outerjoin(final, final.c.id == last.c.last_move)
         .where(
             (Activity.state != func.coalesce(final.c.to_state, Activity.initial_state))
             | (Activity.version != func.coalesce(last.c.events, 0))
