@@ -5,8 +5,8 @@ The key is everything that determines the answer: the plan, the as-of and since 
 the event log's head (number of events and last hash) read in the same snapshot as the
 figures. Every write appends an event and so moves the head; a kept entry can therefore
 never answer for another state of the record, and workers that keep different entries (or
-none) still give the same answer: the cache changes how fast, never what. An entry is kept
-only when the report and the checks were read at the same head (they are two snapshots).
+none) still give the same answer: the cache changes how fast, never what. The report and
+the findings counts are built from one snapshot, so the head they carry is theirs.
 
 Concurrent requests for the same key wait for the one that is building it instead of each
 building it (the dashboard's first visitors after a change are served by one build)."""
