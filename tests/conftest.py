@@ -242,14 +242,29 @@ def team(cpflow, mini_plan):
 WEB_PASSWORD = "correct horse battery staple"
 
 
+def web_client(app, login: str | None = None, password: str = WEB_PASSWORD):
+    """A TestClient on the app, signed in as `login` (anonymous when None), with the
+    session's CSRF token as `client.csrf`."""
+    import re
+
+    from fastapi.testclient import TestClient
+
+    client = TestClient(app, raise_server_exceptions=True)
+    page = client.get("/login")
+    client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+    if login is not None:
+        reply = client.post("/login", data={"login": login, "password": password, "csrf_token": client.csrf},
+                            follow_redirects=False)  # fmt: skip
+        assert reply.status_code == 303, reply.text
+        client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/plans").text).group(1)
+    return client
+
+
 @pytest.fixture
 def web(team, db_url, tmp_path):
     """The team fixture served by the web app: every account has WEB_PASSWORD, and a second
     plan `other` is led by `olead`. `web.client(login)` is a TestClient signed in as login
     (None: anonymous), with its CSRF token in `.csrf`."""
-    import re
-
-    from fastapi.testclient import TestClient
 
     from cpflow.teams.accounts import set_password
     from cpflow.web import create_app
@@ -269,15 +284,7 @@ def web(team, db_url, tmp_path):
         url = db_url
 
         def client(self, login: str | None = None, password: str = WEB_PASSWORD):
-            client = TestClient(self.app, raise_server_exceptions=True)
-            page = client.get("/login")
-            client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-            if login is not None:
-                reply = client.post("/login", data={"login": login, "password": password, "csrf_token": client.csrf},
-                                    follow_redirects=False)  # fmt: skip
-                assert reply.status_code == 303, reply.text
-                client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/plans").text).group(1)
-            return client
+            return web_client(self.app, login, password)
 
     yield Web()
     database.dispose()

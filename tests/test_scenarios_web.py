@@ -9,8 +9,8 @@ import zipfile
 import pytest
 from pytest_bdd import given, parsers, scenarios, then, when
 
-from tests.conftest import BACKENDS, browser_sign_in, fill_tracker, snapshot
-from tests.test_web_shared import copied_web, template
+from tests.conftest import browser_sign_in, fill_tracker, snapshot
+from tests.test_web_shared import copy_fixture, template_fixture
 
 scenarios("web.feature")
 
@@ -20,10 +20,7 @@ scenarios("web.feature")
 # (tests/test_web_shared.py); conftest's `served` serves this `web`.
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def built(request, tmp_path_factory):
-    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
-        yield url
+built = template_fixture()
 
 
 @pytest.fixture(autouse=True)
@@ -33,10 +30,7 @@ def backend(built):
     return built
 
 
-@pytest.fixture
-def web(built, tmp_path):
-    with copied_web(built, tmp_path) as copy:
-        yield copy
+web = copy_fixture("web")
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import zlib
 
 import pytest
 
-from tests.conftest import BACKENDS, browser_sign_in
-from tests.test_web_shared import copied_web, template
+from tests.conftest import browser_sign_in
+from tests.test_web_shared import copy_fixture, template_fixture
 
 pytestmark = [
     pytest.mark.parametrize("built", ["sqlite"], indirect=True),
@@ -20,16 +20,10 @@ pytestmark = [
 # Each module builds its database once; every test gets its own copy (tests/test_web_shared.py).
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def built(request, tmp_path_factory):
-    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
-        yield url
+built = template_fixture()
 
 
-@pytest.fixture
-def web(built, tmp_path):
-    with copied_web(built, tmp_path) as copy:
-        yield copy
+web = copy_fixture("web")
 
 
 def not_blank(png: bytes) -> bool:

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from tests.conftest import BACKENDS, snapshot
-from tests.test_web_shared import copied_web, template
+from tests.conftest import snapshot
+from tests.test_web_shared import copy_fixture, template_fixture
 
 ROLES = ("anonymous", "mo", "rev", "lea", "col", "admin", "nobody", "olead")
 LOGIN = {"anonymous": None, "mo": "mo", "rev": "rev", "lea": "lea", "col": "col", "admin": "admin", "nobody": "nobody",
@@ -21,16 +21,10 @@ COMMENT = {"anonymous": 401, "mo": 202, "rev": 403, "lea": 202, "col": 202, "adm
 # Each module builds its database once; every test gets its own copy (tests/test_web_shared.py).
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def built(request, tmp_path_factory):
-    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
-        yield url
+built = template_fixture()
 
 
-@pytest.fixture
-def web(built, tmp_path):
-    with copied_web(built, tmp_path) as copy:
-        yield copy
+web = copy_fixture("web")
 
 
 @pytest.mark.parametrize("built", ["sqlite"], indirect=True)

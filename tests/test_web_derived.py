@@ -7,25 +7,16 @@ from __future__ import annotations
 import re
 import threading
 
-import pytest
-
 from cpflow.web.derived import Dashboard, DerivedCache
-from tests.conftest import BACKENDS
-from tests.test_web_shared import copied_web, template
+from tests.test_web_shared import copy_fixture, template_fixture
 
 # Each module builds its database once; every test gets its own copy (tests/test_web_shared.py).
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def built(request, tmp_path_factory):
-    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
-        yield url
+built = template_fixture()
 
 
-@pytest.fixture
-def web(built, tmp_path):
-    with copied_web(built, tmp_path) as copy:
-        yield copy
+web = copy_fixture("web")
 
 
 def _started(client) -> str:

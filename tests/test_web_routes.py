@@ -9,8 +9,8 @@ import zipfile
 
 import pytest
 
-from tests.conftest import BACKENDS, run_cli, snapshot
-from tests.test_web_shared import copied_web, template
+from tests.conftest import run_cli, snapshot
+from tests.test_web_shared import copy_fixture, template_fixture
 
 ROLES = ("anonymous", "mo", "rev", "lea", "col", "admin", "nobody", "olead")
 LOGIN = {"anonymous": None, "mo": "mo", "rev": "rev", "lea": "lea", "col": "col", "admin": "admin", "nobody": "nobody",
@@ -30,22 +30,13 @@ ACCOUNTS = {"anonymous": 401, "mo": 403, "rev": 403, "lea": 403, "col": 403, "ad
 # test gets its own copy of the module's built database (`web`, `cpflow` on that copy).
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def built(request, tmp_path_factory):
-    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
-        yield url
+built = template_fixture()
 
 
-@pytest.fixture(scope="module")
-def read_web(built, tmp_path_factory):
-    with copied_web(built, tmp_path_factory.mktemp("web-read")) as web:
-        yield web
+read_web = copy_fixture("read_web", scope="module")
 
 
-@pytest.fixture
-def web(built, tmp_path):
-    with copied_web(built, tmp_path) as copy:
-        yield copy
+web = copy_fixture("web")
 
 
 @pytest.fixture

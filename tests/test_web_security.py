@@ -5,31 +5,20 @@ from __future__ import annotations
 
 import re
 
-import pytest
-
 from tests.conftest import WEB_PASSWORD, run_cli, snapshot
-from tests.test_web_shared import copied_web, template
+from tests.test_web_shared import copy_fixture, template_fixture
 
 # SQLite only (routes run on both backends). Tests that only read share one database and
 # app (`read_web`); every other test gets its own copy of the module's built database.
 
 
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    with template("sqlite", tmp_path_factory.mktemp("web-template")) as url:
-        yield url
+built = template_fixture(("sqlite",))
 
 
-@pytest.fixture(scope="module")
-def read_web(built, tmp_path_factory):
-    with copied_web(built, tmp_path_factory.mktemp("web-read")) as web:
-        yield web
+read_web = copy_fixture("read_web", scope="module")
 
 
-@pytest.fixture
-def web(built, tmp_path):
-    with copied_web(built, tmp_path) as copy:
-        yield copy
+web = copy_fixture("web")
 
 
 HOSTILE = ("<script>alert(1)</script>", '"><img src=x onerror=alert(2)>')

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import re
 import sqlite3
 import uuid
 from pathlib import Path
@@ -25,7 +24,7 @@ import pytest
 
 from cpflow.db import Database
 from tests import conftest
-from tests.conftest import MINI_PLAN, TEAM, WEB_PASSWORD, run_cli
+from tests.conftest import MINI_PLAN, TEAM, WEB_PASSWORD, run_cli, web_client
 
 LOGINS = ("admin", "lea", "col", "mo", "rev", "nobody", "olead")
 
@@ -41,17 +40,7 @@ class Web:
         self.app = create_app(self.db)
 
     def client(self, login: str | None = None, password: str = WEB_PASSWORD):
-        from fastapi.testclient import TestClient
-
-        client = TestClient(self.app, raise_server_exceptions=True)
-        page = client.get("/login")
-        client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-        if login is not None:
-            reply = client.post("/login", data={"login": login, "password": password, "csrf_token": client.csrf},
-                                follow_redirects=False)  # fmt: skip
-            assert reply.status_code == 303, reply.text
-            client.csrf = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/plans").text).group(1)
-        return client
+        return web_client(self.app, login, password)
 
     def close(self) -> None:
         self.db.dispose()
@@ -161,3 +150,30 @@ def copied_web(template_url: str, folder: Path):
         web.close()
         gc.collect()
         _pg_run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+# The fixtures every web module declares, made here once: `built = template_fixture()`,
+# `web = copy_fixture("web")`, `read_web = copy_fixture("read_web", scope="module")`.
+
+
+def template_fixture(backends=conftest.BACKENDS):
+    """A module-scoped fixture `built`: the module's database, built once per backend."""
+
+    @pytest.fixture(scope="module", params=backends, name="built")
+    def built(request, tmp_path_factory):
+        with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
+            yield url
+
+    return built
+
+
+def copy_fixture(name: str, *, scope: str = "function"):
+    """A fixture `name`: a copy of the module's `built` database with its app — each test's
+    own (scope "function"), or one that the module's read-only tests share ("module")."""
+
+    @pytest.fixture(scope=scope, name=name)
+    def copy(built, tmp_path_factory):
+        with copied_web(built, tmp_path_factory.mktemp(f"web-{name}")) as web:
+            yield web
+
+    return copy

@@ -9,8 +9,8 @@ import re
 
 import pytest
 
-from tests.conftest import BACKENDS, fill_tracker, snapshot
-from tests.test_web_shared import copied_web, template
+from tests.conftest import fill_tracker, snapshot
+from tests.test_web_shared import copy_fixture, template_fixture
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -18,16 +18,10 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 # Each module builds its database once; every test gets its own copy (tests/test_web_shared.py).
 
 
-@pytest.fixture(scope="module", params=BACKENDS)
-def built(request, tmp_path_factory):
-    with template(request.param, tmp_path_factory.mktemp("web-template")) as url:
-        yield url
+built = template_fixture()
 
 
-@pytest.fixture
-def web(built, tmp_path):
-    with copied_web(built, tmp_path) as copy:
-        yield copy
+web = copy_fixture("web")
 
 
 def download(client, tmp_path, plan="mini"):
