@@ -28,8 +28,9 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Iterator
+from typing import cast
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, Table, func, select, update
 from sqlalchemy.orm import Session
 
 from cpflow import audit
@@ -131,8 +132,9 @@ def record_baseline(conn: Connection, *, today: dt.date) -> int:
 
 
 def _baseline_facts(conn: Connection, today: dt.date) -> Iterator[Fact]:
-    plans = read_content(conn, Plan.__table__)
-    activities = Activity.__table__
+    # Declarative models with a __tablename__ are mapped to a Table; SQLAlchemy types it FromClause.
+    plans = read_content(conn, cast(Table, Plan.__table__))
+    activities = cast(Table, Activity.__table__)
     for plan_id, row in plans.items():
         rows = {t.name: read_content(conn, t, t.c.plan_id == plan_id) for t in PLAN_TABLES}
         data = {
