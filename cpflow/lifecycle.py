@@ -14,12 +14,16 @@ import functools
 import json
 from dataclasses import dataclass, field
 from importlib.resources import files
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from transitions import Machine
 
 from cpflow.errors import BadInput, IllegalTransition
 from cpflow.roles import ROLES  # noqa: F401 (a lifecycle names which roles may make a move)
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # What a state may mean. `initial` and `final` also follow from the definition's
 # `initial:` and `final:` keys; a state may carry several tags.
@@ -52,12 +56,12 @@ class Lifecycle:
     states: tuple[str, ...]
     final: tuple[str, ...]
     rules: dict[str, Rule]
+    machine: Machine = field(repr=False)
     iati_status: dict[str, int] = field(default_factory=dict)
-    machine: Machine = field(repr=False, default=None)
     tags: dict[str, tuple[str, ...]] = field(default_factory=dict)  # state -> its tags
 
     @classmethod
-    def from_definition(cls, definition: dict) -> Lifecycle:
+    def from_definition(cls, definition: dict[str, Any]) -> Lifecycle:
         problems = definition_problems(definition)
         if problems:
             raise BadInput("invalid lifecycle: " + "; ".join(problems))
@@ -81,7 +85,7 @@ class Lifecycle:
         states = tuple(definition["states"])
         final = tuple(definition.get("final") or ())
         declared = definition.get("tags") or None  # `tags: {}` (a schema default) declares nothing
-        tags = {}
+        tags: dict[str, tuple[str, ...]] = {}
         for state in states:
             own = list(declared.get(state) or ()) if declared is not None else list(_default_tags().get(state, ()))
             own += ["initial"] if state == definition["initial"] else []
@@ -220,7 +224,7 @@ def _default_text() -> str:
     return (files("cpflow") / "lifecycle.yaml").read_text(encoding="utf-8")
 
 
-def default_definition() -> dict:
+def default_definition() -> dict[str, Any]:
     """cpflow's default lifecycle as a fresh dict (callers may change their copy)."""
     return yaml.safe_load(_default_text())
 
@@ -241,20 +245,20 @@ def _cached(definition_json: str) -> Lifecycle:
     return Lifecycle.from_definition(json.loads(definition_json))
 
 
-def lifecycle_for(definition: dict | None) -> Lifecycle:
+def lifecycle_for(definition: dict[str, Any] | None) -> Lifecycle:
     """The Lifecycle for a plan's override, or the default; each is built once per process."""
     if not definition:
         return _default()
     return _cached(json.dumps(definition, sort_keys=True, default=str))
 
 
-def lifecycles_of(plans) -> dict[str, Lifecycle]:
+def lifecycles_of(plans: pd.DataFrame) -> dict[str, Lifecycle]:
     """Each plan's Lifecycle by slug, from a plans frame (`slug` and, when present, `lifecycle`)."""
     definitions = plans["lifecycle"] if "lifecycle" in plans.columns else [None] * len(plans)
     return {slug: lifecycle_for(definition) for slug, definition in zip(plans["slug"], definitions)}
 
 
-def state_tagged(plans, states, lifecycles: dict[str, Lifecycle], *tags: str):
+def state_tagged(plans: pd.Series, states: pd.Series, lifecycles: dict[str, Lifecycle], *tags: str) -> pd.Series:
     """A boolean Series: True where the row's state carries any of `tags` in its plan's
     lifecycle. `plans` and `states` are aligned pandas Series (no pandas import here)."""
     # Plans that share a lifecycle share its tagged states: one hashed lookup per distinct

@@ -24,4 +24,7 @@ def upgrade(connection: Connection, revision: str = "head") -> None:
 def head_revision() -> str:
     from alembic.script import ScriptDirectory
 
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # only an install without cpflow/migrations/versions has no head
+        raise RuntimeError("cpflow's migrations have no head revision")
+    return head
