@@ -12,18 +12,16 @@ from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from importlib.resources import files
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import yaml
 from transitions import Machine
 
 from cpflow.errors import BadInput, IllegalTransition
 from cpflow.roles import ROLES  # noqa: F401 (a lifecycle names which roles may make a move)
-
-if TYPE_CHECKING:
-    import pandas as pd
 
 # What a state may mean. `initial` and `final` also follow from the definition's
 # `initial:` and `final:` keys; a state may carry several tags.
@@ -252,13 +250,31 @@ def lifecycle_for(definition: dict[str, Any] | None) -> Lifecycle:
     return _cached(json.dumps(definition, sort_keys=True, default=str))
 
 
-def lifecycles_of(plans: pd.DataFrame) -> dict[str, Lifecycle]:
+class PlansFrame(Protocol):
+    """What `lifecycles_of` reads of a pandas DataFrame (the lifecycle does not import pandas)."""
+
+    @property
+    def columns(self) -> Collection[str]: ...
+    def __getitem__(self, column: str, /) -> Iterable[Any]: ...
+    def __len__(self) -> int: ...
+
+
+class Column(Protocol):
+    """What `state_tagged` uses of a pandas Series (the lifecycle does not import pandas)."""
+
+    def isin(self, values: Iterable[str], /) -> Column: ...
+    def __and__(self, other: Column, /) -> Column: ...
+    def __or__(self, other: Column, /) -> Column: ...
+    def rename(self, name: None, /) -> Column: ...
+
+
+def lifecycles_of(plans: PlansFrame) -> dict[str, Lifecycle]:
     """Each plan's Lifecycle by slug, from a plans frame (`slug` and, when present, `lifecycle`)."""
     definitions = plans["lifecycle"] if "lifecycle" in plans.columns else [None] * len(plans)
     return {slug: lifecycle_for(definition) for slug, definition in zip(plans["slug"], definitions)}
 
 
-def state_tagged(plans: pd.Series, states: pd.Series, lifecycles: dict[str, Lifecycle], *tags: str) -> pd.Series:
+def state_tagged(plans: Column, states: Column, lifecycles: dict[str, Lifecycle], *tags: str) -> Column:
     """A boolean Series: True where the row's state carries any of `tags` in its plan's
     lifecycle. `plans` and `states` are aligned pandas Series (no pandas import here)."""
     # Plans that share a lifecycle share its tagged states: one hashed lookup per distinct
