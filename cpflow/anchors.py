@@ -23,8 +23,10 @@ import json
 import os
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol, TypeVar
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
@@ -110,7 +112,7 @@ def read_anchors(spec: str) -> list[Anchor]:
     return anchors
 
 
-def _head_from(source: str, seq, digest) -> Anchor:
+def _head_from(source: str, seq: object, digest: object) -> Anchor:
     if isinstance(seq, bool) or not isinstance(seq, int) or seq < 0 or not isinstance(digest, str):
         raise BadInput(f"anchor {source}: its recorded head is not an event number and a hash")
     if not HEAD_PATTERN.match(format_head(seq, digest)):
@@ -237,14 +239,24 @@ class Checkpoint:
     key_id: str
 
 
-def write_checkpoint(db, key: bytes, *, actor: str, at: dt.date) -> Checkpoint:
+_T = TypeVar("_T")
+
+
+class Writer(Protocol):
+    """What a checkpoint needs of `cpflow.db.Database` (a sibling this module does not import)."""
+
+    def write(self, work: Callable[[Session], _T], /) -> _T: ...
+
+
+def write_checkpoint(db: Writer, key: bytes, *, actor: str, at: dt.date) -> Checkpoint:
     """Append a checkpoint event signing the current head; returns it."""
 
     def work(session: Session) -> Checkpoint:
         seq, digest = audit.head(session)
-        data = {"seq": seq, "hash": digest, "hmac": sign(key, seq, digest), "key_id": key_id(key)}
+        signer = key_id(key)
+        data = {"seq": seq, "hash": digest, "hmac": sign(key, seq, digest), "key_id": signer}
         (event_id,) = audit.append(session, [audit.Fact(CHECKPOINT_KIND, actor, at, data=data)])
-        return Checkpoint(event_id, seq, digest, data["key_id"])
+        return Checkpoint(event_id, seq, digest, signer)
 
     return db.write(work)
 
