@@ -17,9 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import types
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 
@@ -27,8 +28,17 @@ from cpflow.plugins import hookimpl, hookspecs
 from cpflow.plugins.manager import Plugins
 from cpflow.rules.base import Finding, Rule
 
+if TYPE_CHECKING:
+    from cpflow.read.frames import Frames
+    from cpflow.rules.engine import CheckReport
+    from cpflow.services import FundResult, MeasureResult, MoveResult
+
 # Facts in a sandbox may be dated any day: "today" is pushed far into the future.
 _FAR_FUTURE = dt.date(9999, 12, 31)
+# A move for `check_rule`: (id, trigger, at) or (id, trigger, at, reason).
+MoveSpec = tuple[str, str, str | dt.date] | tuple[str, str, str | dt.date, str]
+# An amount for `Sandbox.fund` (a number or its text), or None to leave it unchanged.
+Amount = Decimal | float | str | None
 
 
 def _date(value: str | dt.date | None) -> dt.date | None:
@@ -51,7 +61,7 @@ def plugins_with(*items: Any) -> Plugins:
     if loose:
 
         @hookimpl
-        def register_rules(register):
+        def register_rules(register: Callable[[Rule | type[Rule]], None]) -> None:
             for rule in loose:
                 register(rule)
 
@@ -64,7 +74,7 @@ def plugins_with(*items: Any) -> Plugins:
 class Sandbox:
     """One plan loaded into a throwaway SQLite database; use as a context manager."""
 
-    def __init__(self, plan_yaml: str, *, plugins: Iterable[Any] = (), actor: str = "cpflow.testing"):
+    def __init__(self, plan_yaml: str, *, plugins: Iterable[Any] = (), actor: str = "cpflow.testing") -> None:
         self._dir = tempfile.TemporaryDirectory(prefix="cpflow-test-")
         from cpflow.db import Database
         from cpflow.services import load_files
@@ -79,7 +89,7 @@ class Sandbox:
     def __enter__(self) -> Sandbox:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
     def close(self) -> None:
@@ -87,30 +97,29 @@ class Sandbox:
         self._dir.cleanup()
 
     def move(self, ident: str, trigger: str, at: str | dt.date, *, reason: str | None = None, ref: str | None = None,
-             actor: str | None = None):  # fmt: skip
+             actor: str | None = None) -> MoveResult:  # fmt: skip
         """Record a move through cpflow's service, with this sandbox's plugins' guards."""
         from cpflow.services import move
 
         return move(self.db, ident, trigger, actor=actor or self.actor, at=_date(at), reason=reason, ref=ref,
                     now=_FAR_FUTURE, plugins=self.plugins)  # fmt: skip
 
-    def measure(self, ident: str, value: float, at: str | dt.date, *, period: str | None = None):
+    def measure(self, ident: str, value: float, at: str | dt.date, *, period: str | None = None) -> MeasureResult:
         from cpflow.services import measure
 
         return measure(self.db, ident, value, actor=self.actor, at=_date(at), period=period, now=_FAR_FUTURE)
 
-    def fund(self, ident: str, period: str, at: str | dt.date, *, received=None, budget=None):
-        from decimal import Decimal
-
+    def fund(self, ident: str, period: str, at: str | dt.date, *, received: Amount = None,
+             budget: Amount = None) -> FundResult:  # fmt: skip
         from cpflow.services import fund
 
-        def money(value):
+        def money(value: Amount) -> Decimal | None:
             return None if value is None else Decimal(str(value))
 
         return fund(self.db, ident, period=period, received=money(received), budget=money(budget), actor=self.actor,
                     at=_date(at), now=_FAR_FUTURE)  # fmt: skip
 
-    def frames(self, as_of: str | dt.date | None = None):
+    def frames(self, as_of: str | dt.date | None = None) -> Frames:
         """The plan's frames (`cpflow.read.frames.Frames`) as of a date."""
         from cpflow.read.frames import load_frames
 
@@ -118,7 +127,7 @@ class Sandbox:
             return load_frames(session, as_of=_date(as_of))
 
     def check(self, *, as_of: str | dt.date | None = None, select: Sequence[str] = (), ignore: Sequence[str] = (),
-              settings: dict | None = None):  # fmt: skip
+              settings: Mapping[str, Mapping[str, Any]] | None = None) -> CheckReport:  # fmt: skip
         """Run the sandbox's rules through the real engine; returns the `CheckReport`."""
         from cpflow.rules.engine import run_checks
 
@@ -128,11 +137,11 @@ class Sandbox:
 
 
 def check_rule(
-    rule: Rule,
+    rule: Rule | type[Rule],
     plan_yaml: str,
     *,
     as_of: str | dt.date | None = None,
-    moves: Iterable[Sequence] = (),
+    moves: Iterable[MoveSpec] = (),
     settings: dict[str, Any] | None = None,
 ) -> list[Finding]:
     """The findings of one rule on a plan given as YAML text, after some moves.
