@@ -57,7 +57,8 @@ def plans_api(request: Request, viewer: Viewer = Depends(signed_in)):
 
 def dashboard_data(request: Request, access: Access, as_of: dt.date | None, since: dt.date | None) -> dict:
     """The progress report's figures and views and the findings by severity (built once per
-    state of the record: cpflow.web.derived), with the pending reviews read now."""
+    state of the record: cpflow.web.derived), with the pending reviews and the viewer's own
+    pending and returned submissions read now."""
     from cpflow.audit import head
     from cpflow.clock import today
     from cpflow.read.team import list_submissions
@@ -70,11 +71,13 @@ def dashboard_data(request: Request, access: Access, as_of: dt.date | None, sinc
     with db.read() as session:
         seq, digest = head(session)
         pending = list_submissions(session, plan=access.slug, statuses=("pending",)) if access.reviews else []
+        mine = list_submissions(session, plan=access.slug, mine=access.viewer.login)
     shown = request.app.state.derived.get(
         (access.slug, day, since, seq, digest), lambda: build_dashboard(db, plugins, access.slug, day, since)
     )
+    to_review = [s for s in pending if s["submitted_by"] != access.viewer.login]  # nobody decides their own
     return {"figures": shown.figures, "views": shown.views, "as_of": day, "since": since, "counts": shown.counts,
-            "pending": pending}  # fmt: skip
+            "pending": pending, "to_review": to_review, "mine": mine}  # fmt: skip
 
 
 @pages.get("/plans/{plan}", include_in_schema=False)

@@ -1,7 +1,8 @@
-"""The review queue: a lead sees pending submissions oldest first and approves one or
-several, or returns one with a comment; a member sees their own submissions with the
-lead's comments and revises, resubmits or withdraws them. Every decision goes through
-cpflow.teams.submissions, the same services as `cpflow review`."""
+"""The review page: a lead or co-lead sees the others' pending submissions oldest first and
+approves one or several, or returns one with a comment; everyone with a role sees their own
+submissions ("My submissions": a lead's too, under four eyes or for a comment, which another
+lead decides) with the decider's note, and revises, resubmits or withdraws them. Every
+decision goes through cpflow.teams.submissions, the same services as `cpflow review`."""
 
 from __future__ import annotations
 
@@ -139,15 +140,40 @@ def resubmit_api(request: Request, submission_id: int, body: Revision, viewer: V
 # --- pages --------------------------------------------------------------------------------
 
 
-def review_view(request: Request, access: Access, *, error: str | None = None, notice: str | None = None, status: int = 200):
-    rows = queue(request, access, ("pending", "returned") if access.reviews else STATUSES)
-    return page(request, "review.html.j2", {"access": access, "rows": rows, "error": error, "notice": notice},
-                status_code=status)  # fmt: skip
+def my_submissions(request: Request, access: Access) -> list[dict]:
+    """The viewer's own submissions in the plan, every status, oldest first (`cpflow review --mine --all`)."""
+    from cpflow.read.team import list_submissions
+
+    with request.app.state.db.read() as session:
+        return list_submissions(session, plan=access.slug, mine=access.viewer.login, statuses=STATUSES)
+
+
+def others_waiting(request: Request, access: Access) -> list[dict]:
+    """A lead's queue: the pending and returned submissions of the others (nobody decides their own)."""
+    if not access.reviews:
+        return []
+    return [s for s in queue(request, access, ("pending", "returned")) if s["submitted_by"] != access.viewer.login]
+
+
+def review_view(request: Request, access: Access, *, error: str | None = None, notice: str | None = None, status: int = 200,
+                approved: tuple[int, ...] = ()):  # fmt: skip
+    context = {"access": access, "rows": others_waiting(request, access), "mine": my_submissions(request, access),
+               "approved": approved, "error": error, "notice": notice}  # fmt: skip
+    return page(request, "review.html.j2", context, status_code=status)
+
+
+def _approved_ids(value: str | None) -> tuple[int, ...]:
+    """The ids of `?approved=1,2` after a redirect: numbers only, never the query's free text."""
+    import re
+
+    if not value or not re.fullmatch(r"[0-9]{1,18}(,[0-9]{1,18})*", value):
+        return ()
+    return tuple(int(part) for part in value.split(","))
 
 
 @pages.get("/plans/{plan}/review", include_in_schema=False)
 def review_page(request: Request, access: Access = Depends(plan_access)):
-    return review_view(request, access)
+    return review_view(request, access, approved=_approved_ids(request.query_params.get("approved")))
 
 
 def _ids(values: list[str]) -> list[int]:
