@@ -40,3 +40,14 @@ Feature: The working group in the browser
     And uploads the filled tracker
     Then "mo" sees the problem "Activities row 2, column Date" and that nothing was written
     And the review queue of "lea" is empty
+
+  Scenario: The lead's own note is returned by the co-lead and she revises it from My submissions
+    # Lea: "A note of mine waits for another lead like anyone's. When Col sends it back, I want
+    # to see why and fix it in the browser, without asking for the command line."
+    When "lea" signs in and comments on action 1.1 "Training done"
+    And "col" signs in and returns it to its author saying "Say how many staff were trained"
+    Then "lea" sees on her dashboard that 1 of her submissions was returned to her
+    When "lea" opens it, reads "Say how many staff were trained" and resubmits the note as "Training held for 30 staff"
+    Then "lea" is told her note waits for another lead or co-lead
+    When "col" signs in and approves the update from the review queue
+    Then the timeline of action 1.1 shows the comment "Training held for 30 staff" by "lea", approved by "col"

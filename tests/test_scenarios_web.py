@@ -220,3 +220,37 @@ def sees_problem(story, login, where):
     assert "nothing was written" in page.get_by_role("alert").inner_text()
     assert where in page.locator(".problems").inner_text()
     assert snapshot(story["web"].url) == story["before"]
+
+
+@when(parsers.parse('"{login}" signs in and returns it to its author saying "{note}"'))
+def returns_it(story, login, note):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini/review")
+    page.get_by_label("Comment for submission 1").fill(note)
+    page.get_by_role("button", name="Return").click()
+    page.wait_for_url("**/plans/mini/review")
+
+
+@then(parsers.parse('"{login}" sees on her dashboard that {count:d} of her submissions was returned to her'))
+def dashboard_says_returned(story, login, count):
+    page = _as(story, login)
+    page.goto(f"{story['base']}/plans/mini")
+    assert page.get_by_role("link", name=f"{count} returned to you").count() == 1
+
+
+@when(parsers.parse('"{login}" opens it, reads "{note}" and resubmits the note as "{text}"'))
+def resubmits_note(story, login, note, text):
+    page = _as(story, login)
+    page.get_by_role("link", name="returned to you").click()
+    page.wait_for_url("**/plans/mini/review#mine")
+    assert f"said: “{note}”" in page.locator("section.mine").inner_text()
+    revise = page.get_by_role("form", name="Revise submission 1")
+    revise.get_by_label("Comment").fill(text)
+    revise.get_by_role("button", name="Resubmit #1").click()
+    page.wait_for_url("**/plans/mini/review")
+
+
+@then(parsers.parse('"{login}" is told her note waits for another lead or co-lead'))
+def told_note_waits(story, login):
+    assert story["who"] == login
+    assert "Waiting for another lead or co-lead" in story["page"].locator("section.mine").inner_text()

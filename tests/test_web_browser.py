@@ -124,3 +124,61 @@ def test_a_member_comments_and_the_approved_comment_joins_the_timeline(web, serv
     assert "approved by col" in timeline
     context.close()
     assert requests and all(url.startswith(served) for url in requests)
+
+
+def test_under_four_eyes_a_lead_revises_her_returned_move_and_the_co_lead_approves_it(web, served, browser, tmp_path):
+    from tests.conftest import MINI_PLAN, run_cli
+
+    plan = tmp_path / "mini-four-eyes.yaml"
+    plan.write_text(MINI_PLAN.replace("  title: Mini plan\n", "  title: Mini plan\n  four_eyes: true\n"), encoding="utf-8")
+    assert run_cli("load", str(plan), "--by", "lea", db_url=web.url).exit_code == 0
+    requests: list[str] = []
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone: the forms must work there too
+    context.on("request", lambda r: requests.append(r.url))
+    page = context.new_page()
+
+    sign_in(page, served, "lea")
+    page.goto(f"{served}/plans/mini/activities/1.1")
+    form = page.get_by_role("form", name="endorse")
+    form.get_by_label("Date it happened").fill("2022-05-01")
+    form.get_by_role("button", name="Submit: endorse").click()
+    page.wait_for_url("**/activities/1.1?done=202")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{served}/login")
+
+    sign_in(page, served, "col")
+    page.goto(f"{served}/plans/mini/review")
+    page.get_by_label("Comment for submission 1").fill("attach the <b>minutes</b>")
+    page.get_by_role("button", name="Return").click()
+    page.wait_for_url("**/plans/mini/review")
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{served}/login")
+
+    sign_in(page, served, "lea")
+    page.goto(f"{served}/plans/mini")
+    page.get_by_role("link", name="1 returned to you").click()
+    page.wait_for_url("**/plans/mini/review#mine")
+    mine = page.locator("section.mine")
+    assert "col said: “attach the <b>minutes</b>”" in mine.inner_text()  # text, not markup
+    revise = page.get_by_role("form", name="Revise submission 1")
+    revise.get_by_label("Reference").fill("minutes 12 May 2022")
+    revise.get_by_role("button", name="Resubmit #1").click()
+    page.wait_for_url("**/plans/mini/review")
+    assert "Waiting for another lead or co-lead" in page.locator("section.mine").inner_text()
+    shot = tmp_path / "my-submissions-phone.png"
+    page.screenshot(path=str(shot), full_page=True)
+    page.get_by_role("button", name="Sign out").click()
+    page.wait_for_url(f"{served}/login")
+
+    sign_in(page, served, "col")
+    page.goto(f"{served}/plans/mini/review")
+    page.get_by_label("approve submission 1").check()
+    page.get_by_role("button", name="Approve the chosen").click()
+    page.wait_for_url("**/review?approved=1")
+    page.goto(f"{served}/plans/mini/activities/1.1")
+    timeline = page.locator(".timeline").inner_text()
+    assert "endorse: proposed → endorsed · by lea" in timeline and "approved by col" in timeline
+    assert "minutes 12 May 2022" in timeline
+    context.close()
+    assert not_blank(shot.read_bytes())
+    assert requests and all(url.startswith(served) for url in requests), [u for u in requests if not u.startswith(served)]
