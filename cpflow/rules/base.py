@@ -11,7 +11,7 @@ This module does not import pandas, so registering rules costs nothing at start-
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -29,6 +29,8 @@ IMPORT_TRIGGER = "import"
 SEVERITY_RANK = {"info": 1, "warning": 2, "error": 3}
 # Codes the engine itself uses; no rule may take them.
 ENGINE_CODES = {"E001": "a rule failed while checking"}
+# A rule setting's value: the kind of its option's default.
+OptionValue = bool | int | float | list[str] | str
 
 
 @dataclass(frozen=True)
@@ -40,17 +42,17 @@ class Finding:
     subject: str
     plan: str
     message: str
-    data: dict = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
     waived: str | None = None  # the plan's reason, when the plan waived this finding
 
-    def as_dict(self) -> dict:
-        row = {"code": self.code, "severity": self.severity, "subject": self.subject, "plan": self.plan,
+    def as_dict(self) -> dict[str, Any]:
+        row: dict[str, Any] = {"code": self.code, "severity": self.severity, "subject": self.subject, "plan": self.plan,
                "message": self.message, "data": dict(self.data)}  # fmt: skip
         if self.waived is not None:
             row["waived"] = self.waived
         return row
 
-    def sort_key(self) -> tuple:
+    def sort_key(self) -> tuple[str, str, str, str]:
         return (self.plan, self.subject, self.code, self.message)
 
 
@@ -62,34 +64,39 @@ class Option:
     command line is converted to it.
     """
 
-    default: Any
+    default: OptionValue
     help: str
     minimum: float | None = None
     maximum: float | None = None
-    choices: tuple | None = None
+    choices: tuple[OptionValue, ...] | None = None
 
-    def parse(self, value: Any) -> Any:
+    def parse(self, value: Any) -> OptionValue:
         """The value converted and checked; ValueError with a message a person can act on."""
-        kind = type(self.default)
-        if kind is bool:
-            parsed = _boolean(value)
-        elif kind in (int, float):
-            parsed = _number(value, kind)
-        elif kind is list:
-            parsed = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
-            if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
-                raise ValueError(f"expected a comma-separated list, got {value!r}")
-        else:
-            if not isinstance(value, str) or not value.strip():
-                raise ValueError(f"expected text, got {value!r}")
-            parsed = value.strip()
-        if self.minimum is not None and parsed < self.minimum:
-            raise ValueError(f"expected at least {self.minimum:g}, got {parsed!r}")
-        if self.maximum is not None and parsed > self.maximum:
-            raise ValueError(f"expected at most {self.maximum:g}, got {parsed!r}")
+        parsed = self._convert(value)
+        if isinstance(parsed, (int, float)):  # the bounds are numbers (a bool compares as 0 or 1)
+            if self.minimum is not None and parsed < self.minimum:
+                raise ValueError(f"expected at least {self.minimum:g}, got {parsed!r}")
+            if self.maximum is not None and parsed > self.maximum:
+                raise ValueError(f"expected at most {self.maximum:g}, got {parsed!r}")
         if self.choices is not None and parsed not in self.choices:
             raise ValueError(f"expected one of {', '.join(map(str, self.choices))}, got {parsed!r}")
         return parsed
+
+    def _convert(self, value: Any) -> OptionValue:
+        """`value` (command-line text or a settings file's value) as the default's kind."""
+        kind = type(self.default)
+        if kind is bool:
+            return _boolean(value)
+        if kind in (int, float):
+            return _number(value, kind)
+        if kind is list:
+            parsed = [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+            if not isinstance(parsed, list) or not all(isinstance(item, str) for item in parsed):
+                raise ValueError(f"expected a comma-separated list, got {value!r}")
+            return parsed
+        if not isinstance(value, str) or not value.strip():
+            raise ValueError(f"expected text, got {value!r}")
+        return value.strip()
 
 
 def _boolean(value: Any) -> bool:
@@ -132,7 +139,7 @@ class Rule:
         """Return findings: a DataFrame from `findings(...)` (preferred) or Finding objects."""
         raise NotImplementedError
 
-    def configure(self, values: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    def configure(self, values: Mapping[str, Any] | None = None) -> dict[str, OptionValue]:
         """Defaults updated with `values`, each checked; ValueError naming the bad setting."""
         config = {key: option.default for key, option in self.options.items()}
         for key, value in (values or {}).items():
@@ -167,6 +174,10 @@ class Rule:
         return f"<Rule {getattr(self, 'code', '?')} {getattr(self, 'title', '')!r}>"
 
 
+# The `register` callback a plugin's `register_rules` hook is given: a Rule, or a Rule class.
+RegisterRule = Callable[[Rule | type[Rule]], None]
+
+
 def findings(
     frame: pd.DataFrame,
     message: pd.Series,
@@ -194,7 +205,9 @@ def findings(
     return out.reset_index(drop=True)
 
 
-def missing_rows(frame: pd.DataFrame, other: pd.DataFrame, keys: Sequence[str], other_keys: Sequence[str] | None = None):
+def missing_rows(
+    frame: pd.DataFrame, other: pd.DataFrame, keys: Sequence[str], other_keys: Sequence[str] | None = None
+) -> pd.DataFrame:
     """Rows of `frame` whose `keys` match no row of `other` (on `other_keys`, default the
     same names). Works on empty frames and compares values as objects (no dtype surprises)."""
     import pandas as pd

@@ -4,11 +4,18 @@ its lifecycle does not tag `cancelled`). Names are compared without regard to ca
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Rule, findings, missing_rows
+from cpflow.rules.base import RegisterRule, Rule, findings, missing_rows
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpflow.rules.context import Context
 
 
-def _uncovered(ctx, column: str):
+def _uncovered(ctx: Context, column: str) -> pd.DataFrame:
     """(plan, value) pairs the plan lists in `column` that no live activity carries."""
     wanted = ctx.plans[["slug", column]].rename(columns={"slug": "plan"}).explode(column).dropna(subset=[column])
     wanted = wanted.assign(folded=wanted[column].astype(str).str.strip().str.casefold())
@@ -25,7 +32,7 @@ class SectorNotCovered(Rule):
     pack = "coverage"
     description = "A sector the plan prioritises (`plan.sectors`) that no activity, other than dropped ones, is tagged with."
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         rows = _uncovered(ctx, "sectors")
         message = rows["plan"] + ": prioritised sector '" + rows["sectors"] + "' has no live activity"
         return findings(rows, message, subject="plan", data={"sector": "sectors"})
@@ -40,7 +47,7 @@ class ThemeNotCarried(Rule):
         "A cross-cutting theme of the plan (`plan.cross_cutting`, e.g. Gender, AAP, PSEA, AGD) that no live activity carries."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         rows = _uncovered(ctx, "cross_cutting")
         message = rows["plan"] + ": cross-cutting theme '" + rows["cross_cutting"] + "' is carried by no activity"
         return findings(rows, message, subject="plan", data={"theme": "cross_cutting"})
@@ -56,7 +63,7 @@ class ChecklistItemUnlinked(Rule):
         "activity lists in its `checklist`."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = ctx.activities
         linked = acts.loc[~ctx.tagged(acts, "cancelled"), ["plan", "checklist"]].explode("checklist")
         linked = linked.dropna(subset=["checklist"])
@@ -74,7 +81,7 @@ class CountryNotCovered(Rule):
     pack = "coverage"
     description = "A country the plan prioritises (`plan.countries`) that no activity, other than dropped ones, is tagged with."
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         rows = _uncovered(ctx, "countries")
         message = rows["plan"] + ": prioritised country '" + rows["countries"] + "' has no live activity"
         return findings(rows, message, subject="plan", data={"country": "countries"})
@@ -84,6 +91,6 @@ RULES = (SectorNotCovered(), ThemeNotCarried(), ChecklistItemUnlinked(), Country
 
 
 @hookimpl
-def register_rules(register):
+def register_rules(register: RegisterRule) -> None:
     for rule in RULES:
         register(rule)

@@ -18,22 +18,38 @@ import json
 import traceback
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from cpflow.clock import today
 from cpflow.errors import BadInput
 from cpflow.plugins.manager import PluginFailure, Plugins
-from cpflow.rules.base import CODE_PATTERN, ENGINE_CODES, SEVERITIES, SEVERITY_RANK, Finding, Rule
+from cpflow.rules.base import CODE_PATTERN, ENGINE_CODES, SEVERITIES, SEVERITY_RANK, Finding, OptionValue, RegisterRule, Rule
 from cpflow.rules.selection import resolve, split_codes, unknown_entries
 
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+    from cpflow.read.frames import Frames
+
 FAIL_ON = ("error", "warning", "info", "never")
+# A plan's waivers: (rule code -> reason), and (activity code -> rule code -> reason).
+Waivers = tuple[dict[str, str], dict[str, dict[str, str]]]
+
+
+class Effective(TypedDict):
+    """What applies to one plan: the codes that run, their severities and validated settings."""
+
+    codes: list[str]
+    severity: dict[str, str]
+    config: dict[str, dict[str, OptionValue]]
 
 
 class RuleSettingError(BadInput):
     """A rule setting given to the engine (not read from a plan) is malformed or out of
     range. `detail` says what is wrong; a face adds how the setting was given (`--set`)."""
 
-    def __init__(self, detail: str):
+    def __init__(self, detail: str) -> None:
         super().__init__(f"rule setting {detail}")
         self.detail = detail
 
@@ -47,14 +63,14 @@ class RuleRegistry:
     problems: list[tuple[str, str]] = field(default_factory=list)  # (plugin name, what went wrong)
 
     @classmethod
-    def from_plugins(cls, plugins) -> RuleRegistry:
+    def from_plugins(cls, plugins: Plugins) -> RuleRegistry:
         """Call every plugin's `register_rules` (through `plugins.call`); a duplicate code or a
         bad rule is skipped and recorded, and a plugin whose hook raises loses only its own rules."""
         registry = cls()
         pending: dict[str, list[Rule]] = {}
 
-        def per_plugin(name: str) -> dict:
-            def register(rule):
+        def per_plugin(name: str) -> dict[str, RegisterRule]:
+            def register(rule: object) -> None:
                 if isinstance(rule, type) and issubclass(rule, Rule):
                     rule = rule()
                 if not isinstance(rule, Rule):
@@ -101,13 +117,13 @@ class RuleRegistry:
             raise BadInput(f"unknown rule {code_or_prefix!r}; there are {len(self.rules)} known rules")
         return found
 
-    def explain(self, code: str) -> dict:
+    def explain(self, code: str) -> dict[str, Any]:
         """One rule as a record: code, title, severity, pack, plugin, description, settings
         (each with its default, help and accepted values)."""
         rule = self.get(code)
-        settings = {}
+        settings: dict[str, dict[str, Any]] = {}
         for key, option in rule.options.items():
-            entry = {"default": option.default, "help": option.help}
+            entry: dict[str, Any] = {"default": option.default, "help": option.help}
             entry.update({name: value for name, value in (("minimum", option.minimum), ("maximum", option.maximum),
                                                           ("choices", list(option.choices or ()) or None)) if value is not None})  # fmt: skip
             settings[key] = entry
@@ -153,13 +169,13 @@ class CheckReport:
         floor = SEVERITY_RANK[fail_on]
         return any(SEVERITY_RANK[f.severity] >= floor for f in self.findings)
 
-    def rows(self) -> list[dict]:
+    def rows(self) -> list[dict[str, Any]]:
         return [finding.as_dict() for finding in self.findings]
 
-    def waived_rows(self) -> list[dict]:
+    def waived_rows(self) -> list[dict[str, Any]]:
         return [finding.as_dict() for finding in self.waived]
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         """The whole report as JSON-ready data (the shape of `check --format json`):
         version, as_of, plans, rules, counts by severity, packs, notes, findings, waived
         (each waived finding carries `waived`: the reason) and waived_counts."""
@@ -194,7 +210,7 @@ def parse_settings(values: Sequence[str]) -> dict[str, dict[str, str]]:
 
 
 def run_checks(
-    session,
+    session: Session,
     *,
     plans: Sequence[str] = (),
     as_of: dt.date | None = None,
@@ -202,9 +218,9 @@ def run_checks(
     ignore: Sequence[str] = (),
     settings: Mapping[str, Mapping[str, Any]] | None = None,
     severities: Mapping[str, str] | None = None,
-    plugins,
+    plugins: Plugins,
     debug: bool = False,
-    frames=None,
+    frames: Frames | None = None,
 ) -> CheckReport:
     """Run the selected rules on the plans (all when empty) as of a date (default today).
 
@@ -229,7 +245,7 @@ def run_checks(
     notes = [f"plan {slug} starts after {as_of}; nothing to check" for slug in plans
              if slug not in set(frames.plans["slug"])]  # fmt: skip
 
-    groups: dict[str, tuple[list[str], dict]] = {}
+    groups: dict[str, tuple[list[str], Effective]] = {}
     for slug, spec in zip(frames.plans["slug"], frames.plans["rules"], strict=True):
         effective = _effective(registry, slug, spec, select, ignore, cli_config, cli_severity, notes)
         key = json.dumps(effective, sort_keys=True, default=str)
@@ -269,7 +285,7 @@ def run_checks(
 ACTIVITY_WAIVERS = "waive"
 
 
-def plan_waivers(spec: Mapping | None) -> tuple[dict[str, str], dict[str, dict[str, str]]]:
+def plan_waivers(spec: Mapping[str, Any] | None) -> Waivers:
     """A plan's waivers: (rule code -> reason) for the whole plan, and (activity code ->
     rule code -> reason), read from its stored `rules:` section."""
     spec = spec or {}
@@ -280,7 +296,7 @@ def plan_waivers(spec: Mapping | None) -> tuple[dict[str, str], dict[str, dict[s
     return by_code, by_activity
 
 
-def _apply_waivers(found: list[Finding], waivers: dict) -> tuple[list[Finding], list[Finding]]:
+def _apply_waivers(found: list[Finding], waivers: Mapping[str, Waivers]) -> tuple[list[Finding], list[Finding]]:
     """Split findings into (kept, waived); a waived finding carries its reason. An engine
     error (E001) is never waived."""
     kept, waived = [], []
@@ -298,8 +314,11 @@ def _apply_waivers(found: list[Finding], waivers: dict) -> tuple[list[Finding], 
     return kept, waived
 
 
-def _cli_settings(registry: RuleRegistry, settings, severities) -> tuple[dict, dict]:
-    config, severity = {}, {}
+def _cli_settings(
+    registry: RuleRegistry, settings: Mapping[str, Mapping[str, Any]], severities: Mapping[str, str]
+) -> tuple[dict[str, dict[str, Any]], dict[str, str]]:
+    config: dict[str, dict[str, Any]] = {}
+    severity: dict[str, str] = {}
     for code, values in settings.items():
         rule = registry.get(code)
         values = dict(values)
@@ -318,7 +337,16 @@ def _cli_settings(registry: RuleRegistry, settings, severities) -> tuple[dict, d
     return config, severity
 
 
-def _effective(registry, slug, spec, select, ignore, cli_config, cli_severity, notes) -> dict:
+def _effective(
+    registry: RuleRegistry,
+    slug: str,
+    spec: Mapping[str, Any] | None,
+    select: Sequence[str],
+    ignore: Sequence[str],
+    cli_config: Mapping[str, Mapping[str, Any]],
+    cli_severity: Mapping[str, str],
+    notes: list[str],
+) -> Effective:
     """The codes, severities and validated settings that apply to one plan."""
     spec = spec or {}
     plan_select, plan_ignore = split_codes(spec.get("select") or []), split_codes(spec.get("ignore") or [])
@@ -328,7 +356,7 @@ def _effective(registry, slug, spec, select, ignore, cli_config, cli_severity, n
     plan_select = [e for e in plan_select if not unknown_entries([e], known)]
     plan_ignore = [e for e in plan_ignore if not unknown_entries([e], known)]
     codes = resolve(registry.rules, select=select, ignore=ignore, plan_select=plan_select, plan_ignore=plan_ignore)
-    severity = {}
+    severity: dict[str, str] = {}
     for code, level in (spec.get("severity") or {}).items():
         if code.upper() in known:
             severity[code.upper()] = level
@@ -336,7 +364,7 @@ def _effective(registry, slug, spec, select, ignore, cli_config, cli_severity, n
             notes.append(f"plan {slug}: rules.severity: unknown rule {code!r} ignored")
     severity.update(cli_severity)
     plan_config = {str(code).upper(): values for code, values in (spec.get("config") or {}).items()}
-    config = {}
+    config: dict[str, dict[str, OptionValue]] = {}
     for code in codes:
         rule = registry.rules[code]
         try:
@@ -349,7 +377,9 @@ def _effective(registry, slug, spec, select, ignore, cli_config, cli_severity, n
     return {"codes": codes, "severity": {c: s for c, s in severity.items() if c in codes}, "config": config}
 
 
-def _run_rule(rule: Rule, frames, config: dict, severity: str | None, plans: list[str], debug: bool) -> list[Finding]:
+def _run_rule(
+    rule: Rule, frames: Frames, config: dict[str, OptionValue], severity: str | None, plans: list[str], debug: bool
+) -> list[Finding]:
     from cpflow.rules.context import Context
 
     try:
@@ -382,12 +412,19 @@ def _one_crash_per_rule(found: list[Finding]) -> list[Finding]:
     ]
 
 
-def _to_findings(rule: Rule, result, severity: str | None, plans: set[str]) -> list[Finding]:
+def _to_findings(
+    rule: Rule, result: pd.DataFrame | Sequence[Finding] | None, severity: str | None, plans: set[str]
+) -> list[Finding]:
     """The rule's DataFrame (or Finding objects) as Findings with code and severity set."""
     if result is None:
         return []
-    if not hasattr(result, "columns"):
+    if not hasattr(result, "columns"):  # Finding objects; a DataFrame has columns
         return [_finalise(rule, f, severity) for f in result if f.plan in plans]
+    return _frame_findings(rule, result, severity, plans)
+
+
+def _frame_findings(rule: Rule, result: pd.DataFrame, severity: str | None, plans: set[str]) -> list[Finding]:
+    """The rows of a findings DataFrame (see `findings`) about `plans`, as Findings."""
     columns = [c for c in result.columns if c.startswith("data.")]
     missing = {"subject", "plan", "message"} - set(result.columns)
     if missing:
@@ -407,7 +444,7 @@ def _to_findings(rule: Rule, result, severity: str | None, plans: set[str]) -> l
     ]
 
 
-def _column_values(series) -> list:
+def _column_values(series: pd.Series) -> list[Any]:
     """A findings column as JSON-ready Python values, converted once per column."""
     import pandas as pd
 
@@ -455,6 +492,6 @@ def registry_for(plugins: Plugins) -> RuleRegistry:
     return registry
 
 
-def describe_plugins(plugins: Plugins) -> list[dict]:
+def describe_plugins(plugins: Plugins) -> list[dict[str, Any]]:
     """`Plugins.describe()` with each plugin's rule codes (what `cpflow plugins` lists)."""
     return plugins.describe(registry_for(plugins).codes_of)

@@ -7,16 +7,23 @@ never stored, and only where both figures are known.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Option, Rule, amount, findings, missing_rows, percent
+from cpflow.rules.base import Option, RegisterRule, Rule, amount, findings, missing_rows, percent
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpflow.rules.context import Context
 
 
-def _known(lines):
+def _known(lines: pd.DataFrame) -> pd.DataFrame:
     """Lines with both budget and received known."""
     return lines[lines["budget_minor"].notna() & lines["received_minor"].notna()]
 
 
-def _line_data(lines, **extra):
+def _line_data(lines: pd.DataFrame, **extra: str | pd.Series) -> dict[str, str | pd.Series]:
     return {"period": "period", "currency": "currency", "budget": "budget", "received": "received", **extra}
 
 
@@ -32,7 +39,7 @@ class FundingGap(Rule):
     )
     options = {"threshold": Option(0.5, "largest acceptable gap as a share of the budget (0-1)", minimum=0.0, maximum=1.0)}
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         lines = _known(ctx.budgets)
         lines = lines[(lines["budget_minor"] > 0) & ~(lines["period_start"] > ctx.today)]
         gap = lines["budget_minor"] - lines["received_minor"]
@@ -55,7 +62,7 @@ class DeclaredGapMismatch(Rule):
         "minus the amount received: a transcription error or figures that changed."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         lines = _known(ctx.budgets)
         lines = lines[lines["declared_gap_minor"].notna()]
         derived = lines["budget_minor"] - lines["received_minor"]
@@ -74,7 +81,7 @@ class OverFunded(Rule):
     pack = "funding"
     description = "A budget line whose amount received is larger than its budget."
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         lines = _known(ctx.budgets)
         rows = lines[(lines["received_minor"] > lines["budget_minor"]).fillna(False).astype(bool)]
         message = (rows["id"] + " " + rows["period"] + ": received " + amount(rows["received_minor"]) + " "
@@ -93,7 +100,7 @@ class NoBudgetLine(Rule):
         "budget periods are those the plan's budget lines use."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         lines = ctx.budgets
         used = lines[["plan", "period", "period_start", "period_end"]].drop_duplicates(["plan", "period"])
         current = used[(used["period_start"] <= ctx.today) & (used["period_end"] >= ctx.today)]
@@ -112,6 +119,6 @@ RULES = (FundingGap(), DeclaredGapMismatch(), OverFunded(), NoBudgetLine())
 
 
 @hookimpl
-def register_rules(register):
+def register_rules(register: RegisterRule) -> None:
     for rule in RULES:
         register(rule)

@@ -4,11 +4,18 @@ States are judged by their lifecycle tags (cancelled, endorsed, active, paused, 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import IMPORT_TRIGGER, Rule, findings
+from cpflow.rules.base import IMPORT_TRIGGER, RegisterRule, Rule, findings
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpflow.rules.context import Context
 
 
-def _not_dropped(ctx, acts):
+def _not_dropped(ctx: Context, acts: pd.DataFrame) -> pd.DataFrame:
     return acts[~ctx.tagged(acts, "cancelled")]
 
 
@@ -22,7 +29,7 @@ class NoLead(Rule):
         "lead either: the unit's leads count as responsible for its activities."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = _not_dropped(ctx, ctx.activities)
         rows = acts[acts["lead"].isna()]
         message = rows["id"] + " names no lead or responsible actor" + rows["unit"].notna().map(
@@ -41,7 +48,7 @@ class NoExpectedResult(Rule):
         "own and none stated for its objective."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = ctx.activities
         stating = acts.loc[acts["expected_result"].fillna("").str.strip() != "", "plan"]
         recording = ctx.plans.loc[ctx.plans["records_expected_results"], "slug"]
@@ -63,7 +70,7 @@ class NotEndorsed(Rule):
         "state are not judged."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = ctx.activities
         events = ctx.events
         endorsed = events.loc[ctx.tagged(events, "endorsed", column="to"), "activity"]
@@ -83,7 +90,7 @@ class DroppedWithoutReason(Rule):
     pack = "governance"
     description = "A dropped activity whose drop carries no reason, or that was loaded as dropped with no recorded drop at all."
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = ctx.activities
         events = ctx.events
         drops = events[ctx.tagged(events, "cancelled", column="to")].drop_duplicates("activity", keep="last")
@@ -100,6 +107,6 @@ RULES = (NoLead(), NoExpectedResult(), NotEndorsed(), DroppedWithoutReason())
 
 
 @hookimpl
-def register_rules(register):
+def register_rules(register: RegisterRule) -> None:
     for rule in RULES:
         register(rule)

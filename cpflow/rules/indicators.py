@@ -3,11 +3,18 @@ or recent measurement, and indicators off track."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Option, Rule, findings, iso, missing_rows, number
+from cpflow.rules.base import Option, RegisterRule, Rule, findings, iso, missing_rows, number
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpflow.rules.context import Context
 
 
-def _indicator_refs(ctx):
+def _indicator_refs(ctx: Context) -> pd.DataFrame:
     """Indicators split into (plan, kind, ref): `objective:2` -> ("objective", "2")."""
     inds = ctx.indicators
     # str.extract keeps its columns on an empty frame (str.partition does not: I201 crashed
@@ -26,7 +33,7 @@ class NoIndicator(Rule):
         "its activities (for an objective) or one of its objectives (for an outcome)."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         import pandas as pd
 
         refs = _indicator_refs(ctx)
@@ -62,7 +69,7 @@ class NoBaselineOrTarget(Rule):
     pack = "indicators"
     description = "An indicator with no baseline value, or with no target for any period: progress cannot be judged."
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         inds = ctx.indicators
         no_baseline = inds["baseline_value"].isna()
         no_target = inds["targets"].str.len().fillna(0).eq(0)
@@ -88,7 +95,7 @@ class NoRecentMeasurement(Rule):
     options = {"kind": Option("year", "kind of plan period that indicators report on",
                               choices=("phase", "year", "quarter", "month", "other"))}  # fmt: skip
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         import pandas as pd
 
         inds = ctx.indicators[["plan", "code", "id", "targets"]]
@@ -121,7 +128,7 @@ class OffTrack(Rule):
     options = {"tolerance": Option(0.15, "how far behind the straight line, as a share of baseline to target",
                                    minimum=0.0, maximum=1.0)}  # fmt: skip
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         import numpy as np
 
         inds = ctx.indicators
@@ -170,6 +177,6 @@ RULES = (NoIndicator(), NoBaselineOrTarget(), NoRecentMeasurement(), OffTrack())
 
 
 @hookimpl
-def register_rules(register):
+def register_rules(register: RegisterRule) -> None:
     for rule in RULES:
         register(rule)

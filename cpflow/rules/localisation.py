@@ -14,10 +14,16 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Option, Rule, findings
+from cpflow.rules.base import Option, RegisterRule, Rule, findings
+
+if TYPE_CHECKING:
+    import pandas as pd
+    from sqlalchemy.orm import Session
+
+    from cpflow.rules.context import Context
 
 NATIONAL = "national/local"
 INTERNATIONAL = "international"
@@ -29,7 +35,12 @@ _JOINS = re.compile(r"\s+(?:and|&)\s+|\s*/\s*", re.IGNORECASE)
 _PAREN = re.compile(r"^(.*?)\s*\(([^()]*)\)\s*$")
 
 
-def standards_of(rules: Mapping | None) -> dict[str, Any]:
+# A declared organisation as the plan's stored rules hold it (`plans.schema.OrganisationSpec`):
+# name, and when declared acronym, iati_id, type (an IATI OrganisationType code), national_or_local.
+Organisation = dict[str, Any]
+
+
+def standards_of(rules: Mapping[str, Any] | None) -> dict[str, Any]:
     """The plan's standards settings (organisations, iati, aggregation) from its stored rules."""
     return dict((rules or {}).get("standards") or {})
 
@@ -38,20 +49,20 @@ def standards_of(rules: Mapping | None) -> dict[str, Any]:
 class Organisations:
     """A plan's declared organisations, looked up by name or acronym."""
 
-    declared: tuple[dict, ...] = ()
-    _index: dict[str, dict] = field(default_factory=dict, compare=False, repr=False)
+    declared: tuple[Organisation, ...] = ()
+    _index: dict[str, Organisation] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
-    def of(cls, rules: Mapping | None) -> Organisations:
-        declared = tuple(standards_of(rules).get("organisations") or ())
-        index: dict[str, dict] = {}
+    def of(cls, rules: Mapping[str, Any] | None) -> Organisations:
+        declared: tuple[Organisation, ...] = tuple(standards_of(rules).get("organisations") or ())
+        index: dict[str, Organisation] = {}
         for org in declared:
             for key in (org.get("name"), org.get("acronym")):
                 if key:
                     index.setdefault(_fold(key), org)
         return cls(declared, index)
 
-    def find(self, name: str) -> dict | None:
+    def find(self, name: str) -> Organisation | None:
         """The organisation `name` refers to: its name, acronym, or "Name (ACRONYM)"."""
         folded = _fold(name)
         if folded in self._index:
@@ -68,7 +79,7 @@ class Organisations:
             return []
         if self.find(text):
             return [text.strip()]
-        names = []
+        names: list[str] = []
         for part in (p for p in _LISTS.split(text.strip()) if p):
             pieces = [p for p in _JOINS.split(part) if p]
             names += [part] if self.find(part) or len(pieces) == 1 else pieces
@@ -91,11 +102,11 @@ def classify(names: Sequence[str], orgs: Organisations) -> tuple[str, list[str]]
     return UNCLASSIFIED, []
 
 
-def lead_names(activities, units, orgs_by_plan: Mapping[str, Organisations]) -> list[list[str]]:
+def lead_names(activities: pd.DataFrame, units: pd.DataFrame, orgs_by_plan: Mapping[str, Organisations]) -> list[list[str]]:
     """Each activity's lead names: its own lead, else its unit's leads (as the frames' `lead`)."""
     unit_leads = {(plan, key): list(leads or []) for plan, key, leads in zip(units["plan"], units["key"], units["leads"])}
     # Leads repeat across a plan's activities: each (plan, lead, unit) is split once.
-    memo: dict[tuple, list[str]] = {}
+    memo: dict[tuple[str, str | None, str | None], list[str]] = {}
     out = []
     columns = (activities["plan"].tolist(), activities["own_lead"].tolist(), activities["unit"].tolist())
     for plan, own, unit in zip(*columns, strict=True):
@@ -108,13 +119,13 @@ def lead_names(activities, units, orgs_by_plan: Mapping[str, Organisations]) -> 
     return out
 
 
-def localisation_table(ctx):
+def localisation_table(ctx: Context) -> pd.DataFrame:
     """One row per live activity: plan, id, objective, unit, leads, class, local_leads."""
     orgs = {slug: Organisations.of(rules) for slug, rules in zip(ctx.plans["slug"], ctx.plans["rules"], strict=True)}
     acts = ctx.activities
     acts = acts[~ctx.tagged(acts, "cancelled")].reset_index(drop=True)  # live: not dropped, as in C501-C504
     names = lead_names(acts, ctx.units, orgs)
-    memo: dict[tuple, tuple[str, list[str]]] = {}
+    memo: dict[tuple[str, ...], tuple[str, list[str]]] = {}
     classes = []
     for n, plan in zip(names, acts["plan"].tolist(), strict=True):
         key = (plan, *n)
@@ -129,9 +140,9 @@ def localisation_table(ctx):
     return table
 
 
-def shares(table, by: Sequence[str] = ()) -> list[dict[str, Any]]:
+def shares(table: pd.DataFrame, by: Sequence[str] = ()) -> list[dict[str, Any]]:
     """Per plan (and `by` columns): live activities, national/local-led, unclassified, share %."""
-    groups: dict[tuple, list[str]] = {}
+    groups: dict[tuple[Any, ...], list[str]] = {}
     for key, cls in zip(zip(*(table[c] for c in ("plan", *by))) if len(table) else [], table["class"], strict=False):
         groups.setdefault(tuple(None if v != v else v for v in key), []).append(cls)
     out = []
@@ -144,24 +155,29 @@ def shares(table, by: Sequence[str] = ()) -> list[dict[str, Any]]:
     return out
 
 
-def declared_local(rules: Mapping | None) -> list[dict[str, Any]]:
+def declared_local(rules: Mapping[str, Any] | None) -> list[dict[str, Any]]:
     """The organisations that count as national or local actors, and why (their declaration)."""
     out = []
     for org in Organisations.of(rules).declared:
         if org.get("national_or_local"):
-            kind = ORGANISATION_TYPE_NAMES.get(org.get("type"), "type not declared")
+            kind = _type_name(org) or "type not declared"
             out.append({"name": org["name"], "acronym": org.get("acronym"), "type": org.get("type"),
                         "why": f"declared national or local ({kind})"})  # fmt: skip
     return out
 
 
 # IATI 2.03 OrganisationType names (cpflow/exports/codelists/OrganisationType.xml).
-ORGANISATION_TYPE_NAMES = {
+ORGANISATION_TYPE_NAMES: dict[int, str] = {
     10: "Government", 11: "Local Government", 15: "Other Public Sector", 21: "International NGO", 22: "National NGO",
     23: "Regional NGO", 24: "Partner Country based NGO", 30: "Public Private Partnership", 40: "Multilateral",
     60: "Foundation", 70: "Private Sector", 71: "Private Sector in Provider Country", 72: "Private Sector in Aid Recipient Country",
     73: "Private Sector in Third Country", 80: "Academic, Training and Research", 90: "Other",
 }  # fmt: skip
+
+
+def _type_name(org: Organisation) -> str | None:
+    code = org.get("type")
+    return None if code is None else ORGANISATION_TYPE_NAMES.get(code)
 
 
 @dataclass(frozen=True)
@@ -171,7 +187,11 @@ class NameUse:
     uses: tuple[str, ...]  # where: "lead of 1.2", "lead of unit wg1", "contributor to 2.1", "member of wg1"
 
 
-def names_used(rules: Mapping | None, activities: Iterable, units: Iterable) -> list[NameUse]:
+def names_used(
+    rules: Mapping[str, Any] | None,
+    activities: Iterable[tuple[str, str | None, Sequence[str] | None]],
+    units: Iterable[tuple[str, Sequence[str] | None, Sequence[str] | None]],
+) -> list[NameUse]:
     """Every organisation name a plan uses (leads, contributors, unit leads and members),
     in first-use order, with the declared organisation it refers to, if any.
 
@@ -186,8 +206,8 @@ def names_used(rules: Mapping | None, activities: Iterable, units: Iterable) -> 
             seen.setdefault(_fold(name), []).append(where)
 
     for key, leads, members in units:
-        for lead in leads or []:
-            use(lead, f"lead of unit {key}")
+        for unit_lead in leads or []:
+            use(unit_lead, f"lead of unit {key}")
         for member in members or []:
             use(member, f"member of unit {key}")
     for code, lead, contributors in activities:
@@ -215,7 +235,7 @@ class LocalisationShare(Rule):
     )
     options = {"threshold": Option(THRESHOLD, "minimum share in percent", minimum=0, maximum=100)}
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         import pandas as pd
 
         threshold = float(ctx.config.get("threshold", THRESHOLD))
@@ -223,7 +243,7 @@ class LocalisationShare(Rule):
         declaring = {slug for slug, rules in zip(ctx.plans["slug"], ctx.plans["rules"], strict=True)
                      if Organisations.of(rules).declared}  # fmt: skip
         table = table[table["plan"].isin(declaring)]
-        below = {}  # (plan, label) -> the shares below the threshold
+        below: dict[tuple[str, str | None], list[dict[str, Any]]] = {}  # (plan, label) -> the shares below the threshold
         for by, label in (((), None), (("objective",), "objective"), (("unit",), "unit")):
             for share in shares(table, by):
                 if label and share.get(label) is None:
@@ -242,7 +262,9 @@ class LocalisationShare(Rule):
                         data=["share", "live", "national_or_local", "unclassified", "below"])  # fmt: skip
 
     @staticmethod
-    def _row(share: dict, label: str | None, threshold: float, below: Mapping) -> dict[str, Any]:
+    def _row(
+        share: dict[str, Any], label: str | None, threshold: float, below: Mapping[tuple[str, str | None], list[dict[str, Any]]]
+    ) -> dict[str, Any]:
         """One finding: a plan short of the threshold (naming its objectives and units that are
         short too), or, in a plan that meets it, one objective or unit that does not."""
         plan = share["plan"]
@@ -272,12 +294,12 @@ RULES = (LocalisationShare(),)
 
 
 @hookimpl
-def register_rules(register):
+def register_rules(register: RegisterRule) -> None:
     for rule in RULES:
         register(rule)
 
 
-def organisation_rows(session, slug: str) -> list[dict[str, Any]]:
+def organisation_rows(session: Session, slug: str) -> list[dict[str, Any]]:
     """`cpflow orgs`: the declared organisations, then every name the plan uses that
     declares none, each with where it is used."""
     from sqlalchemy import select
@@ -301,7 +323,7 @@ def organisation_rows(session, slug: str) -> list[dict[str, Any]]:
         uses = uses_of.get(org["name"], [])
         rows.append({
             "name": org["name"], "acronym": org.get("acronym"), "iati_id": org.get("iati_id"), "type": org.get("type"),
-            "type_name": ORGANISATION_TYPE_NAMES.get(org.get("type")), "national_or_local": bool(org.get("national_or_local")),
+            "type_name": _type_name(org), "national_or_local": bool(org.get("national_or_local")),
             "declared": True, "used": len(uses), "where": "; ".join(uses[:5]) + (" …" if len(uses) > 5 else ""),
         })  # fmt: skip
     for use in used:

@@ -9,15 +9,18 @@ registered (a plugin not installed here) are not judged: `check` notes them.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cpflow.rules.base import CODE_PATTERN, SEVERITIES
 from cpflow.rules.selection import split_codes, valid_entry
 
+if TYPE_CHECKING:
+    from cpflow.rules.engine import RuleRegistry
+
 SECTION_KEYS = ("select", "ignore", "severity", "config")
 
 
-def validate_rule_settings(rules_section: Any, registry=None) -> list[str]:
+def validate_rule_settings(rules_section: Any, registry: RuleRegistry | None = None) -> list[str]:
     """Everything wrong with a plan's `rules:` section (empty when it is valid).
 
     `registry` is a `RuleRegistry` (default: every installed plugin's rules). Besides

@@ -3,8 +3,15 @@ long for a lead is a finding, so the queue is seen where every other problem is.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Option, Rule, findings, iso
+from cpflow.rules.base import Option, RegisterRule, Rule, findings, iso
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpflow.rules.context import Context
 
 
 class PendingTooLong(Rule):
@@ -19,7 +26,7 @@ class PendingTooLong(Rule):
     )
     options = {"days": Option(14, "days a submission may wait for a lead's decision", minimum=1, maximum=36500)}
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         queue = ctx.frames.submissions
         pending = queue[queue["status"] == "pending"]
         waited = (ctx.today - pending["submitted_at"].dt.normalize()).dt.days
@@ -39,6 +46,6 @@ RULES = (PendingTooLong(),)
 
 
 @hookimpl
-def register_rules(register):
+def register_rules(register: RegisterRule) -> None:
     for rule in RULES:
         register(rule)

@@ -6,8 +6,15 @@ plan's lifecycle says the state means (its tags: final, active, endorsed), never
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cpflow.plugins import hookimpl
-from cpflow.rules.base import Option, Rule, findings, iso, last_import
+from cpflow.rules.base import Option, RegisterRule, Rule, findings, iso, last_import
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from cpflow.rules.context import Context
 
 
 class PhaseNotCompleted(Rule):
@@ -22,7 +29,7 @@ class PhaseNotCompleted(Rule):
         "yet are not. Completing or dropping it (dated on or before the check date) clears it."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = ctx.activities
         late = acts[acts["phase_end"].notna() & (acts["phase_end"] < ctx.today) & ~ctx.tagged(acts, "final")]
         phase = late["phase_name"].fillna(late["phase"])
@@ -41,7 +48,7 @@ class PastDue(Rule):
         "Due dates that are simply the end of the activity's phase are left to T101."
     )
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = ctx.activities
         own_due = acts["phase_end"].isna() | (acts["due"] != acts["phase_end"])
         late = acts[own_due & acts["due"].notna() & (acts["due"] < ctx.today) & ~ctx.tagged(acts, "final")]
@@ -63,7 +70,7 @@ class Stale(Rule):
     )
     options = {"days": Option(90, "days without a move before an activity in progress is stale", minimum=1, maximum=36500)}
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         acts = ctx.activities
         since = acts["last_event_at"].fillna(acts["start"])
         idle = (ctx.today - since).dt.days
@@ -88,7 +95,7 @@ class NotStarted(Rule):
         "days": Option(60, "days after the planned start before an endorsed activity is flagged", minimum=0, maximum=36500)
     }
 
-    def check(self, ctx):
+    def check(self, ctx: Context) -> pd.DataFrame:
         import pandas as pd
 
         acts = ctx.activities
@@ -103,7 +110,7 @@ class NotStarted(Rule):
         return findings(rows, message, data={"start": "start", "days": waited[waiting], "objective": "objective"})
 
 
-def _spoken(states):
+def _spoken(states: pd.Series) -> pd.Series:
     """`in_progress` as `in progress`, for messages."""
     return states.astype(str).str.replace("_", " ", regex=False)
 
@@ -112,6 +119,6 @@ RULES = (PhaseNotCompleted(), PastDue(), Stale(), NotStarted())
 
 
 @hookimpl
-def register_rules(register):
+def register_rules(register: RegisterRule) -> None:
     for rule in RULES:
         register(rule)
