@@ -8,7 +8,7 @@ import datetime as dt
 import gc
 import json
 
-from sqlalchemy import Select, Text, func, select, type_coerce
+from sqlalchemy import Select, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from cpflow.errors import BadInput
@@ -84,7 +84,7 @@ def list_activities(
             act.c.phase,
             type_coerce(act.c.start, Text).label("start"),
             type_coerce(act.c.due, Text).label("due"),
-            type_coerce(act.c.sectors, Text).label("sectors"),
+            cast(act.c.sectors, Text).label("sectors"),  # text on every backend: one parse per distinct list
         )
         .join(plan, plan.c.id == act.c.plan_id)
         .outerjoin(objective_t, objective_t.c.id == act.c.objective_id)
@@ -105,51 +105,36 @@ def list_activities(
     if phase:
         query = query.where(act.c.phase == phase)
     query = query.order_by(plan.c.slug, act.c.position, act.c.id)
-    wanted_sector = sector.casefold() if sector else None
     # Dates and sector lists come as the driver gives them and are converted here, each
     # distinct text once: sector lists and dates repeat across thousands of activities.
-    day, listed = _Memo(dt.date.fromisoformat), _Memo(json.loads)
-    rows = []
+    day, listed = _Parsed(dt.date.fromisoformat), _Parsed(json.loads)
     with collector_paused():
-        fetched = session.connection().execute(query).all()
-        for slug, code, title, objective_code, unit_key, lead, phase_key, start, due, sectors, current in fetched:
-            start, due = day(start), day(due)
-            sectors = list(listed(sectors) or [])
-            if wanted_sector and wanted_sector not in {s.casefold() for s in sectors}:
-                continue
-            rows.append(
-                {
-                    "id": f"{slug}:{code}",
-                    "plan": slug,
-                    "code": code,
-                    "title": title,
-                    "objective": objective_code,
-                    "unit": unit_key,
-                    "lead": lead,
-                    "phase": phase_key,
-                    "start": start,
-                    "due": due,
-                    "sectors": sectors,
-                    "state": current,
-                }
-            )
+        rows = [
+            {
+                "id": f"{slug}:{code}", "plan": slug, "code": code, "title": title, "objective": objective_code,
+                "unit": unit_key, "lead": lead, "phase": phase_key, "start": day[start], "due": day[due],
+                "sectors": list(listed[sectors] or ()), "state": current,
+            }
+            for slug, code, title, objective_code, unit_key, lead, phase_key, start, due, sectors, current
+            in session.connection().execute(query).all()
+        ]  # fmt: skip
+    if sector:
+        wanted = sector.casefold()
+        rows = [row for row in rows if wanted in {s.casefold() for s in row["sectors"]}]
     return rows
 
 
-class _Memo(dict):
-    """`parse(text)` for driver text, each distinct text parsed once; other values (None,
-    or what a driver already converted: PostgreSQL's dates and JSON) pass unchanged."""
+class _Parsed(dict):
+    """`parsed[text]` for driver text, each distinct text parsed once (a dict lookup for
+    the rest); other values (None, or a date PostgreSQL's driver already made) stay as they are."""
 
     def __init__(self, parse):
         super().__init__()
         self.parse = parse
 
-    def __call__(self, value):
-        if not isinstance(value, str):
-            return value
-        if value not in self:
-            self[value] = self.parse(value)
-        return self[value]
+    def __missing__(self, value):
+        parsed = self[value] = self.parse(value) if isinstance(value, str) else value
+        return parsed
 
 
 def known_states(session: Session, plans: tuple[str, ...]) -> set[str]:
