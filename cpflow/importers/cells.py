@@ -71,6 +71,8 @@ def column_letter(index: int) -> str:
 
 def text(cell: Any) -> str | None:
     """The cell as text, stripped; None when empty."""
+    if type(cell) is str:  # most cells: the tests below cannot match
+        return _stripped(cell)
     if cell is None:
         return None
     if isinstance(cell, bool):
@@ -83,7 +85,12 @@ def text(cell: Any) -> str | None:
         return cell.date().isoformat() if cell.time() == dt.time() else cell.isoformat(sep=" ")
     if isinstance(cell, dt.date):
         return cell.isoformat()
-    value = str(cell).strip()
+    return _stripped(str(cell))
+
+
+def _stripped(value: str) -> str | None:
+    """Text stripped, without the `'` cpflow's CSV export puts before formula-like text; None when blank."""
+    value = value.strip()
     if len(value) > 1 and value[0] == "'" and value[1] in FORMULA_PREFIXES:
         value = value[1:]
     return value or None

@@ -85,6 +85,7 @@ def read_rows(
         for name, col in columns.fields.items():
             if name not in carry_fields and col < len(row) and cells.text(row[col]) is not None:
                 group_only = False
+                break
         for name in carry_fields:
             col = columns.fields[name]
             while len(row) <= col:

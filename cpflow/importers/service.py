@@ -116,100 +116,108 @@ def import_file(
     unless `keep_going`, which loads the good rows and writes the rest to a rejects file.
     `dry_run` does everything but commit; `merge` allows a sheet titled otherwise to add
     objectives and units to an existing plan; `status_date` dates statuses the sheet does
-    not date. `progress(rows, length)` wraps the row loop; `status(text)` hears what comes next."""
+    not date. `progress(rows, length)` wraps the row loop; `status(text)` hears what comes next.
+
+    The cycle collector is paused throughout: the cells, drafts, specs and facts are many
+    new objects without cycles, and each generation-2 pass walks them all again (a third
+    of a 10,000-row import's CPU time)."""
     from cpflow.clock import today
+    from cpflow.read.queries import collector_paused
     from cpflow.services import require_actor
 
-    actor = require_actor(actor)
-    day = now or today()
-    path = Path(path)
-    source = str(path)
-    if not SLUG.match(plan or ""):
-        raise BadInput(f"--plan: expected a slug of lower-case letters, digits and '-', got {plan!r}")
-    rules = read_mapping(mapping)
-    sheets = read_sheets(path, sheet or rules.sheet, readers)
-    try:
-        data_sheet, columns = locate(sheets, rules.header_targets(), rules.header_row - 1 if rules.header_row else None, source)
-        columns = read_by_content(columns, data_sheet.rows, rules.states, rules.date_format)
-    except HeaderNotFound as exc:
-        raise SpreadsheetError(source, [str(exc)]) from None
-    except HeaderProblem as exc:
-        raise SpreadsheetError(source, [f'{source}: sheet "{data_sheet.name}", {exc}']) from None
-    db.ensure_schema()
-    with db.read() as session:
-        ctx = load_context(session, plan)
-    _check_states(rules, ctx, mapping)
-    read = read_rows(
-        data_sheet, columns, fill_down=rules.fill_down, date_format=rules.date_format,
-        states=ctx.states, status_words=rules.states, progress=progress,
-    )  # fmt: skip
-    notes = [*columns.notes, *read.notes]
-    preamble = [" ".join(t for c in row if (t := text(c))) for row in data_sheet.rows[: columns.first_row]]
-    preamble = [line for line in preamble if line]
-    if ctx.exists and title and title != ctx.meta.title:
-        notes.append(f"--title ignored: plan {plan} exists (titled {ctx.meta.title!r})")
-    sheet_title = title or rules.plan.title or (preamble[0] if preamble else None)
-    lifecycle = lifecycle_for(ctx.lifecycle)
-    builder = Builder(ctx, data_sheet.name, columns, rules, read, title=sheet_title or path.stem, source=path.name,
-                      preamble=preamble, today=day, status_date=status_date,
-                      dropped=lifecycle.tagged("cancelled"))  # fmt: skip
-    try:
-        built = builder.build()
-    except _ColumnProblem as exc:
-        raise SpreadsheetError(source, [f"{source}: {exc}"]) from None
-    notes.extend(built.notes)
-    if "budget" in columns.fields:
-        notes.append(
-            f'column "{columns.label("budget")}" was not imported: budgets are kept per unit and period (budgets: in a plan file, or cpflow fund)'
-        )
-    problems = [e for d in built.rejected for e in d.errors]
-    if problems and not keep_going:
-        raise SpreadsheetError(source, [e.describe(source) for e in problems[:MAX_LISTED]], total=len(problems))
-    if not built.included or built.spec is None:
-        what = "no row could be imported" if problems else f'sheet "{data_sheet.name}" has a header row but no activity rows'
-        raise SpreadsheetError(
-            source, [f"{source}: {what}"] + [e.describe(source) for e in problems[:MAX_LISTED]], total=len(problems) + 1
-        )
-    if ctx.exists and not merge:
-        _refuse_foreign_sheet(source, sheet_title, ctx, built)
-    if built.status_dates:
-        dated = "; ".join(f"{n} from {how}" for how, n in built.status_dates.items())
-        notes.append(f"statuses are dated: {dated}")
-    rejects_path = None
-    if built.rejected and not dry_run:
-        rejects_path = _write_rejects(path, data_sheet, columns, built.rejected)
-    loaded = LoadedPlan(spec=built.spec, source=source, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
-    where = f'{path.name}, sheet "{data_sheet.name}"'
-    # The write keeps only what it needs: the sheet's cells, the drafts and the builder are let
-    # go before it (at 100,000 rows they are a third of the import's peak memory).
-    sheet_name, included, rejected = data_sheet.name, len(built.included), len(built.rejected)
-    scheduled = {f"schedule:{builder.column_periods[col]}": columns.labels[col] for col, _ in columns.schedule}
-    built.included, built.rejected = [], []
-    del sheets, data_sheet, read, builder
-
-    def work(session):
-        if load_context(session, plan).exists != ctx.exists:
-            raise ConflictError(
-                f"plan {plan} was {'removed' if ctx.exists else 'created'} while importing; nothing was written — import again"
+    with collector_paused():
+        actor = require_actor(actor)
+        day = now or today()
+        path = Path(path)
+        source = str(path)
+        if not SLUG.match(plan or ""):
+            raise BadInput(f"--plan: expected a slug of lower-case letters, digits and '-', got {plan!r}")
+        rules = read_mapping(mapping)
+        sheets = read_sheets(path, sheet or rules.sheet, readers)
+        try:
+            data_sheet, columns = locate(
+                sheets, rules.header_targets(), rules.header_row - 1 if rules.header_row else None, source
             )
-        result = load_plan(session, loaded, actor=actor, today=day, partial=ctx.exists)
-        recorded = _record_statuses(session, plan, built, result, actor, where)
-        if dry_run:
-            raise _DryRun((result, recorded))
-        return result, recorded
+            columns = read_by_content(columns, data_sheet.rows, rules.states, rules.date_format)
+        except HeaderNotFound as exc:
+            raise SpreadsheetError(source, [str(exc)]) from None
+        except HeaderProblem as exc:
+            raise SpreadsheetError(source, [f'{source}: sheet "{data_sheet.name}", {exc}']) from None
+        db.ensure_schema()
+        with db.read() as session:
+            ctx = load_context(session, plan)
+        _check_states(rules, ctx, mapping)
+        read = read_rows(
+            data_sheet, columns, fill_down=rules.fill_down, date_format=rules.date_format,
+            states=ctx.states, status_words=rules.states, progress=progress,
+        )  # fmt: skip
+        notes = [*columns.notes, *read.notes]
+        preamble = [" ".join(t for c in row if (t := text(c))) for row in data_sheet.rows[: columns.first_row]]
+        preamble = [line for line in preamble if line]
+        if ctx.exists and title and title != ctx.meta.title:
+            notes.append(f"--title ignored: plan {plan} exists (titled {ctx.meta.title!r})")
+        sheet_title = title or rules.plan.title or (preamble[0] if preamble else None)
+        lifecycle = lifecycle_for(ctx.lifecycle)
+        builder = Builder(ctx, data_sheet.name, columns, rules, read, title=sheet_title or path.stem, source=path.name,
+                          preamble=preamble, today=day, status_date=status_date,
+                          dropped=lifecycle.tagged("cancelled"))  # fmt: skip
+        try:
+            built = builder.build()
+        except _ColumnProblem as exc:
+            raise SpreadsheetError(source, [f"{source}: {exc}"]) from None
+        notes.extend(built.notes)
+        if "budget" in columns.fields:
+            notes.append(
+                f'column "{columns.label("budget")}" was not imported: budgets are kept per unit and period (budgets: in a plan file, or cpflow fund)'
+            )
+        problems = [e for d in built.rejected for e in d.errors]
+        if problems and not keep_going:
+            raise SpreadsheetError(source, [e.describe(source) for e in problems[:MAX_LISTED]], total=len(problems))
+        if not built.included or built.spec is None:
+            what = "no row could be imported" if problems else f'sheet "{data_sheet.name}" has a header row but no activity rows'
+            raise SpreadsheetError(
+                source, [f"{source}: {what}"] + [e.describe(source) for e in problems[:MAX_LISTED]], total=len(problems) + 1
+            )
+        if ctx.exists and not merge:
+            _refuse_foreign_sheet(source, sheet_title, ctx, built)
+        if built.status_dates:
+            dated = "; ".join(f"{n} from {how}" for how, n in built.status_dates.items())
+            notes.append(f"statuses are dated: {dated}")
+        rejects_path = None
+        if built.rejected and not dry_run:
+            rejects_path = _write_rejects(path, data_sheet, columns, built.rejected)
+        loaded = LoadedPlan(spec=built.spec, source=source, sha256=hashlib.sha256(path.read_bytes()).hexdigest())
+        where = f'{path.name}, sheet "{data_sheet.name}"'
+        # The write keeps only what it needs: the sheet's cells, the drafts and the builder are let
+        # go before it (at 100,000 rows they are a third of the import's peak memory).
+        sheet_name, included, rejected = data_sheet.name, len(built.included), len(built.rejected)
+        scheduled = {f"schedule:{builder.column_periods[col]}": columns.labels[col] for col, _ in columns.schedule}
+        built.included, built.rejected = [], []
+        del sheets, data_sheet, read, builder
 
-    if status:
-        status(f"{'checking' if dry_run else 'writing'} {included} activities to {plan} …")
-    try:
-        result, recorded = db.write(work)
-    except _DryRun as rolled_back:
-        result, recorded = rolled_back.result
-    return ImportResult(
-        load=result, sheet=sheet_name, header_row=columns.first_row + 1, rows=included,
-        columns={name: columns.labels[col] for name, col in columns.fields.items()} | scheduled,
-        ignored=columns.ignored + [f"duplicate {d}" for d in columns.duplicates],
-        rejected=rejected, rejects_path=rejects_path, notes=notes, statuses=recorded, dry_run=dry_run,
-    )  # fmt: skip
+        def work(session):
+            if load_context(session, plan).exists != ctx.exists:
+                raise ConflictError(
+                    f"plan {plan} was {'removed' if ctx.exists else 'created'} while importing; nothing was written — import again"
+                )
+            result = load_plan(session, loaded, actor=actor, today=day, partial=ctx.exists)
+            recorded = _record_statuses(session, plan, built, result, actor, where)
+            if dry_run:
+                raise _DryRun((result, recorded))
+            return result, recorded
+
+        if status:
+            status(f"{'checking' if dry_run else 'writing'} {included} activities to {plan} …")
+        try:
+            result, recorded = db.write(work)
+        except _DryRun as rolled_back:
+            result, recorded = rolled_back.result
+        return ImportResult(
+            load=result, sheet=sheet_name, header_row=columns.first_row + 1, rows=included,
+            columns={name: columns.labels[col] for name, col in columns.fields.items()} | scheduled,
+            ignored=columns.ignored + [f"duplicate {d}" for d in columns.duplicates],
+            rejected=rejected, rejects_path=rejects_path, notes=notes, statuses=recorded, dry_run=dry_run,
+        )  # fmt: skip
 
 
 def _refuse_foreign_sheet(source: str, sheet_title: str | None, ctx: PlanContext, built: Built) -> None:
