@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import tempfile
 import types
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -26,7 +26,7 @@ import pluggy
 
 from cpflow.plugins import hookimpl, hookspecs
 from cpflow.plugins.manager import Plugins
-from cpflow.rules.base import Finding, Rule
+from cpflow.rules.base import Finding, RegisterRule, Rule
 
 if TYPE_CHECKING:
     from cpflow.read.frames import Frames
@@ -61,7 +61,7 @@ def plugins_with(*items: Any) -> Plugins:
     if loose:
 
         @hookimpl
-        def register_rules(register: Callable[[Rule | type[Rule]], None]) -> None:
+        def register_rules(register: RegisterRule) -> None:
             for rule in loose:
                 register(rule)
 

@@ -15,9 +15,10 @@ same file twice adds nothing; a row whose activity changed since the export is a
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -29,13 +30,16 @@ from cpflow.dates import parse_date
 from cpflow.db import Database
 from cpflow.errors import BadInput, ConflictError, PlanFileError
 from cpflow.lifecycle import lifecycle_for
-from cpflow.models import Activity, Indicator, Measurement, Submission, TransitionEvent, Unit
+from cpflow.models import Activity, Indicator, Measurement, Plan, Submission, TransitionEvent, Unit
 from cpflow.paths import output_file
 from cpflow.read.lookup import find_plan
 from cpflow.read.team import active_account, four_eyes, roles_in
 from cpflow.roles import DECIDERS
 from cpflow.safe_output import safe_cell
 from cpflow.teams.submissions import Draft, create_many
+
+if TYPE_CHECKING:
+    from cpflow.plugins.manager import Plugins
 
 ACTIVITY_COLUMNS = ("Code", "Title", "State", "New status", "Date", "Reason / comment", "Reference", "State since")
 INDICATOR_COLUMNS = ("Code", "Indicator", "Period", "Target", "Value", "Date", "Source")
@@ -71,7 +75,17 @@ class ExportResult:
     indicators: int
 
 
-def _activity_rows(session: Session, plan_id: int, lead: str | None, unit: str | None) -> list[dict]:
+class _ActivityRow(TypedDict):
+    """One row of the Activities sheet (and of the stamp: code, version, state)."""
+
+    code: str
+    title: str
+    state: str
+    version: int
+    since: dt.date | None  # the date of its last move
+
+
+def _activity_rows(session: Session, plan_id: int, lead: str | None, unit: str | None) -> list[_ActivityRow]:
     last = {
         activity_id: at
         for activity_id, at in session.execute(
@@ -81,14 +95,14 @@ def _activity_rows(session: Session, plan_id: int, lead: str | None, unit: str |
         )
     }
     units = dict(session.execute(select(Unit.id, Unit.key).where(Unit.plan_id == plan_id)).all())
-    rows = []
+    rows: list[_ActivityRow] = []
     query = (
         select(Activity).where(Activity.plan_id == plan_id, Activity.in_source.is_(True)).order_by(Activity.position, Activity.id)
     )
     for activity in session.scalars(query):
         if lead and (activity.lead or "").casefold() != lead.casefold():
             continue
-        if unit and units.get(activity.unit_id) != unit:
+        if unit and (activity.unit_id is None or units.get(activity.unit_id) != unit):
             continue
         rows.append({"code": activity.code, "title": activity.title, "state": activity.state, "version": activity.version,
                      "since": last.get(activity.id)})  # fmt: skip
@@ -240,7 +254,7 @@ def _sheets(path: Path) -> dict[str, list[list[Any]]]:
         book = CalamineWorkbook.from_path(str(path))
     except Exception as exc:  # noqa: BLE001 (calamine raises its own errors for every unreadable file)
         raise BadInput(f"{path}: not a tracker workbook cpflow can read ({type(exc).__name__}: {exc})") from None
-    sheets = {}
+    sheets: dict[str, list[list[Any]]] = {}
     for name in book.sheet_names:
         sheets[name] = book.get_sheet_by_name(name).to_python(skip_empty_area=False)
     return sheets
@@ -279,7 +293,7 @@ def import_tracker(
     by: str | None,
     keep_going: bool = False,
     now: dt.date | None = None,
-    plugins=None,
+    plugins: Plugins | None = None,
     plan: str | None = None,
 ) -> TrackerImport:
     """Turn every filled row into a submission (or a direct record for a lead); see the module docstring.
@@ -304,20 +318,20 @@ def import_tracker(
     rows: list[_Row] = []
 
     with db.read() as session:
-        plan = find_plan(session, slug)
-        account = active_account(session, by, f"{source}: importing into {plan.slug}")
+        target = find_plan(session, slug)
+        account = active_account(session, by, f"{source}: importing into {target.slug}")
         login = account.login
-        held = roles_in(session, account.id, plan.id)
+        held = roles_in(session, account.id, target.id)
         if not held & (DECIDERS | {"member"}):
             what = "is a reviewer, who reads and submits nothing" if "reviewer" in held else "holds no role"
-            raise BadInput(f"{source}: {login} {what} in {plan.slug}; nothing was written")
-        direct = bool(held & DECIDERS) and not four_eyes(plan)
-        lifecycle = lifecycle_for(plan.lifecycle)
-        activities = {a.code: a for a in session.scalars(select(Activity).where(Activity.plan_id == plan.id))}
-        last_events = _last_events(session, plan.id)
+            raise BadInput(f"{source}: {login} {what} in {target.slug}; nothing was written")
+        direct = bool(held & DECIDERS) and not four_eyes(target)
+        lifecycle = lifecycle_for(target.lifecycle)
+        activities = {a.code: a for a in session.scalars(select(Activity).where(Activity.plan_id == target.id))}
+        last_events = _last_events(session, target.id)
 
         for number, cell, code, bad in _filled_rows(
-            sheets["Activities"], "Activities", INPUT_ACTIVITY, source, plan.slug, problems
+            sheets["Activities"], "Activities", INPUT_ACTIVITY, source, target.slug, problems
         ):
             activity = activities.get(code)
             if activity is None or code not in versions:
@@ -351,7 +365,7 @@ def import_tracker(
                 bad("Reason / comment", "", f"needs a reason to {trigger}", "reason-required")
                 continue
             ref = _text(cell["Reference"]) or None
-            draft = Draft("move", f"{plan.slug}:{code}", trigger, at, reason, ref)
+            draft = Draft("move", f"{target.slug}:{code}", trigger, at, reason, ref)
             if _already(session, activity, draft, login, last_events):
                 result.unchanged += 1
                 continue
@@ -359,14 +373,14 @@ def import_tracker(
                 last = last_events.get(activity.id)
                 since = f"; last {last[0]} by {last[2]} on {last[1]}" if last else ""
                 result.conflicts.append(
-                    f"{source}: Activities row {number}: {plan.slug}:{code} changed since the export "
+                    f"{source}: Activities row {number}: {target.slug}:{code} changed since the export "
                     f"(version {exported_version}, {exported_state} then; version {activity.version}, {activity.state} now{since}) [conflict]"
                 )
                 continue
             rows.append(_Row("Activities", number, code, draft))
 
         if "Indicators" in sheets:
-            rows += _indicator_rows(session, sheets["Indicators"], plan, login, source, day, problems, result)
+            rows += _indicator_rows(session, sheets["Indicators"], target, login, source, day, problems, result)
 
     if (problems or result.conflicts) and not keep_going:
         if problems:
@@ -377,6 +391,7 @@ def import_tracker(
     if direct:
         for row in rows:
             if row.draft.kind == "move":
+                assert row.draft.trigger is not None  # a move row is only drafted with its trigger
                 moved = services.move(db, row.draft.ident, row.draft.trigger, actor=login, at=row.draft.at,
                                       reason=row.draft.reason, ref=row.draft.ref, now=day, plugins=plugins)  # fmt: skip
                 result.recorded.append(moved.event_id)
@@ -390,8 +405,13 @@ def import_tracker(
     return result
 
 
-def _last_events(session: Session, plan_id: int) -> dict[int, tuple]:
-    last = {}
+# An activity's last move: (trigger, at, actor).
+_LastMove = tuple[str | None, dt.date, str]
+
+
+def _last_events(session: Session, plan_id: int) -> dict[int | None, _LastMove]:
+    """Each activity's last move in the plan, by activity id (the column is nullable; moves have one)."""
+    last: dict[int | None, _LastMove] = {}
     for activity_id, trigger, at, actor in session.execute(
         select(TransitionEvent.activity_id, TransitionEvent.trigger, TransitionEvent.at, TransitionEvent.actor)
         .where(TransitionEvent.plan_id == plan_id, TransitionEvent.kind == "transition")
@@ -401,7 +421,7 @@ def _last_events(session: Session, plan_id: int) -> dict[int, tuple]:
     return last
 
 
-def _already(session: Session, activity: Activity, draft: Draft, login: str, last_events: dict[int, tuple]) -> bool:
+def _already(session: Session, activity: Activity, draft: Draft, login: str, last_events: dict[int | None, _LastMove]) -> bool:
     """The row was imported before: its move is the activity's last, or the same submission is pending or approved."""
     last = last_events.get(activity.id)
     if last is not None and last[0] == draft.trigger and last[1] == draft.at:
@@ -413,7 +433,19 @@ def _already(session: Session, activity: Activity, draft: Draft, login: str, las
     return session.scalar(same.limit(1)) is not None
 
 
-def _filled_rows(rows, sheet: str, inputs: tuple[str, ...], source: str, slug: str, problems: list[str], extra=()):
+# Records one problem of a tracker row: bad(column, value, message, error code).
+_Bad = Callable[[str, Any, str, str], None]
+
+
+def _filled_rows(
+    rows: list[list[Any]],
+    sheet: str,
+    inputs: tuple[str, ...],
+    source: str,
+    slug: str,
+    problems: list[str],
+    extra: tuple[str, ...] = (),
+) -> Iterator[tuple[int, dict[str, Any], str, _Bad]]:
     """Each row of a tracker sheet whose input cells someone filled: (its row number, cells by
     header, the row's code, `bad(column, value, message, error)` that records a problem naming the sheet,
     row, column, value and code)."""
@@ -432,7 +464,16 @@ def _filled_rows(rows, sheet: str, inputs: tuple[str, ...], source: str, slug: s
         yield number, cell, code, bad
 
 
-def _indicator_rows(session, rows, plan, login, source, day, problems, result) -> list[_Row]:
+def _indicator_rows(
+    session: Session,
+    rows: list[list[Any]],
+    plan: Plan,
+    login: str,
+    source: str,
+    day: dt.date,
+    problems: list[str],
+    result: TrackerImport,
+) -> list[_Row]:
     known = {i.code: i for i in session.scalars(select(Indicator).where(Indicator.plan_id == plan.id))}
     out = []
     for number, cell, code, bad in _filled_rows(
