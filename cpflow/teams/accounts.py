@@ -14,6 +14,7 @@ import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -58,7 +59,7 @@ def _require_admin(session: Session, by: str | None, what: str) -> str:
     return account.login
 
 
-def _event(session: Session, kind: str, actor: str, data: dict, plan_id: int | None = None) -> int:
+def _event(session: Session, kind: str, actor: str, data: dict[str, Any], plan_id: int | None = None) -> int:
     (event_id,) = audit.append(session, [Fact(kind, actor, today(), plan_id=plan_id, data=data)])
     return event_id
 
@@ -144,8 +145,9 @@ def check_password(db: Database, login: str, password: str) -> bool:
 
     with db.read() as session:
         account = find_account(session, login)
-        usable = account is not None and not account.disabled and account.password_hash is not None
-        stored = account.password_hash if usable and account is not None else _decoy_hash()
+        hashed = account.password_hash if account is not None and not account.disabled else None
+        usable = hashed is not None
+        stored = hashed if hashed is not None else _decoy_hash()
     try:
         return PasswordHasher().verify(stored, password) and usable
     except (VerificationError, InvalidHashError):
@@ -266,7 +268,7 @@ def revoke_token(db: Database, token_id: int, *, by: str | None) -> AccountResul
         row = session.get(ApiToken, token_id)
         if row is None:
             raise BadInput(f"unknown token {token_id}; nothing was written")
-        owner = session.get(Account, row.account_id)
+        owner = session.get_one(Account, row.account_id)  # a token's account is never deleted
         actor = active_account(session, by, f"revoking token {token_id}").login
         if actor != owner.login:
             actor = _require_admin(session, by, f"revoking token {token_id}")
@@ -288,7 +290,7 @@ def account_for_token(db: Database, token: str) -> str | None:
         return None if account is None or account.disabled else account.login
 
 
-def list_tokens(db: Database, login: str) -> list[dict]:
+def list_tokens(db: Database, login: str) -> list[dict[str, Any]]:
     with db.read() as session:
         account = find_account(session, login)
         if account is None:
