@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import Executable
 
 from cpflow import audit
 from cpflow.audit import Fact
@@ -27,7 +28,7 @@ from cpflow.lifecycle import lifecycle_for
 from cpflow.models import Account, Activity, BudgetLine, ChainHead, Indicator, Measurement, Plan, TransitionEvent, Unit
 from cpflow.money import MAX_AMOUNT, json_amount, to_minor
 from cpflow.read.lookup import declared_name, find_plan, split_id, unknown, unknown_activity
-from cpflow.read.team import authorize_record, has_accounts
+from cpflow.read.team import GRANTS, authorize_record, four_eyes_in, grants_params, has_accounts, may_record
 from cpflow.replay import read_content_by_ids
 
 if TYPE_CHECKING:  # a move or a measurement never needs the plan-file schema (pydantic, YAML)
@@ -35,16 +36,26 @@ if TYPE_CHECKING:  # a move or a measurement never needs the plan-file schema (p
     from cpflow.plans import PlanSpec, Problem
 
 
+# Runs one Core statement in the service's write transaction; returns the rows it changed.
+Execute = Callable[[Executable], int]
+
+
 @dataclass(frozen=True)
 class Approval:
     """A lead approving a submission (cpflow.teams): the fact is recorded by the same service
     as a direct move, the approver's role is checked instead of the submitter's, the event
-    carries `data` (submitted_by, approved_by, the submission id …), and `confirm(session,
-    event_id)` marks the submission approved in the same transaction (raising if it cannot)."""
+    carries `data` (submitted_by, approved_by, the submission id …), and `confirm(execute,
+    event_id)` marks the submission approved in the same transaction (raising if it cannot)
+    with statements of plain values (text, numbers) given to `execute`."""
 
     approved_by: str
     data: dict
-    confirm: Callable[[Session, int], None]
+    confirm: Callable[[Execute, int], None]
+
+
+def session_execute(session: Session) -> Execute:
+    """An Approval's `execute` in a Session's transaction."""
+    return lambda statement: session.execute(statement).rowcount
 
 
 def _authorize(session: Session, ident: str, actor: str, plan, hint: str, required=(), approval: Approval | None = None):
@@ -109,6 +120,7 @@ _MOVE_TARGET = (
         _ACTIVITIES.sectors, _ACTIVITIES.unit_id, _ACTIVITIES.objective_id, _ACTIVITIES.phase, _ACTIVITIES.due,
         _LAST_MOVE_AT.label("last_at"), _HEAD.seq.label("head_seq"), _HEAD.hash.label("head_hash"),
         select(_ACCOUNTS.id).exists().label("has_accounts"),  # read here, not in a statement of its own
+        _PLANS.rules,
     )
     .select_from(Plan.__table__)
     .join(Activity.__table__, _ACTIVITIES.plan_id == _PLANS.id)
@@ -125,20 +137,23 @@ _MOVE_APPLY = (
 _MOVE_HEAD = update(ChainHead.__table__).where(_HEAD.id == 1).values(seq=bindparam("h_seq"), hash=bindparam("h_hash"))
 
 
-class _NeedsSession(Exception):
-    """The driver path hands over to the Session path: an account database (authorisation
-    reads the team tables) or an unknown activity (the message lists what is there)."""
+class _UnknownActivity(Exception):
+    """No such activity: the transaction is rolled back, and the message (what the plan has)
+    is read after it."""
 
 
 class _MoveStatements:
     """The move's statements compiled once for one dialect, for the driver's own cursor:
-    `_MOVE_TARGET`, `_MOVE_APPLY`, the event INSERT and the chain-head move of cpflow.audit."""
+    `_MOVE_TARGET`, the account and roles (cpflow.read.team.GRANTS), `_MOVE_APPLY`, the event
+    INSERT and the chain-head move of cpflow.audit."""
 
     def __init__(self, dialect) -> None:
         self.sqlite = dialect.name == "sqlite"
         if self.sqlite:  # sqlite3 binds :name parameters from a dict itself, faster than a tuple built here
             dialect = type(dialect)(paramstyle="named")
+        self.dialect = dialect
         self.target = self._compile(_MOVE_TARGET, dialect)
+        self.grants = self._compile(GRANTS, dialect)
         self.apply = self._compile(_MOVE_APPLY, dialect)
         self.insert = self._compile(audit._INSERT, dialect)
         self.head = self._compile(_MOVE_HEAD if self.sqlite else audit._ADVANCE_HEAD, dialect)
@@ -152,22 +167,36 @@ class _MoveStatements:
         sql, defaults = compiled.string, {k: v for k, v in compiled.params.items() if v is not None}
         return lambda values: (sql, {**defaults, **values})
 
+    def execute_on(self, cursor) -> Execute:
+        """An Approval's `execute` on the driver's cursor (compiled at each call: approvals are rare)."""
+
+        def execute(statement: Executable) -> int:
+            compiled = statement.compile(dialect=self.dialect)
+            cursor.execute(compiled.string, compiled.params)
+            return cursor.rowcount
+
+        return execute
+
 
 _STATEMENTS: dict[str, _MoveStatements] = {}
 
 
 def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, code: str, trigger: str, *,
                     actor: str, at: dt.date, reason: str | None, ref: str | None, expected_version: int | None,
-                    plugins) -> MoveResult:  # fmt: skip
-    """The move on the driver's cursor, inside Database.write_raw's transaction: the same
-    reads, checks, hooks and writes as the Session path below, in the same order."""
+                    plugins, approval: Approval | None) -> MoveResult:  # fmt: skip
+    """The move on the driver's cursor, inside Database.write_raw's transaction: read, check
+    (a stale version first), authorise, ask the guard hooks, update, chain one event."""
     sqlite = statements.sqlite
     cursor.execute(*statements.target({"slug": slug, "code": code}))
     row = cursor.fetchone()
-    if row is None or row[18]:  # unknown, or a database with accounts: the Session path decides
-        raise _NeedsSession
+    if row is None:
+        raise _UnknownActivity
     (plan_id, plan_start, lifecycle_json, people, activity_id, _code, title, state, version, lead, sectors,
-     unit_id, objective_id, phase, due, last_at, head_seq, head_hash, _accounts) = row  # fmt: skip
+     unit_id, objective_id, phase, due, last_at, head_seq, head_hash, accounts, rules) = row  # fmt: skip
+    # A stale read is a conflict before anything else: the trigger was chosen for a state
+    # that is no longer there, so "cannot TRIGGER" would mislead.
+    if expected_version is not None and version != expected_version:
+        raise _stale(ident, expected_version, version, state)
     if sqlite:  # what SQLAlchemy's Date and JSON types would have converted
         loads, date = json.loads, dt.date.fromisoformat
         plan_start, due = date(plan_start), due and date(due)
@@ -177,15 +206,23 @@ def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, 
         lifecycle = _lifecycle_of_text(lifecycle_json)
     else:
         lifecycle = lifecycle_for(lifecycle_json)
-    if expected_version is not None and version != expected_version:
-        raise _stale(ident, expected_version, version, state)
     dest = lifecycle.destination(ident, state, trigger)
     rule = lifecycle.rules[trigger]
     if rule.reason_required and not reason:
         raise BadInput(f"{ident}: {trigger} needs a reason; nothing was written", field="reason")
-    if people and rule.roles:
-        _check_roles(ident, trigger, actor, people, rule.roles)
-    event_actor = declared_name(people, actor)
+    if approval is not None or accounts:  # the database's grants decide (cpflow.read.team)
+        login = approval.approved_by if approval is not None else actor
+        if sqlite and rules is not None:
+            rules = json.loads(rules)
+        cursor.execute(*statements.grants(grants_params(login, plan_id)))
+        may_record(cursor.fetchall(), subject=ident, login=login, slug=slug, under_four_eyes=four_eyes_in(rules),
+                   submit_hint=f"cpflow submit {ident} {trigger} --by {actor}", required=rule.roles,
+                   approving=approval is not None)  # fmt: skip
+        event_actor = actor if approval is not None else actor.lower()
+    else:  # the plan's people decide
+        if people and rule.roles:
+            _check_roles(ident, trigger, actor, people, rule.roles)
+        event_actor = declared_name(people, actor)
     _check_move_date(ident, at, plan_start, last_at)
     view = {"id": ident, "plan": slug, "code": code, "title": title, "state": state, "version": version, "lead": lead,
             "sectors": list(sectors or []), "unit": unit_id, "objective": objective_id, "phase": phase, "due": due}  # fmt: skip
@@ -199,8 +236,9 @@ def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, 
     failpoint("move:after-update")
     # One event, chained exactly as cpflow.audit.append chains it.
     seq = head_seq + 1
+    data = audit.canonical_json(approval.data) if approval is not None else None
     values = (seq, "transition", plan_id, activity_id, trigger, state, dest, event_actor, at.isoformat(),
-              audit.utc_now(), reason, ref, None)  # fmt: skip
+              audit.utc_now(), reason, ref, data)  # fmt: skip
     digest = audit.chain_hash(head_hash, audit.canonical_bytes(values))
     event = dict(zip(audit.CANONICAL_FIELDS, values))
     event.update(prev_hash=head_hash, hash=digest)
@@ -208,6 +246,8 @@ def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, 
         event["at"] = at
     cursor.execute(*statements.insert(event))
     cursor.execute(*statements.head({"h_seq": seq, "h_hash": digest}))
+    if approval is not None:
+        approval.confirm(statements.execute_on(cursor), seq)
     warnings = []
     if rule.ref_recommended and not ref:
         warnings.append(f"{ident}: no reference given; a reference (minutes, decision id) is recommended for {trigger}")
@@ -239,24 +279,6 @@ def _check_move_date(ident: str, at: dt.date, plan_start: dt.date, last_at: dt.d
         raise BadInput(f"{ident}: {at} is before its last move on {last_at}; moves are recorded in date order")
 
 
-def activity_view(slug: str, row) -> dict:
-    """The read-only mapping plugins see for one activity."""
-    return {
-        "id": f"{slug}:{row.code}",
-        "plan": slug,
-        "code": row.code,
-        "title": row.title,
-        "state": row.state,
-        "version": row.version,
-        "lead": row.lead,
-        "sectors": list(row.sectors or []),
-        "unit": row.unit_id,
-        "objective": row.objective_id,
-        "phase": row.phase,
-        "due": row.due,
-    }
-
-
 def move(
     db: Database,
     ident: str,
@@ -282,69 +304,18 @@ def move(
 
         plugins = get_plugins()
 
-    result = None
-    if approval is None:  # a direct move runs on the driver; an approval needs the Session
-        statements = _STATEMENTS.get(db.engine.dialect.name)
-        if statements is None:
-            statements = _STATEMENTS[db.engine.dialect.name] = _MoveStatements(db.engine.dialect)
-        try:
-            result = db.write_raw(
-                lambda cursor: _move_on_driver(cursor, statements, ident, slug, code, trigger, actor=actor, at=at,
-                                               reason=reason, ref=ref, expected_version=expected_version,
-                                               plugins=plugins)
-            )  # fmt: skip
-        except _NeedsSession:
-            pass
-
-    def work(session: Session) -> MoveResult:
-        connection = session.connection()
-        activity = connection.execute(_MOVE_TARGET, {"slug": slug, "code": code}).one_or_none()
-        if activity is None:
-            raise unknown_activity(session, find_plan(session, slug), ident, code)
-        # A stale read is a conflict before anything else: the trigger was chosen for a
-        # state that is no longer there, so "cannot TRIGGER" would mislead.
-        if expected_version is not None and activity.version != expected_version:
-            raise _stale(ident, expected_version, activity.version, activity.state)
-        lifecycle = lifecycle_for(activity.lifecycle)
-        dest = lifecycle.destination(ident, activity.state, trigger)
-        rule = lifecycle.rules[trigger]
-        if rule.reason_required and not reason:
-            raise BadInput(f"{ident}: {trigger} needs a reason; nothing was written", field="reason")
-        hint = f"cpflow submit {ident} {trigger} --by {actor}"
-        plan = session.get(Plan, activity.plan_id) if approval is not None or activity.has_accounts else None
-        if plan is not None:
-            _authorize(session, ident, actor, plan, hint, rule.roles, approval)
-            event_actor = actor.lower() if approval is None else actor
-        else:
-            if activity.people and rule.roles:
-                _check_roles(ident, trigger, actor, activity.people, rule.roles)
-            event_actor = declared_name(activity.people, actor)
-        _check_move_date(ident, at, activity.plan_start, activity.last_at)
-        vetoes = plugins.guard(activity=activity_view(slug, activity), trigger=trigger, source=activity.state, dest=dest,
-                               actor=actor, at=at, reason=reason, ref=ref)  # fmt: skip
-        if vetoes:
-            raise GuardVeto(f"{ident}: {trigger} refused: " + "; ".join(vetoes))
-        updated = connection.execute(_MOVE_APPLY, {"b_id": activity.id, "b_version": activity.version, "b_state": dest})
-        if updated.rowcount != 1:
-            raise ConflictError(f"{ident} changed while this move was being made; nothing was written — retry")
-        failpoint("move:after-update")
-        (event_id,) = audit.append(
-            session,
-            [Fact("transition", event_actor, at, plan_id=activity.plan_id,
-                  activity_id=activity.id, trigger=trigger,
-                  from_state=activity.state, to_state=dest, reason=reason, ref=ref,
-                  data=approval.data if approval is not None else None)],
-            head=(activity.head_seq, activity.head_hash),
+    statements = _STATEMENTS.get(db.engine.dialect.name)
+    if statements is None:
+        statements = _STATEMENTS[db.engine.dialect.name] = _MoveStatements(db.engine.dialect)
+    try:
+        result = db.write_raw(
+            lambda cursor: _move_on_driver(cursor, statements, ident, slug, code, trigger, actor=actor, at=at,
+                                           reason=reason, ref=ref, expected_version=expected_version,
+                                           plugins=plugins, approval=approval)
         )  # fmt: skip
-        if approval is not None:
-            approval.confirm(session, event_id)
-        warnings = []
-        if rule.ref_recommended and not ref:
-            warnings.append(f"{ident}: no reference given; a reference (minutes, decision id) is recommended for {trigger}")
-        return MoveResult(ident, trigger, activity.state, dest, actor, at, event_id, activity.version + 1, warnings)
-
-    if result is None:
-        result = db.write(work)
+    except _UnknownActivity:
+        with db.read() as session:
+            raise unknown_activity(session, find_plan(session, slug), ident, code) from None
     # The move is committed: a plugin that fails here is a warning and cannot undo it.
     result.warnings += plugins.after_transition(
         activity={"id": ident, "plan": slug, "code": code}, trigger=trigger, source=result.source,
@@ -451,7 +422,7 @@ def measure(
             )
         )
         if approval is not None:
-            approval.confirm(session, event_id)
+            approval.confirm(session_execute(session), event_id)
         return MeasureResult(ident, number, at, period, event_id)
 
     return db.write(work)
@@ -547,7 +518,7 @@ def fund(
             session, [Fact("funding", who, at, plan_id=plan.id, reason=(reason or "").strip() or None, data=data)]
         )
         if approval is not None:
-            approval.confirm(session, event_id)
+            approval.confirm(session_execute(session), event_id)
         return FundResult(ident, period, json_amount(new_budget), json_amount(new_received), event_id)
 
     return db.write(work)

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 
-from sqlalchemy import exists, select
+from sqlalchemy import and_, bindparam, exists, select
 from sqlalchemy.orm import Session
 
 from cpflow.errors import BadInput
@@ -49,18 +49,48 @@ def active_account(session: Session, login: str | None, subject: str) -> Account
     """The enabled account `login` names, or one line saying why not."""
     account = find_account(session, login or "")
     if account is None:
-        raise BadInput(
-            f"{subject}: {login!r} has no account; where a database has accounts, --by names an account login "
-            "(see `cpflow users list`); nothing was written",
-            field="actor",
-        )
+        raise _no_account(subject, login)
     if account.disabled:
-        raise BadInput(f"{subject}: the account {account.login} is disabled; nothing was written")
+        raise _disabled(subject, account.login)
     return account
 
 
+def _no_account(subject: str, login: str | None) -> BadInput:
+    return BadInput(
+        f"{subject}: {login!r} has no account; where a database has accounts, --by names an account login "
+        "(see `cpflow users list`); nothing was written",
+        field="actor",
+    )
+
+
+def _disabled(subject: str, login: str) -> BadInput:
+    return BadInput(f"{subject}: the account {login} is disabled; nothing was written")
+
+
 def four_eyes(plan: Plan | None) -> bool:
-    return bool(plan is not None and (plan.rules or {}).get("four_eyes"))
+    return plan is not None and four_eyes_in(plan.rules)
+
+
+def four_eyes_in(rules: dict | None) -> bool:
+    """Whether a plan's `rules:` ask that a lead's own update be approved by another lead."""
+    return bool((rules or {}).get("four_eyes"))
+
+
+# Who `login` is and the roles they hold in one plan, in one statement: no row, no such
+# account; one row with a None role, an account with no role there. On the tables (Core,
+# compiled without the mappers) so a move runs it on the driver's cursor as it is.
+_ACCOUNT, _GRANT = Account.__table__.c, PlanRole.__table__.c
+GRANTS = (
+    select(_ACCOUNT.login, _ACCOUNT.disabled, _GRANT.role)
+    .select_from(Account.__table__)
+    .outerjoin(PlanRole.__table__, and_(_GRANT.account_id == _ACCOUNT.id, _GRANT.plan_id == bindparam("g_plan_id")))
+    .where(_ACCOUNT.login == bindparam("g_login"))
+)
+
+
+def grants_params(login: str | None, plan_id: int) -> dict:
+    """GRANTS' parameters for `login` (as typed) in a plan."""
+    return {"g_login": (login or "").strip().lower(), "g_plan_id": plan_id}
 
 
 def authorize_record(
@@ -73,34 +103,59 @@ def authorize_record(
     required: Collection[str] = (),
     approving: bool = False,
 ) -> str:
-    """Check that `login` may record a fact in `plan` directly (or approve one); returns the login.
+    """Check that `login` may record a fact in `plan` directly (or approve one); returns the login
+    (see may_record)."""
+    grants = session.execute(GRANTS, grants_params(login, plan.id)).all()
+    return may_record(
+        grants, subject=subject, login=login, slug=plan.slug, under_four_eyes=four_eyes(plan),
+        submit_hint=submit_hint, required=required, approving=approving,
+    )  # fmt: skip
+
+
+def may_record(
+    grants: Sequence[Sequence],
+    *,
+    subject: str,
+    login: str | None,
+    slug: str,
+    under_four_eyes: bool,
+    submit_hint: str,
+    required: Collection[str] = (),
+    approving: bool = False,
+) -> str:
+    """The decision on GRANTS' rows (account login, disabled, role) for `login` in plan `slug`;
+    returns the account's login, or raises one line saying why not.
 
     A lead or co-lead records; a member is pointed to `cpflow submit`; a reviewer records
     nothing; under `four_eyes` a lead's own update is a submission too, unless approving.
     `required` are the lifecycle's roles for the trigger (any decider role must be among them).
     """
-    account = active_account(session, login, subject)
-    held = roles_in(session, account.id, plan.id)
+    if not grants:
+        raise _no_account(subject, login)
+    account_login, disabled = grants[0][0], grants[0][1]
+    if disabled:
+        raise _disabled(subject, account_login)
+    held = {row[2] for row in grants if row[2] is not None}
     deciding = held & DECIDERS
     if not deciding:
         if "member" in held:
             raise BadInput(
-                f"{subject}: {account.login} is a member of {plan.slug}; a member's update waits for a lead: "
+                f"{subject}: {account_login} is a member of {slug}; a member's update waits for a lead: "
                 f"use `{submit_hint}`; nothing was written"
             )
         what = "a reviewer, who reads and records nothing" if "reviewer" in held else "no role"
-        raise BadInput(f"{subject}: {account.login} holds {what} in {plan.slug}; nothing was written")
+        raise BadInput(f"{subject}: {account_login} holds {what} in {slug}; nothing was written")
     if required and not deciding & set(required):
         raise BadInput(
-            f"{subject}: {account.login} ({', '.join(sorted(deciding))}) may not do this in {plan.slug}; "
+            f"{subject}: {account_login} ({', '.join(sorted(deciding))}) may not do this in {slug}; "
             f"it needs the role {' or '.join(required)}; nothing was written"
         )
-    if four_eyes(plan) and not approving:
+    if under_four_eyes and not approving:
         raise BadInput(
-            f"{subject}: {plan.slug} has four_eyes: a lead's own update is approved by another lead: "
+            f"{subject}: {slug} has four_eyes: a lead's own update is approved by another lead: "
             f"use `{submit_hint}`; nothing was written"
         )
-    return account.login
+    return account_login
 
 
 # --- listings -----------------------------------------------------------------------------

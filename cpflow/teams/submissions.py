@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -29,6 +29,9 @@ from cpflow.money import to_minor
 from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
 from cpflow.read.team import active_account, has_accounts, roles_in, submission_row
 from cpflow.roles import DECIDERS, SUBMITTERS
+
+if TYPE_CHECKING:
+    from cpflow.plugins.manager import Plugins
 
 
 @dataclass
@@ -89,8 +92,9 @@ def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity
             raise unknown_activity(session, plan, draft.ident, code)
     if draft.kind == "move" and activity is not None:
         lifecycle = lifecycle_for(plan.lifecycle)
-        lifecycle.destination(draft.ident, activity.state, draft.trigger or "")
-        if lifecycle.rules[draft.trigger].reason_required and not draft.reason:
+        trigger = draft.trigger or ""
+        lifecycle.destination(draft.ident, activity.state, trigger)  # BadInput unless a known trigger
+        if lifecycle.rules[trigger].reason_required and not draft.reason:
             raise BadInput(f"{draft.ident}: {draft.trigger} needs a reason; nothing was written", field="reason")
         last = session.scalar(
             select(TransitionEvent.at)
@@ -134,7 +138,8 @@ def normalise(draft: Draft) -> Draft:
     if draft.kind == "move" and not _clean(draft.trigger):
         raise BadInput(f"{draft.ident}: name the move (a trigger such as endorse or start)")
     if draft.kind == "measure":
-        value = services._parse_value(draft.ident, (draft.payload or {}).get("value"))
+        # _parse_value reports a missing value (None) as not a number; services types it str | float.
+        value = services._parse_value(draft.ident, (draft.payload or {}).get("value"))  # type: ignore[arg-type]
         draft.payload = {**(draft.payload or {}), "value": value}
     if draft.kind == "fund":
         payload = draft.payload or {}
@@ -152,17 +157,17 @@ def normalise(draft: Draft) -> Draft:
     return draft
 
 
-def create(db: Database, draft: Draft, *, by: str | None, now: dt.date | None = None) -> dict:
+def create(db: Database, draft: Draft, *, by: str | None, now: dt.date | None = None) -> dict[str, Any]:
     """Store a pending submission (whoever makes it: a lead who means to record directly moves)."""
     return create_many(db, [draft], by=by, now=now)[0]
 
 
-def create_many(db: Database, drafts: list[Draft], *, by: str | None, now: dt.date | None = None) -> list[dict]:
+def create_many(db: Database, drafts: list[Draft], *, by: str | None, now: dt.date | None = None) -> list[dict[str, Any]]:
     """Store several pending submissions in one transaction: all or none."""
     drafts = [normalise(d) for d in drafts]
     day = now or today()
 
-    def work(session: Session) -> list[dict]:
+    def work(session: Session) -> list[dict[str, Any]]:
         rows = []
         for draft in drafts:
             plan, activity, code = _check(session, draft, day)
@@ -188,14 +193,14 @@ def _load(session: Session, submission_id: int) -> tuple[Submission, Plan]:
     submission = session.get(Submission, submission_id)
     if submission is None:
         raise BadInput(f"unknown submission {submission_id}; see `cpflow review`")
-    return submission, session.get(Plan, submission.plan_id)
+    return submission, session.get_one(Plan, submission.plan_id)
 
 
 def _label(submission: Submission, plan: Plan) -> str:
     return f"submission {submission.id} ({plan.slug}:{submission.target})"
 
 
-def _version(submission: Submission) -> dict:
+def _version(submission: Submission) -> dict[str, Any]:
     return {
         "revision": submission.revision, "trigger": submission.trigger, "at": submission.at.isoformat(),
         "reason": submission.reason, "ref": submission.ref, "comment": submission.comment, "payload": submission.payload,
@@ -204,11 +209,11 @@ def _version(submission: Submission) -> dict:
     }  # fmt: skip
 
 
-def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, now: dt.date | None = None) -> dict:
+def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, now: dt.date | None = None) -> dict[str, Any]:
     """The submitter revises a returned (or still pending) submission; the earlier version is kept."""
     day = now or today()
 
-    def work(session: Session) -> dict:
+    def work(session: Session) -> dict[str, Any]:
         submission, plan = _load(session, submission_id)
         label = _label(submission, plan)
         login = active_account(session, by, label).login
@@ -216,10 +221,11 @@ def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, 
             raise BadInput(f"{label}: only its submitter {submission.submitted_by} may revise it; nothing was written")
         if submission.status not in ("pending", "returned"):
             raise BadInput(f"{label} is {submission.status}; only a pending or returned submission is revised")
+        at = draft.at or submission.at
         revised = normalise(
             Draft(
                 submission.kind, f"{plan.slug}:{submission.target}", draft.trigger or submission.trigger,
-                draft.at or submission.at, draft.reason if draft.reason is not None else submission.reason,
+                at, draft.reason if draft.reason is not None else submission.reason,
                 draft.ref if draft.ref is not None else submission.ref,
                 draft.comment if draft.comment is not None or submission.kind != "comment" else submission.comment,
                 {**submission.payload, **(draft.payload or {})},
@@ -229,9 +235,9 @@ def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, 
         _submitter(session, login, plan, label)
         submission.revisions = [*submission.revisions, _version(submission)]
         submission.trigger, submission.at, submission.reason, submission.ref = (
-            revised.trigger, revised.at, revised.reason, revised.ref,
+            revised.trigger, at, revised.reason, revised.ref,
         )  # fmt: skip
-        submission.comment, submission.payload = revised.comment, revised.payload
+        submission.comment, submission.payload = revised.comment, revised.payload or {}  # normalise keeps a dict
         submission.revision += 1
         submission.status, submission.submitted_at = "pending", audit.utc_now()
         submission.decided_by = submission.decided_at = submission.decision_comment = None
@@ -243,13 +249,13 @@ def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, 
     return db.write(work)
 
 
-def return_submission(db: Database, submission_id: int, *, by: str | None, comment: str | None) -> dict:
+def return_submission(db: Database, submission_id: int, *, by: str | None, comment: str | None) -> dict[str, Any]:
     """A lead sends a pending submission back with a comment; the member revises or withdraws it."""
     comment = _clean(comment)
     if not comment:
         raise BadInput("a return says what to change: pass --comment TEXT")
 
-    def work(session: Session) -> dict:
+    def work(session: Session) -> dict[str, Any]:
         submission, plan = _load(session, submission_id)
         label = _label(submission, plan)
         login = _decider(session, by, plan, label)
@@ -265,10 +271,10 @@ def return_submission(db: Database, submission_id: int, *, by: str | None, comme
     return db.write(work)
 
 
-def withdraw(db: Database, submission_id: int, *, by: str | None) -> dict:
+def withdraw(db: Database, submission_id: int, *, by: str | None) -> dict[str, Any]:
     """The submitter takes back a pending or returned submission."""
 
-    def work(session: Session) -> dict:
+    def work(session: Session) -> dict[str, Any]:
         submission, plan = _load(session, submission_id)
         label = _label(submission, plan)
         login = active_account(session, by, label).login
@@ -283,7 +289,9 @@ def withdraw(db: Database, submission_id: int, *, by: str | None) -> dict:
     return db.write(work)
 
 
-def approve(db: Database, submission_id: int, *, by: str | None, plugins=None, now: dt.date | None = None) -> dict:
+def approve(
+    db: Database, submission_id: int, *, by: str | None, plugins: Plugins | None = None, now: dt.date | None = None
+) -> dict[str, Any]:
     """A lead (never the submitter) approves: the fact is recorded now, with every check run again.
 
     A move submitted against a version of the activity that has since changed is a
@@ -307,13 +315,14 @@ def approve(db: Database, submission_id: int, *, by: str | None, plugins=None, n
         "approved_by": login, "approved_at": approved_at,
     }  # fmt: skip
 
-    def confirm(session: Session, event_id: int) -> None:
-        updated = session.execute(
-            update(Submission)
-            .where(Submission.id == submission_id, Submission.status == "pending", Submission.revision == revision)
+    def confirm(execute: services.Execute, event_id: int) -> None:
+        table = Submission.__table__.c
+        updated = execute(
+            update(Submission.__table__)
+            .where(table.id == submission_id, table.status == "pending", table.revision == revision)
             .values(status="approved", decided_by=login, decided_at=approved_at, event_id=event_id)
         )
-        if updated.rowcount != 1:
+        if updated != 1:
             raise ConflictError(f"{label} was decided or revised meanwhile; nothing was written")
 
     approval = services.Approval(login, data, confirm)
@@ -362,7 +371,7 @@ def _record_comment(db: Database, ident: str, submitter: str, at: dt.date, comme
         (event_id,) = audit.append(
             session, [Fact("comment", submitter, at, plan_id=plan.id, trigger="comment", ref=ref, data=data)]
         )  # fmt: skip
-        approval.confirm(session, event_id)
+        approval.confirm(services.session_execute(session), event_id)
 
     db.write(work)
 
@@ -381,7 +390,7 @@ def _check_base(session: Session, submission: Submission, plan: Plan, label: str
     """A move submitted against an older version of its activity: a conflict showing both versions."""
     if submission.activity_id is None or submission.kind == "comment":  # a comment holds whatever the state
         return
-    activity = session.get(Activity, submission.activity_id)
+    activity = session.get_one(Activity, submission.activity_id)  # activities are never deleted
     if activity.version == submission.base_version:
         return
     last = session.execute(
