@@ -1,6 +1,6 @@
 """The import's speed work keeps its behaviour: the cycle collector is paused only while an
-import runs (and back on after a refused one), and a cell reads as the same text whatever
-its type."""
+import runs (and back on after a refused one), a cell reads as the same text whatever its
+type, and a plan file's codes and texts are checked with the same messages."""
 
 from __future__ import annotations
 
@@ -12,6 +12,8 @@ import pytest
 
 from cpflow.importers import cells
 from cpflow.importers.service import SpreadsheetError, import_file
+from cpflow.plans import values
+from cpflow.plans.values import MAX_CODE, NUL_IN_TEXT
 
 SHEET = "Objective,Activity,Status\n1,Map the services,Done\n1,Train the focal points,Ongoing\n"
 
@@ -86,3 +88,34 @@ class _Text(str):
 )
 def test_a_cell_reads_as_text(cell, expected):
     assert cells.text(cell) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [(" 1.1 ", "1.1"), ("A-2", "A-2"), (7, "7"), (_Text(" 2.3 "), "2.3"), ("x" * MAX_CODE, "x" * MAX_CODE)],
+)
+def test_a_code_as_written_is_kept_stripped(value, expected):
+    assert values.code(value) == expected
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("   ", "expected a non-empty code, got '   '"),
+        ("", "expected a non-empty code, got ''"),
+        ("x" * (MAX_CODE + 1), f"expected a code of at most {MAX_CODE} characters, got {MAX_CODE + 1}"),
+        (" 1\x00", NUL_IN_TEXT),
+        (1.5, 'expected a code in quotes, got the number 1.5 (write "1.5": unquoted, 1.10 reads as 1.1)'),
+    ],
+)
+def test_a_code_that_is_not_one_keeps_its_message(value, message):
+    with pytest.raises(ValueError) as caught:
+        values.code(value)
+    assert str(caught.value) == message
+
+
+def test_text_is_kept_as_written_unless_it_holds_a_nul():
+    assert values.text(" as written ") == " as written "
+    assert values.text(_Text("sub")) == "sub"
+    with pytest.raises(ValueError, match=r"cannot be stored"):
+        values.text("a\x00b")

@@ -25,6 +25,8 @@ NUL_IN_TEXT = "text contains a NUL character (\\0), which cannot be stored"
 
 
 def code(value: Any) -> str:
+    if type(value) is str and "\x00" not in value and 0 < len(stripped := value.strip()) <= MAX_CODE:
+        return stripped  # a code as written: the checks below would all pass
     if isinstance(value, bool) or isinstance(value, float):
         raise ValueError(f'expected a code in quotes, got the number {value!r} (write "{value}": unquoted, 1.10 reads as 1.1)')
     if isinstance(value, int):
@@ -38,6 +40,8 @@ def code(value: Any) -> str:
 
 
 def text(value: Any) -> str:
+    if type(value) is str and "\x00" not in value:
+        return value
     if isinstance(value, str):
         return storable(value)
     if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
