@@ -13,9 +13,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, select, update
 from sqlalchemy.orm import Session
 
 from cpflow import audit, services
@@ -93,7 +93,7 @@ def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity
     if draft.kind == "move" and activity is not None:
         lifecycle = lifecycle_for(plan.lifecycle)
         trigger = draft.trigger or ""
-        lifecycle.destination(draft.ident, activity.state, trigger)  # BadInput unless a known trigger
+        lifecycle.destination(draft.ident, activity.state, trigger)  # raises unless allowed from its state
         if lifecycle.rules[trigger].reason_required and not draft.reason:
             raise BadInput(f"{draft.ident}: {draft.trigger} needs a reason; nothing was written", field="reason")
         last = session.scalar(
@@ -316,9 +316,10 @@ def approve(
     }  # fmt: skip
 
     def confirm(execute: services.Execute, event_id: int) -> None:
-        table = Submission.__table__.c
+        submissions = cast(Table, Submission.__table__)  # mapped to a Table; SQLAlchemy types it FromClause
+        table = submissions.c
         updated = execute(
-            update(Submission.__table__)
+            update(submissions)
             .where(table.id == submission_id, table.status == "pending", table.revision == revision)
             .values(status="approved", decided_by=login, decided_at=approved_at, event_id=event_id)
         )
@@ -329,6 +330,7 @@ def approve(
     ident = f"{slug}:{target}"
     try:
         if kind == "move":
+            assert trigger is not None  # normalise refuses a move submission without its trigger
             services.move(db, ident, trigger, actor=submitter, at=at, reason=reason, ref=ref,
                           expected_version=base_version, now=now, plugins=plugins, approval=approval)  # fmt: skip
         elif kind == "comment":
