@@ -168,6 +168,10 @@ class Rule:
             found.append(f"severity {self.severity!r} is not one of {', '.join(SEVERITIES)}")
         if type(self).check is Rule.check:
             found.append("no check(ctx) method")
+        for key, option in self.options.items():
+            bounded = option.minimum is not None or option.maximum is not None
+            if bounded and not isinstance(option.default, (int, float)):
+                found.append(f"setting {key}: minimum and maximum apply to number settings only")
         return found
 
     def __repr__(self) -> str:
