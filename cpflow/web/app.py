@@ -14,7 +14,7 @@ from cpflow.db import Database
 from cpflow.web import errors, store
 from cpflow.web.auth import csrf_guard
 from cpflow.web.derived import DerivedCache
-from cpflow.web.security import SecurityHeaders
+from cpflow.web.security import SecurityHeaders, refuse_nul
 
 
 def create_app(db: Database | str | None = None, *, plugins=None) -> FastAPI:
@@ -26,7 +26,7 @@ def create_app(db: Database | str | None = None, *, plugins=None) -> FastAPI:
     store.ensure_tables(db)
     app = FastAPI(
         title="cpflow", version=_version(), docs_url=None, redoc_url=None, openapi_url="/api/openapi.json",
-        dependencies=[Depends(csrf_guard)],
+        dependencies=[Depends(refuse_nul), Depends(csrf_guard)],
         description="The working group's plans, progress and review queue. Errors are JSON `{\"error\": message}`.",
     )  # fmt: skip
     app.state.db = db

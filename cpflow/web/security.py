@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import secrets
 
+from fastapi import Request
+
 MAX_BODY = 10 * 1024 * 1024  # an upload (a tracker spreadsheet) above this is refused with 413
 
 
@@ -75,3 +77,36 @@ async def _plain(send, scope, status: int, message: str) -> None:
     await send({"type": "http.response.start", "status": status,
                 "headers": [(b"content-type", kind), (b"content-length", str(len(body)).encode())]})  # fmt: skip
     await send({"type": "http.response.body", "body": body})
+
+
+def _has_nul(value) -> bool:
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(_has_nul(k) or _has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(_has_nul(v) for v in value)
+    return False
+
+
+async def refuse_nul(request: Request) -> None:
+    """A NUL character in the address, the query, a form field or a JSON body is refused with
+    400 before any route reads it: PostgreSQL text cannot hold one (a 500 there), and the
+    CLI's arguments cannot carry one, so SQLite must not store one either (plan files refuse
+    it the same way). An uploaded file's bytes are the importer's to check."""
+    from cpflow.plans.values import NUL_IN_TEXT
+    from cpflow.web.errors import WebError
+
+    found = _has_nul(request.url.path) or any(_has_nul(k) or _has_nul(v) for k, v in request.query_params.multi_items())
+    kind = request.headers.get("content-type", "")
+    if not found and request.method not in ("GET", "HEAD", "OPTIONS"):
+        if kind.startswith(("application/x-www-form-urlencoded", "multipart/form-data")):
+            form = await request.form()
+            found = any(_has_nul(k) or _has_nul(v) for k, v in form.multi_items() if isinstance(v, str))
+        elif kind.startswith("application/json"):
+            try:
+                found = _has_nul(await request.json())
+            except ValueError:
+                found = False  # not JSON: the route's validation says so
+    if found:
+        raise WebError(f"the request's {NUL_IN_TEXT}")

@@ -1,5 +1,6 @@
-"""Accounts (admins only): add, disable and enable, grant and revoke roles, through the
-same services as `cpflow users`. Listings never carry a password hash or a token."""
+"""Accounts (admins only): add, disable and enable, grant and revoke roles, and (on the page)
+set another account's password, through the same services as `cpflow users`. Listings
+never carry a password hash or a token."""
 
 from __future__ import annotations
 
@@ -50,13 +51,17 @@ def change(request: Request, viewer: Viewer, login: str, action: str, body: Role
     db = request.app.state.db
     if action in ("disable", "enable"):
         result = service.set_disabled(db, login, by=viewer.login, disabled=action == "disable")
-    elif action in ("grant", "revoke") and body is not None:
+    elif action in ("grant", "revoke"):
+        if body is None:
+            from cpflow.errors import BadInput
+
+            raise BadInput(f'{action} needs the role and the plan (JSON {{"role": ..., "plan": ...}})')
         act = service.grant if action == "grant" else service.revoke
         result = act(db, login, body.role, plan=body.plan, by=viewer.login)
     else:
         from cpflow.errors import BadInput
 
-        raise BadInput(f"unknown account action {action!r}")
+        raise BadInput(f"unknown account action {action!r}; actions are disable, enable, grant, revoke")
     return {"login": result.login, "action": result.action, "event": result.event_id, "detail": result.detail}
 
 
@@ -101,6 +106,18 @@ def add_form(request: Request, viewer: Viewer = Depends(admin), login: str = For
     except CpflowError as exc:
         return accounts_view(request, error=message_for(exc), status=status_for(exc))
     return RedirectResponse("/accounts", status_code=303)
+
+
+@pages.post("/accounts/{login}/password", include_in_schema=False)
+def password_form(request: Request, login: str, viewer: Viewer = Depends(admin), password: str = Form("")):
+    """An admin sets another account's password (`cpflow users passwd LOGIN --by ADMIN`); its sessions end."""
+    from cpflow.teams.accounts import set_password
+
+    try:
+        set_password(request.app.state.db, login, password[:1024], by=viewer.login)
+    except CpflowError as exc:
+        return accounts_view(request, error=message_for(exc), status=status_for(exc))
+    return RedirectResponse("/accounts?password=set", status_code=303)
 
 
 @pages.post("/accounts/{login}/{action}", include_in_schema=False)

@@ -36,7 +36,10 @@ class Revision(BaseModel):
 
 
 def submission_access(request: Request, submission_id: int, viewer: Viewer) -> Access:
-    """The viewer's standing in the plan the submission belongs to; 404 when they hold no role there."""
+    """The viewer's standing in the plan the submission belongs to; 404 when they hold no role
+    there, or when the number is beyond any id the database can hold."""
+    if not 0 < submission_id < 2**63:
+        raise PageNotFound(f"unknown submission {submission_id}")
     with request.app.state.db.read() as session:
         slug = session.execute(
             select(Plan.slug).join(Submission, Submission.plan_id == Plan.id).where(Submission.id == submission_id)

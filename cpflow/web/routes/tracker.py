@@ -61,10 +61,22 @@ def upload(request: Request, access: Access, file: UploadFile | None) -> dict:
     with tempfile.TemporaryDirectory(prefix="cpflow-web-") as tmp:
         path = Path(tmp) / name
         path.write_bytes(body)
-        result = import_tracker(request.app.state.db, path, by=access.viewer.login, plugins=request.app.state.plugins,
-                                plan=access.slug)  # fmt: skip
+        try:
+            result = import_tracker(request.app.state.db, path, by=access.viewer.login, plugins=request.app.state.plugins,
+                                    plan=access.slug)  # fmt: skip
+        except CpflowError as exc:
+            raise _named(exc, str(path), name) from None
     return {"source": result.source, "plan": result.plan, "submitted": result.submitted, "recorded": result.recorded,
             "unchanged": result.unchanged, "summary": result.summary()}  # fmt: skip
+
+
+def _named(exc: CpflowError, path: str, name: str) -> CpflowError:
+    """The importer's error with the server's temporary path replaced by the uploaded file's name."""
+    if path not in str(exc):
+        return exc
+    if isinstance(exc, PlanFileError):
+        return PlanFileError(exc.source.replace(path, name), [p.replace(path, name) for p in exc.problems])
+    return type(exc)(str(exc).replace(path, name), field=exc.field)
 
 
 def _problems(exc: CpflowError) -> list[str]:
