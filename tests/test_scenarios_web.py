@@ -228,7 +228,7 @@ def returns_it(story, login, note):
     page.goto(f"{story['base']}/plans/mini/review")
     page.get_by_label("Comment for submission 1").fill(note)
     page.get_by_role("button", name="Return").click()
-    page.wait_for_url("**/plans/mini/review")
+    page.wait_for_url("**/plans/mini/review?done=returned&id=1")
 
 
 @then(parsers.parse('"{login}" sees on her dashboard that {count:d} of her submissions was returned to her'))
@@ -247,10 +247,12 @@ def resubmits_note(story, login, note, text):
     revise = page.get_by_role("form", name="Revise submission 1")
     revise.get_by_label("Comment").fill(text)
     revise.get_by_role("button", name="Resubmit #1").click()
-    page.wait_for_url("**/plans/mini/review")
+    page.wait_for_url("**/plans/mini/review?done=resubmitted&id=1")
 
 
 @then(parsers.parse('"{login}" is told her note waits for another lead or co-lead'))
 def told_note_waits(story, login):
     assert story["who"] == login
-    assert "Waiting for another lead or co-lead" in story["page"].locator("section.mine").inner_text()
+    page = story["page"]
+    assert "it waits for another lead or co-lead" in page.get_by_role("status").inner_text()
+    assert "Waiting for another lead or co-lead" in page.locator("section.mine").inner_text()

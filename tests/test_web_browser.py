@@ -150,7 +150,8 @@ def test_under_four_eyes_a_lead_revises_her_returned_move_and_the_co_lead_approv
     page.goto(f"{served}/plans/mini/review")
     page.get_by_label("Comment for submission 1").fill("attach the <b>minutes</b>")
     page.get_by_role("button", name="Return").click()
-    page.wait_for_url("**/plans/mini/review")
+    page.wait_for_url("**/plans/mini/review?done=returned&id=1")
+    assert "Submission 1 returned to its submitter" in page.get_by_role("status").inner_text()
     page.get_by_role("button", name="Sign out").click()
     page.wait_for_url(f"{served}/login")
 
@@ -163,7 +164,7 @@ def test_under_four_eyes_a_lead_revises_her_returned_move_and_the_co_lead_approv
     revise = page.get_by_role("form", name="Revise submission 1")
     revise.get_by_label("Reference").fill("minutes 12 May 2022")
     revise.get_by_role("button", name="Resubmit #1").click()
-    page.wait_for_url("**/plans/mini/review")
+    page.wait_for_url("**/plans/mini/review?done=resubmitted&id=1")
     assert "Waiting for another lead or co-lead" in page.locator("section.mine").inner_text()
     shot = tmp_path / "my-submissions-phone.png"
     page.screenshot(path=str(shot), full_page=True)

@@ -87,7 +87,7 @@ def test_everyone_with_a_role_sees_their_own_returned_submission_and_only_its_su
                             follow_redirects=False)  # fmt: skip
         assert reply.status_code == REVISE_LEAS[who], (who, reply.text[:300])
         if who == "lea":
-            assert reply.headers["location"] == "/plans/mini/review"
+            assert reply.headers["location"] == f"/plans/mini/review?done=resubmitted&id={leas}"
             continue
         assert snapshot(web.url) == before, who
         if reply.status_code == 400:
@@ -143,9 +143,11 @@ def test_under_four_eyes_a_lead_revises_her_returned_move_on_the_page_and_a_co_l
     revised = lead.post(f"/plans/mini/review/{pending['id']}/resubmit", data={"trigger": "endorse", "at": "2022-05-03",
                         "ref": "minutes 12 May", "comment": "minutes attached", "csrf_token": lead.csrf},
                         follow_redirects=False)  # fmt: skip
-    assert revised.status_code == 303 and revised.headers["location"] == "/plans/mini/review"
+    assert revised.status_code == 303 and revised.headers["location"] == f"/plans/mini/review?done=resubmitted&id={pending['id']}"
     before = snapshot(web.url)
-    assert "Waiting for another lead or co-lead" in _mine(lead.get(revised.headers["location"]).text)
+    shown = lead.get(revised.headers["location"]).text
+    assert f"Submission {pending['id']} resubmitted: it waits for another lead or co-lead" in shown
+    assert "Waiting for another lead or co-lead" in _mine(shown)
     assert snapshot(web.url) == before  # the redirect's GET (and a refresh) writes nothing
     (row,) = co_lead.get("/api/v1/plans/mini/submissions?status=pending").json()
     assert (row["id"], row["revision"], row["at"], row["ref"], row["comment"]) == (
@@ -220,3 +222,18 @@ def test_the_approved_notice_shows_submission_numbers_only(web):
     for forged in ("your account is locked, call +1 555", "3,<b>x</b>", "²"):
         body = lead.get("/plans/mini/review", params={"approved": forged}).text
         assert "Approved:" not in body and "account is locked" not in body, forged
+
+
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
+def test_after_a_return_or_a_withdrawal_the_page_says_what_was_done_from_known_words_only(web):
+    sent = _api(web.client("mo"), "/api/v1/plans/mini/activities/1.1/comments", {"comment": "done"})
+    lead, member = web.client("lea"), web.client("mo")
+    back = lead.post(f"/plans/mini/review/{sent['id']}/return", data={"comment": "say more", "csrf_token": lead.csrf},
+                     follow_redirects=False)  # fmt: skip
+    assert back.headers["location"] == f"/plans/mini/review?done=returned&id={sent['id']}"
+    assert f"Submission {sent['id']} returned to its submitter with your note." in lead.get(back.headers["location"]).text
+    gone = member.post(f"/plans/mini/review/{sent['id']}/withdraw", data={"csrf_token": member.csrf}, follow_redirects=False)
+    assert f"Submission {sent['id']} withdrawn." in member.get(gone.headers["location"]).text
+    for forged in ({"done": "returned", "id": "1 and your account is locked"}, {"done": "<b>hacked</b>", "id": "1"}):
+        body = lead.get("/plans/mini/review", params=forged).text
+        assert "account is locked" not in body and "hacked" not in body and "Submission 1" not in body

@@ -176,7 +176,8 @@ def _approved_ids(value: str | None) -> tuple[int, ...]:
 
 @pages.get("/plans/{plan}/review", include_in_schema=False)
 def review_page(request: Request, access: Access = Depends(plan_access)):
-    return review_view(request, access, approved=_approved_ids(request.query_params.get("approved")))
+    query = request.query_params
+    return review_view(request, access, approved=_approved_ids(query.get("approved")), notice=done_notice(access, query))
 
 
 def _ids(values: list[str]) -> list[int]:
@@ -210,7 +211,7 @@ def _approve_many(request: Request, access: Access, ids: list[str]):
     return RedirectResponse(f"/plans/{access.slug}/review?approved={','.join(map(str, done))}", status_code=303)
 
 
-def _one(request: Request, access: Access, submission_id: int, action, *args):
+def _one(request: Request, access: Access, submission_id: int, done: str, action, *args):
     other = submission_access(request, submission_id, access.viewer)
     if other.slug != access.slug:
         raise PageNotFound(f"unknown submission {submission_id}")
@@ -218,17 +219,30 @@ def _one(request: Request, access: Access, submission_id: int, action, *args):
         action(request, access, submission_id, *args)
     except CpflowError as exc:
         return review_view(request, access, error=message_for(exc), status=status_for(exc))
-    return RedirectResponse(f"/plans/{access.slug}/review", status_code=303)
+    return RedirectResponse(f"/plans/{access.slug}/review?done={done}&id={submission_id}", status_code=303)
+
+
+def done_notice(access: Access, query) -> str | None:
+    """The notice after `_one`'s redirect, from a known verb and a number only (never the query's free text)."""
+    done, number = query.get("done"), query.get("id") or ""
+    if not (number.isascii() and number.isdigit() and len(number) < 19):
+        return None
+    waits = "another lead or co-lead" if access.reviews else "a lead or co-lead"
+    return {
+        "returned": f"Submission {number} returned to its submitter with your note.",
+        "withdrawn": f"Submission {number} withdrawn.",
+        "resubmitted": f"Submission {number} resubmitted: it waits for {waits} to approve or return it.",
+    }.get(done or "")
 
 
 @pages.post("/plans/{plan}/review/{submission_id}/return", include_in_schema=False)
 def return_form(request: Request, submission_id: int, access: Access = Depends(plan_access), comment: str = Form("")):
-    return _one(request, access, submission_id, send_back, comment)
+    return _one(request, access, submission_id, "returned", send_back, comment)
 
 
 @pages.post("/plans/{plan}/review/{submission_id}/withdraw", include_in_schema=False)
 def withdraw_form(request: Request, submission_id: int, access: Access = Depends(plan_access)):
-    return _one(request, access, submission_id, withdraw)
+    return _one(request, access, submission_id, "withdrawn", withdraw)
 
 
 @pages.post("/plans/{plan}/review/{submission_id}/resubmit", include_in_schema=False)
@@ -237,4 +251,4 @@ def resubmit_form(
     reason: str = Form(""), ref: str = Form(""), comment: str = Form(""),
 ):  # fmt: skip
     body = Revision(trigger=trigger[:40] or None, at=at or None, reason=reason, ref=ref, comment=comment)
-    return _one(request, access, submission_id, resubmit, body)
+    return _one(request, access, submission_id, "resubmitted", resubmit, body)
