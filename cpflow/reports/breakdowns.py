@@ -130,7 +130,8 @@ def over_time(activities: pd.DataFrame, events: pd.DataFrame, plans: pd.DataFram
 def _counts(point: np.ndarray, state: pd.Series, points: int) -> pd.DataFrame:
     """How many changes each point has into each state: one row per point, one column per
     state present (a missing state is not counted)."""
-    codes, names = pd.factorize(state, use_na_sentinel=True)
+    # on the plain object values: pandas' string column factorizes through a slower path (3.0 vs 1.7 ms per 85k moves)
+    codes, names = pd.factorize(state.to_numpy(dtype=object), use_na_sentinel=True)
     counted = codes >= 0
     cells = point[counted] * len(names) + codes[counted]
     grid = np.bincount(cells, minlength=(points + 1) * len(names)).reshape(points + 1, len(names))

@@ -88,10 +88,9 @@ def figures(frame: pd.DataFrame, frames, states: list[str], since: dt.date | Non
             detail=f"after {start.isoformat()}, up to {frames.as_of.isoformat()}",
         )
     )
-    status = frame["status"].value_counts()
-    out.append(Figure("overdue", "Overdue", int(status.get("overdue", 0)), detail="past due, not completed or dropped"))
+    out.append(Figure("overdue", "Overdue", int(statuses.get("overdue", 0)), detail="past due, not completed or dropped"))
     out.append(
-        Figure("due_now", "Due now", int(status.get("due now", 0)), detail="due on the as-of date, not completed: at risk")
+        Figure("due_now", "Due now", int(statuses.get("due now", 0)), detail="due on the as-of date, not completed: at risk")
     )
     out.append(
         Figure("stale", "Stale", int(frame["stale"].sum()), detail="in progress, no move for longer than the T103 threshold")
