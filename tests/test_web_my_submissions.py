@@ -237,3 +237,22 @@ def test_after_a_return_or_a_withdrawal_the_page_says_what_was_done_from_known_w
     for forged in ({"done": "returned", "id": "1 and your account is locked"}, {"done": "<b>hacked</b>", "id": "1"}):
         body = lead.get("/plans/mini/review", params=forged).text
         assert "account is locked" not in body and "hacked" not in body and "Submission 1" not in body
+
+
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
+def test_a_member_leaves_a_note_for_the_lead_with_a_value_or_funds_as_the_cli_and_api_do(web, tmp_path):
+    from tests.test_web_routes import INDICATORS_AND_BUDGETS
+
+    plan = tmp_path / "mini-ind.yaml"
+    plan.write_text(MINI_PLAN + INDICATORS_AND_BUDGETS, encoding="utf-8")
+    assert run_cli("load", str(plan), "--by", "lea", db_url=web.url).exit_code == 0
+    member, lead = web.client("mo"), web.client("lea")
+    for path in ("/plans/mini/indicators", "/plans/mini/funding"):
+        assert "Note for the lead" in member.get(path).text and "Note for the lead" not in lead.get(path).text, path
+    member.post("/plans/mini/indicators/IND-1/measurements", data={"value": "2", "at": "2022-09-01", "period": "years-1-2",
+                "comment": "from the Q3 survey", "csrf_token": member.csrf})  # fmt: skip
+    member.post("/plans/mini/units/wg/funding", data={"period": "years-1-2", "received": "30000", "at": "2022-10-01",
+                "comment": "second tranche", "csrf_token": member.csrf})  # fmt: skip
+    rows = lead.get("/api/v1/plans/mini/submissions").json()
+    assert [(r["kind"], r["comment"]) for r in rows] == [("measure", "from the Q3 survey"), ("fund", "second tranche")]
+    assert "from the Q3 survey" in lead.get("/plans/mini/review").text
