@@ -256,3 +256,20 @@ def test_a_member_leaves_a_note_for_the_lead_with_a_value_or_funds_as_the_cli_an
     rows = lead.get("/api/v1/plans/mini/submissions").json()
     assert [(r["kind"], r["comment"]) for r in rows] == [("measure", "from the Q3 survey"), ("fund", "second tranche")]
     assert "from the Q3 survey" in lead.get("/plans/mini/review").text
+
+
+@pytest.mark.parametrize("built", ["sqlite"], indirect=True)
+def test_a_lead_sees_the_approved_and_withdrawn_submissions_on_the_page_as_the_api_lists_them(web):
+    member, lead = web.client("mo"), web.client("lea")
+    first = _api(member, "/api/v1/plans/mini/activities/1.1/comments", {"comment": "kept"})
+    second = _api(member, "/api/v1/plans/mini/activities/1.2/comments", {"comment": "taken back"})
+    _api(lead, f"/api/v1/submissions/{first['id']}/approve")
+    _api(member, f"/api/v1/submissions/{second['id']}/withdraw")
+    decided = {r["id"]: r["status"] for r in lead.get("/api/v1/plans/mini/submissions?status=approved,withdrawn").json()}
+    assert decided == {first["id"]: "approved", second["id"]: "withdrawn"}
+    page = lead.get("/plans/mini/review").text
+    assert 'href="/plans/mini/review?decided=1#decided"' in page and "Approved and withdrawn, the latest" not in page
+    shown = lead.get("/plans/mini/review?decided=1").text
+    rows = re.findall(r"<tr><td>(\d+)</td><td>mini:[\d.]+</td><td>comment</td>.*?<td>(approved|withdrawn)</td>", shown)
+    assert rows == [(str(second["id"]), "withdrawn"), (str(first["id"]), "approved")]
+    assert "Approved and withdrawn" not in member.get("/plans/mini/review?decided=1").text  # a member has My submissions

@@ -159,9 +159,12 @@ def others_waiting(request: Request, access: Access) -> list[dict]:
 
 
 def review_view(request: Request, access: Access, *, error: str | None = None, notice: str | None = None, status: int = 200,
-                approved: tuple[int, ...] = ()):  # fmt: skip
+                approved: tuple[int, ...] = (), decided: bool = False):  # fmt: skip
+    """The page; with `decided`, a lead's list of the plan's approved and withdrawn submissions too (API `status=all`)."""
     context = {"access": access, "rows": others_waiting(request, access), "mine": my_submissions(request, access),
-               "approved": approved, "error": error, "notice": notice}  # fmt: skip
+               "approved": approved, "error": error, "notice": notice, "decided": None}  # fmt: skip
+    if decided and access.reviews:
+        context["decided"] = list(reversed(queue(request, access, ("approved", "withdrawn"))))  # the latest first
     return page(request, "review.html.j2", context, status_code=status)
 
 
@@ -177,7 +180,8 @@ def _approved_ids(value: str | None) -> tuple[int, ...]:
 @pages.get("/plans/{plan}/review", include_in_schema=False)
 def review_page(request: Request, access: Access = Depends(plan_access)):
     query = request.query_params
-    return review_view(request, access, approved=_approved_ids(query.get("approved")), notice=done_notice(access, query))
+    return review_view(request, access, approved=_approved_ids(query.get("approved")), notice=done_notice(access, query),
+                       decided=query.get("decided") == "1")  # fmt: skip
 
 
 def _ids(values: list[str]) -> list[int]:
