@@ -129,6 +129,9 @@ def test_under_four_eyes_a_lead_revises_her_returned_move_on_the_page_and_a_co_l
     sent = lead.post("/plans/mini/activities/1.1/moves", data={"trigger": "endorse", "at": "2022-05-01",
                      "csrf_token": lead.csrf}, follow_redirects=False)  # fmt: skip
     assert sent.status_code == 303 and sent.headers["location"].endswith("?done=202")
+    told = lead.get(sent.headers["location"]).text
+    assert "Submitted for review: another lead or co-lead will approve or return it" in told
+    assert "this plan asks for four eyes" in told and 'href="/plans/mini/review#mine"' in told
     (pending,) = co_lead.get("/api/v1/plans/mini/submissions?status=pending").json()
     assert pending["submitted_by"] == "lea"
     queue = lead.get("/plans/mini/review").text

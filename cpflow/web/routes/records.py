@@ -175,7 +175,8 @@ def done_notice(access: Access, query, known: set[str]) -> str | None:
     if done not in ("recorded", "submitted") or number is None or item not in known:
         return None
     if done == "submitted":
-        return f"{access.slug}:{item}: submitted for review (submission {number}); a lead will approve or return it"
+        who = "another lead or co-lead" if access.reviews else "a lead or co-lead"
+        return f"{access.slug}:{item}: submitted for review (submission {number}); {who} will approve or return it"
     return f"{access.slug}:{item}: recorded (event {number})"
 
 
