@@ -116,12 +116,23 @@ def list_activities(
                 "sectors": list(listed[sectors] or ()), "state": current,
             }
             for slug, code, title, objective_code, unit_key, lead, phase_key, start, due, sectors, current
-            in session.connection().execute(query).all()
+            in _driver_rows(session, query)
         ]  # fmt: skip
     if sector:
         wanted = sector.casefold()
         rows = [row for row in rows if wanted in {s.casefold() for s in row["sectors"]}]
     return rows
+
+
+def _driver_rows(session: Session, query: Select) -> list[tuple]:
+    """The query's rows as the driver's own tuples: SQLAlchemy compiles and runs it, but no
+    Row object is made per row (3-4% of a listing at 10k and at 100k activities). Only for columns
+    that need no result processing (text, and dates and lists converted by the caller)."""
+    result = session.connection().execute(query)
+    try:
+        return result.cursor.fetchall()
+    finally:
+        result.close()
 
 
 class _Parsed(dict):
