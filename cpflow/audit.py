@@ -150,6 +150,7 @@ def verify(session: Session, *, compare_tables: bool = True) -> Verification:
     """Recompute the chain, check each activity's states follow on, and compare every table
     that caches the log with its replay; name the first event or row that disagrees.
     Without `compare_tables`, only what a cpflow 0.1 log can prove (see cpflow.upgrade)."""
+    from cpflow import digests
     from cpflow.replay import Replay
 
     replay = Replay()
@@ -206,7 +207,7 @@ def verify(session: Session, *, compare_tables: bool = True) -> Verification:
         return Verification(False, count, prev, replay.problem, replay.problem_event)
     if not compare_tables:
         return Verification(True, count, prev)
-    difference = replay.first_difference(session.connection())
+    difference = replay.first_difference(session.connection()) or digests.recorded_difference(session.connection())
     if difference is not None:
         return Verification(False, count, prev, difference)
     return Verification(True, count, prev)

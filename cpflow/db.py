@@ -39,7 +39,7 @@ WRITE_LOCK, SCHEMA_LOCK = 0x63700001, 0x63700002
 _SCHEMA_OID = "COALESCE((SELECT oid FROM pg_namespace WHERE nspname = current_schema())::int, 0)"
 
 # Bump together with a new Alembic revision; a test keeps the two in step.
-SCHEMA_REVISION = "0003"
+SCHEMA_REVISION = "0004"
 
 T = TypeVar("T")
 DBAPICursor = Any  # the driver's own cursor (sqlite3.Cursor or psycopg.Cursor)
@@ -354,6 +354,7 @@ class Database:
 def _upgrade(conn: Connection, before: str | None, display_url: str) -> None:
     """Migrate inside the caller's transaction; a 0.1 database (0001) is verified by the 0.1
     rules first and its tables baselined into the log after (cpflow.upgrade)."""
+    from cpflow import digests
     from cpflow import upgrade as old
     from cpflow.clock import today
     from cpflow.migrate import upgrade
@@ -363,6 +364,8 @@ def _upgrade(conn: Connection, before: str | None, display_url: str) -> None:
     upgrade(conn)
     if before == old.OLD_REVISION:
         old.record_baseline(conn, today=today())
+    # Databases from before 0004 get the activity digests their reads now compare with.
+    digests.record(conn)
 
 
 def _revision(conn: Connection) -> str | None:

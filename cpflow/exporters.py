@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
+from cpflow import digests
 from cpflow.errors import BadInput
 from cpflow.importers.cells import NONE_MARKER
 from cpflow.models import Activity, ChecklistItem, Objective, Unit
@@ -42,6 +43,7 @@ def plan_table(session: Session, slug: str) -> tuple[list[tuple[str, str]], list
     from cpflow.read.lookup import find_plan
 
     plan = find_plan(session, slug)
+    digests.check_reads(session.connection(), [plan.id])  # never export a cache that disagrees with the log
     unit = aliased(Unit)
     items = {
         code: text

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Connection, Date, bindparam, insert, select, update
 from sqlalchemy.orm import Session
 
-from cpflow import audit
+from cpflow import audit, digests
 from cpflow.audit import Fact
 from cpflow.errors import BadInput
 from cpflow.failpoints import failpoint
@@ -194,6 +194,8 @@ def load_plan(session: Session, loaded: LoadedPlan, *, actor: str, today: dt.dat
     facts = _with_content(session, facts, plan_id, created=result.created)
     failpoint("load:before-events")
     result.events = len(audit.append(session, facts))
+    if facts:
+        digests.record(session.connection(), [plan_id])
     failpoint("load:before-commit")
     return result
 

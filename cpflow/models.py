@@ -279,6 +279,18 @@ class ChainHead(Base):
     hash: Mapped[str] = mapped_column(String(64))
 
 
+class CacheDigest(Base):
+    """A plan's activity rows and a digest of their content, as the last write left them
+    (cpflow.digests): what a read compares the rows it fetched with."""
+
+    __tablename__ = "cache_digests"
+
+    plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), primary_key=True)
+    tbl: Mapped[str] = mapped_column(String(40), primary_key=True)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[int] = mapped_column(BigInteger)
+
+
 # --- the team workflow (issue 14): accounts, plan roles, API tokens, submissions ----------
 # Written by cpflow.teams; every change is also an event in the chain (kinds `account`,
 # `role`, `submission`), whose data never carries a password, a token or a hash.

@@ -2,8 +2,10 @@
 progress`, `activities` and `show` compare every row of the plans' own tables they read (the
 plan row with its people, roles and settings, periods, units, outcomes, objectives, checklist
 items, indicators, budget lines and received funds) with what the log last recorded for it,
-and `show` an activity's own content too; each edit ends in exit 1 with one message naming the
-table and the row, the same row `audit verify` names. Both backends."""
+and the plan's activities with the digest the last write recorded (cpflow.digests); `show`
+compares its activity's own content with the log. Each edit ends in exit 1 with one message
+naming the table and the row (for activities outside `show`: the plan), and `audit verify`
+names the row. Both backends."""
 
 from __future__ import annotations
 
@@ -44,6 +46,22 @@ ACTIVITY_EDITS = [
     ("UPDATE activities SET due = '2030-01-01' WHERE code = '1.1'", "activities rec:1.1: due is 2030-01-01, the log says 2022-06-30"),
     ("UPDATE activities SET lead = 'Mallory' WHERE code = '1.1'", "activities rec:1.1: lead is Mallory, the log says null"),
     ("UPDATE activities SET objective_id = NULL WHERE code = '1.1'", "activities rec:1.1: objective_id is null, the log says 1"),
+    ("UPDATE activities SET description = 'Added later' WHERE code = '1.1'", "activities rec:1.1: description is Added later"),
+    ("UPDATE activities SET notes = 'x' WHERE code = '1.1'", "activities rec:1.1: notes is x, the log says null"),
+    ("UPDATE activities SET sectors = '[\"Health\"]' WHERE code = '1.1'", "activities rec:1.1: sectors is"),
+    ("UPDATE activities SET start = '2022-03-01' WHERE code = '1.1'", "activities rec:1.1: start is 2022-03-01"),
+]  # fmt: skip
+# What the other reads say about an edited activity: its plan, and how to find the row.
+ACTIVITIES_DIFFER = (
+    "activities of rec: the content of its activities (title, dates, lead, objective …) is not what cpflow last recorded"
+)
+ACTIVITY_ROWS = [  # rows added or removed beside the log, and swapped content
+    ("INSERT INTO activities (plan_id, code, title, objectives, contributors, schedule, start, due, sectors, countries, "
+     "cross_cutting, checklist, initial_state, state, version, in_source, position) VALUES (1, '9.9', 'Slipped in', '[]', "
+     "'[]', '[]', '2022-01-01', '2022-12-31', '[]', '[]', '[]', '[]', 'proposed', 'proposed', 0, true, 99)",
+     "activities of rec: 3 activity rows, cpflow last recorded 2", "activities rec:9.9: not in the log"),
+    ("UPDATE activities SET title = CASE code WHEN '1.1' THEN 'Second action' ELSE 'First action' END",
+     ACTIVITIES_DIFFER, "activities rec:1.1: title is Second action, the log says First action"),
 ]  # fmt: skip
 
 
@@ -96,13 +114,45 @@ def test_a_plan_table_edited_beside_the_log_is_refused_by_every_read_and_named_b
     assert verified.exit_code == 1 and named in verified.stderr, verified.output
 
 
-@pytest.mark.parametrize("sql, named", ACTIVITY_EDITS, ids=["title", "due", "lead", "objective"])
-def test_an_activity_edited_beside_the_log_is_refused_by_show_and_named_by_verify(cpflow, recorded, sql, named):
+@pytest.mark.parametrize("sql, named", ACTIVITY_EDITS, ids=["title", "due", "lead", "objective", "description", "notes",
+                                                         "sectors", "start"])  # fmt: skip
+def test_an_activity_edited_beside_the_log_is_refused_by_every_read_and_named_by_verify(cpflow, recorded, sql, named):
     execute(recorded, sql)
     refused(cpflow, ("show", "rec:1.1"), named)
     assert cpflow("show", "rec:1.2").exit_code == 0  # an untouched activity of the plan still shows
+    for args in READS[:-1]:
+        refused(cpflow, args, ACTIVITIES_DIFFER)
     verified = cpflow("audit", "verify")
     assert verified.exit_code == 1 and named in verified.stderr, verified.output
+
+
+@pytest.mark.parametrize("sql, read_says, verify_says", ACTIVITY_ROWS, ids=["added", "swapped-titles"])
+def test_activity_rows_added_or_swapped_beside_the_log_are_refused(cpflow, recorded, sql, read_says, verify_says):
+    execute(recorded, sql)
+    for args in READS[:-1]:
+        refused(cpflow, args, read_says)
+    verified = cpflow("audit", "verify")
+    assert verified.exit_code == 1 and verify_says in verified.stderr, verified.output
+
+
+@pytest.mark.parametrize("sql", ["UPDATE cache_digests SET digest = digest + 1", "DELETE FROM cache_digests"])
+def test_a_digest_edited_beside_the_activities_is_refused_and_named_by_verify(cpflow, recorded, sql):
+    """The digest is a cache too: reads refuse, verify (which proved the rows) names the digest."""
+    execute(recorded, sql)
+    for args in READS[:-1]:
+        refused(cpflow, args, "activities of rec:")
+    verified = cpflow("audit", "verify")
+    assert verified.exit_code == 1 and "cache_digests rec: records" in verified.stderr, verified.output
+
+
+def test_another_plans_activities_still_answer(cpflow, recorded, tmp_path):
+    other = tmp_path / "other.yaml"
+    other.write_text(RECORD_PLAN.replace("slug: rec", "slug: other"), encoding="utf-8")
+    assert cpflow("load", str(other), "--by", "Amina Yusuf").exit_code == 0
+    execute(recorded, "UPDATE activities SET title = 'Quietly renamed' WHERE code = '1.1' AND plan_id = 1")
+    assert cpflow("check", "--plan", "other").exit_code in (0, 1)
+    assert MISMATCH not in cpflow("check", "--plan", "other").stderr
+    refused(cpflow, ("check",), ACTIVITIES_DIFFER)  # every plan: the edited one is named
 
 
 def test_writes_through_cpflow_keep_every_read_answering(cpflow, recorded, tmp_path):
@@ -123,3 +173,66 @@ def test_writes_through_cpflow_keep_every_read_answering(cpflow, recorded, tmp_p
         result = cpflow(*args)
         assert result.exit_code in (0, 1) and MISMATCH not in result.stderr, (args, result.output)
     assert cpflow("audit", "verify").exit_code == 0
+
+
+def reads_answer(cpflow, *args) -> None:
+    for read in args or READS:
+        result = cpflow(*read)
+        assert result.exit_code in (0, 1) and MISMATCH not in result.stderr, (read, result.output)
+
+
+def test_imports_keep_the_digest_and_every_read_answering(cpflow, tmp_path):
+    sheet = tmp_path / "t.csv"
+    sheet.write_text("Objective,Activity,Timeline,Status\n1,Map the services,Q1-Q4 2025,Done\n1,Train,Q1 2025,\n",
+                     encoding="utf-8")  # fmt: skip
+    assert cpflow("import", str(sheet), "--plan", "t", "--by", "im").exit_code == 0
+    reads = (("check", "--plan", "t"), ("activities", "--plan", "t"), ("report", "progress", "--plan", "t", "--format", "json"))
+    reads_answer(cpflow, *reads)
+    sheet.write_text("Objective,Activity,Timeline,Status\n1,Map the services,Q1-Q3 2025,Done\n1,Train,Q1 2025,Ongoing\n"
+                     "1,Review,Q4 2025,\n", encoding="utf-8")  # fmt: skip
+    assert cpflow("import", str(sheet), "--plan", "t", "--by", "im").exit_code == 0
+    reads_answer(cpflow, *reads)
+    assert cpflow("audit", "verify").exit_code == 0
+
+
+@pytest.mark.parametrize("kind", ["db", "jsonl"])
+def test_a_restore_keeps_the_digests_and_every_read_answering(cpflow, recorded, tmp_path, kind):
+    saved = tmp_path / f"saved.{kind}"
+    assert cpflow("backup", str(saved)).exit_code == 0
+    assert cpflow("restore", str(saved), "--force").exit_code == 0
+    reads_answer(cpflow)
+    assert cpflow("audit", "verify").exit_code == 0
+
+
+def test_a_database_from_before_the_digests_gets_them_from_init(cpflow, recorded):
+    """A 0003 database (the schema before cache_digests) is upgraded by `cpflow init`, which
+    records each plan's digest; until then reads ask for `init`."""
+    execute(recorded, "DROP TABLE cache_digests")
+    execute(recorded, "UPDATE alembic_version SET version_num = '0003'")
+    result = cpflow("check", "--plan", "rec")
+    assert result.exit_code == 2 and "run `cpflow init`" in result.stderr, result.output
+    assert cpflow("init").exit_code == 0
+    reads_answer(cpflow)
+    assert cpflow("audit", "verify").exit_code == 0
+    execute(recorded, "UPDATE activities SET title = 'Quietly renamed' WHERE code = '1.2'")
+    refused(cpflow, ("check", "--plan", "rec"), ACTIVITIES_DIFFER)
+
+
+def test_exports_refuse_an_edited_cache_and_write_nothing(cpflow, recorded, tmp_path):
+    """The table export and the members' tracker read the tables too: the same check, no file."""
+    exports = {
+        "csv": ("export", "rec", "--format", "csv", "-o", str(tmp_path / "rec.csv")),
+        "iati": ("export", "rec", "--format", "iati", "--reporting-org", "XM-DAC-1", "-o", str(tmp_path / "rec.xml")),
+        "tracker": ("tracker", "export", "--plan", "rec", "-o", str(tmp_path / "tracker.xlsx")),
+    }
+    for name, args in exports.items():
+        assert cpflow(*args).exit_code == 0, name
+        (tmp_path / args[-1]).unlink()
+    execute(recorded, "UPDATE activities SET title = 'Quietly renamed' WHERE code = '1.1'")
+    for name, args in exports.items():
+        refused(cpflow, args, ACTIVITIES_DIFFER)
+        assert not (tmp_path / args[-1]).exists(), name
+    execute(recorded, "UPDATE activities SET title = 'First action' WHERE code = '1.1'")
+    execute(recorded, "UPDATE activities SET state = 'completed' WHERE code = '1.1'")
+    for args in exports.values():
+        refused(cpflow, args, "activities rec:1.1: state is completed, the log says endorsed")

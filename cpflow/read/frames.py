@@ -57,17 +57,20 @@ from collections.abc import Collection
 from dataclasses import dataclass, fields
 from dataclasses import field as dataclass_field
 from decimal import Decimal
+from operator import itemgetter
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, Text, and_, select, type_coerce
+from sqlalchemy import Integer, Text, and_, cast, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from cpflow import digests
 from cpflow.clock import today
 from cpflow.errors import NotFound
 from cpflow.models import (
     Activity,
     BudgetLine,
+    CacheDigest,
     ChecklistItem,
     Indicator,
     Measurement,
@@ -218,7 +221,10 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
             Activity.objectives, Activity.start, Activity.due, Activity.sectors, Activity.countries, Activity.cross_cutting,
             Activity.activity_type.label("type"), Activity.expected_result, Activity.checklist, Activity.initial_state,
             state_after(last).label("state"),
-            last.c.at.label("last_event_at"), Activity.in_source, Activity.id.label("row_id"),
+            last.c.at.label("last_event_at"), digests.as_digested(Activity.__table__.c.in_source).label("in_source"),
+            Activity.id.label("row_id"),
+            # Read only for the digest (below), never made into columns.
+            *(digests.as_digested(Activity.__table__.c[name]).label(f"digest_{name}") for name in _DIGEST_ONLY),
         )
         .join(Plan, Plan.id == Activity.plan_id)
         .outerjoin(Objective, Objective.id == Activity.objective_id)
@@ -228,10 +234,12 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
         .where(started)
         .order_by(Plan.slug, Activity.position, Activity.id)
     )  # fmt: skip
+    found = digests.Digests()
     frame = _read(conn, query, dates=("phase_end", "start", "due", "last_event_at"),
                   lists=("objectives", "contributors", "sectors", "countries", "cross_cutting", "checklist"),
                   repeated=("plan", "objective", "objective_title", "unit", "own_lead", "phase", "phase_name", "type",
-                            "initial_state", "state"))  # fmt: skip
+                            "initial_state", "state"), rows_to=_digest_rows(found), keep=-len(_DIGEST_ONLY))  # fmt: skip
+    _check_digests(conn, started, found)
     frame.insert(0, "id", frame["plan"] + ":" + frame["code"])
     frame["in_source"] = frame["in_source"].astype(bool)
     names = dict(zip(frame.pop("row_id").tolist(), zip(frame["plan"].tolist(), frame["id"].tolist())))
@@ -250,6 +258,40 @@ def _activities(conn, started, as_of: dt.date, units: pd.DataFrame, objectives: 
     has = own_result | frame["objective_results"].fillna(False).astype(bool)
     frame.insert(frame.columns.get_loc("expected_result") + 1, "has_expected_result", has.astype(bool))
     return frame.drop(columns="objective_results"), names
+
+
+# The activities' content columns (cpflow.digests) under the labels the activities query
+# selects them by, raw as the driver returns them; the rest are selected for the digest alone.
+_DIGEST_LABELS = {"id": "row_id", "lead": "own_lead", "activity_type": "type"}
+_DIGEST_ONLY = ("plan_id", "description", "objective_id", "unit_id", "schedule", "notes")
+
+
+def _digest_rows(found: digests.Digests):
+    """A `rows_to` callback adding each fetched activity row to `found`, keyed by plan slug."""
+    picks: list = []
+
+    def take(names: list[str], rows: list[tuple]) -> None:
+        if not picks:
+            label = {name: f"digest_{name}" if name in _DIGEST_ONLY else _DIGEST_LABELS.get(name, name)
+                     for name in digests.COLUMNS}  # fmt: skip
+            picks.append(itemgetter(*(names.index(label[name]) for name in digests.COLUMNS)))
+        plan, content, add = names.index("plan"), picks[0], found.add
+        for row in rows:
+            add(row[plan], content(row))
+
+    return take
+
+
+def _check_digests(conn, started, found: digests.Digests) -> None:
+    """Refuse activities whose content differs from the digest the last write recorded."""
+    recorded = {slug: (rows, digest) for slug, rows, digest in conn.execute(
+        select(Plan.slug, CacheDigest.rows, CacheDigest.digest)
+        .join(CacheDigest, and_(CacheDigest.plan_id == Plan.id, CacheDigest.tbl == digests.TABLE)).where(started)
+    )}  # fmt: skip
+    slugs = conn.execute(select(Plan.slug).where(started)).scalars().all()
+    problem = digests.difference(found.result(), recorded, {slug: slug for slug in slugs}, slugs)
+    if problem:
+        raise digests.mismatch(problem)
 
 
 def _events(conn, started, as_of: dt.date, names: dict) -> pd.DataFrame:
@@ -406,27 +448,32 @@ _CHUNK = 20_000
 
 
 def _read(conn, query, *, dates: tuple[str, ...] = (), lists: tuple[str, ...] = (),
-          repeated: tuple[str, ...] = ()) -> pd.DataFrame:  # fmt: skip
+          repeated: tuple[str, ...] = (), rows_to=None, keep: int | None = None) -> pd.DataFrame:  # fmt: skip
     """Run a select into a DataFrame. Date and JSON columns are fetched as the driver
     returns them (no per-row processing) and converted once per column here.
 
     Rows come straight from the driver's cursor (no SQLAlchemy row objects), a chunk at a
     time; in `repeated` columns (states, triggers, actors, dates) equal texts share one
     string object instead of one per row, which is most of a large log's memory.
+    `rows_to(names, rows)` sees each chunk of raw rows first; only the columns up to `keep`
+    (a slice end) become the frame's.
     """
-    raw = set(dates) | set(lists)
-    if raw:
+    if dates or lists:  # dates as the driver gives them; JSON as its stored text, on both backends
         query = query.with_only_columns(
-            *(type_coerce(c, Text).label(c.key) if c.key in raw else c for c in query.selected_columns),
+            *(type_coerce(c, Text).label(c.key) if c.key in dates else cast(c, Text).label(c.key) if c.key in lists else c
+              for c in query.selected_columns),
             maintain_column_froms=True,
-        )
+        )  # fmt: skip
     whole = [isinstance(c.type, Integer) for c in query.selected_columns]
     result = conn.execute(query)
-    names = list(result.keys())
+    every = list(result.keys())
+    names = every[:keep]
     shared = [name in repeated or name in dates for name in names]
     chunks: list[list[np.ndarray]] = [[] for _ in names]
     try:
         while rows := result.cursor.fetchmany(_CHUNK):
+            if rows_to is not None:
+                rows_to(every, rows)
             for chunk, values, share, integer in zip(chunks, zip(*rows), shared, whole):
                 if integer and None not in values:  # int64 now, not a Python int per row until the end
                     chunk.append(np.fromiter(values, dtype=np.int64, count=len(rows)))

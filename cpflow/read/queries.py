@@ -11,12 +11,13 @@ import json
 from sqlalchemy import Select, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
 
+from cpflow import digests
 from cpflow.errors import BadInput
 from cpflow.models import Activity, BudgetLine, Indicator, Measurement, Objective, Plan, Submission, TransitionEvent, Unit
 from cpflow.money import json_amount
 from cpflow.read.lookup import find_plan, split_id, unknown_activity
 from cpflow.read.state import with_state
-from cpflow.replay import check_activity, check_cache
+from cpflow.replay import check_activity
 
 ACTIVITY_COLUMNS = ("id", "plan", "code", "title", "objective", "unit", "lead", "phase", "start", "due", "sectors", "state")
 
@@ -69,7 +70,7 @@ def list_activities(
     the listing shows the cached state, so it first checks that cache against the log."""
     plan_ids = [find_plan(session, slug).id for slug in plans]
     if as_of is None:
-        check_cache(session.connection(), plan_ids)
+        digests.check_reads(session.connection(), plan_ids)
     # Core tables, not the mapped classes: a listing needs no ORM mapper configured (25 ms).
     plan, act, objective_t = Plan.__table__, Activity.__table__, Objective.__table__
     unit_alias = Unit.__table__.alias()
