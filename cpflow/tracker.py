@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, TypedDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from cpflow import services
+from cpflow import digests, services
 from cpflow.audit import utc_now
 from cpflow.clock import today
 from cpflow.dates import parse_date
@@ -119,13 +119,17 @@ def export_tracker(
     path = output_file(path)
     with db.read() as session:
         target = find_plan(session, plan)
+        digests.check_reads(session.connection(), [target.id])  # never hand out a cache that disagrees with the log
         if unit and unit not in {u.key for u in target.units}:
             raise BadInput(f"unknown unit {unit!r} in {target.slug}; units are {', '.join(u.key for u in target.units)}")
         lifecycle = lifecycle_for(target.lifecycle)
         rows = _activity_rows(session, target.id, lead, unit)
         if lead and not rows:
             raise BadInput(f"no activity of {target.slug} is led by {lead!r}")
-        indicators = list(session.scalars(select(Indicator).where(Indicator.plan_id == target.id).order_by(Indicator.id)))
+        indicators = [  # plain values: the session's objects expire when the read ends
+            (i.code, i.name, list(i.targets or []))
+            for i in session.scalars(select(Indicator).where(Indicator.plan_id == target.id).order_by(Indicator.id))
+        ]
         slug, start = target.slug, target.start
         periods = [p.key for p in target.periods]
     exported = utc_now()
@@ -174,12 +178,11 @@ def export_tracker(
         for col, width in enumerate((10, 50, 14, 10, 12, 12, 30)):
             ind_sheet.set_column(col, col, width)
         r = 0
-        for indicator in indicators:
-            targets = [t for t in (indicator.targets or []) if isinstance(t, dict)]
-            for target_row in targets or [{"period": None, "value": None}]:
+        for code, name, targets in indicators:
+            for target_row in [t for t in targets if isinstance(t, dict)] or [{"period": None, "value": None}]:
                 r += 1
-                ind_sheet.write_string(r, 0, safe_cell(indicator.code), locked)
-                ind_sheet.write_string(r, 1, safe_cell(indicator.name), locked)
+                ind_sheet.write_string(r, 0, safe_cell(code), locked)
+                ind_sheet.write_string(r, 1, safe_cell(name), locked)
                 ind_sheet.write_string(r, 2, str(target_row.get("period") or ""), locked)
                 value = target_row.get("value")
                 if isinstance(value, (int, float)):

@@ -118,3 +118,25 @@ def test_tracker_is_read_back_by_calamine_as_import_reads_it(tracker):
     book = CalamineWorkbook.from_path(str(tracker))
     rows = book.get_sheet_by_name("Activities").to_python()
     assert rows[0][:7] == COLUMNS and rows[1][2] == "proposed"
+
+
+def test_a_plan_with_indicators_exports_a_row_per_target(cpflow, tmp_path):
+    """The indicators are read inside the read transaction (their objects expired when it ended: exit 70)."""
+    plan = tmp_path / "ind.yaml"
+    plan.write_text(
+        "plan: {slug: ind, title: With indicators, start: 2022-01-01, end: 2023-12-31}\n"
+        "periods:\n  - {key: '2022', kind: year, start: 2022-01-01, end: 2022-12-31}\n"
+        "  - {key: '2023', kind: year, start: 2023-01-01, end: 2023-12-31}\n"
+        "objectives:\n  - code: '1'\n    title: First\n    activities:\n      - {code: '1.1', title: Act}\n"
+        "indicators:\n  - {code: IND-1, name: Partners trained, targets: [{period: '2022', value: 10}, {period: '2023', value: 20}]}\n"
+        "  - {code: IND-2, name: '=Looks like a formula'}\n",
+        encoding="utf-8",
+    )
+    assert cpflow("load", str(plan), "--by", "im").exit_code == 0
+    path = tmp_path / "tracker.xlsx"
+    result = cpflow("tracker", "export", "--plan", "ind", "-o", str(path))
+    assert result.exit_code == 0, result.output
+    sheet = openpyxl.load_workbook(path)["Indicators"]
+    rows = [[c.value for c in row][:4] for row in sheet.iter_rows(min_row=2)]
+    assert rows == [["IND-1", "Partners trained", "2022", 10], ["IND-1", "Partners trained", "2023", 20],
+                    ["IND-2", "'=Looks like a formula", "", None]]  # fmt: skip
