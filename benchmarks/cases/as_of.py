@@ -7,7 +7,7 @@ from collections import Counter
 from benchmarks import AS_OF, rawdb
 
 NAME = "as_of"
-TARGET = 2.0
+TARGET = 1.5  # the target (was 2.0 while the listing was 1.6-1.7x the raw query)
 DOES = "cpflow.read.queries.list_activities(as_of=…) over N activities and E events (`cpflow activities --as-of`)"
 BASELINE = "one raw query returning the same rows (each activity's newest move by index seek, joined by id)"
 REQUIRES = ("cpflow.read.queries", "cpflow.read.state")
