@@ -7,6 +7,8 @@ import contextlib
 import datetime as dt
 import gc
 import json
+from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import Select, Text, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
@@ -125,7 +127,7 @@ def list_activities(
     return rows
 
 
-def _driver_rows(session: Session, query: Select) -> list[tuple]:
+def _driver_rows(session: Session, query: Select) -> Sequence[Any]:
     """The query's rows as the driver's own tuples: SQLAlchemy compiles and runs it, but no
     Row object is made per row (3-4% of a listing at 10k and at 100k activities). Only for columns
     that need no result processing (text, and dates and lists converted by the caller)."""
