@@ -206,10 +206,7 @@ def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, 
         lifecycle = _lifecycle_of_text(lifecycle_json)
     else:
         lifecycle = lifecycle_for(lifecycle_json)
-    dest = lifecycle.destination(ident, state, trigger)
-    rule = lifecycle.rules[trigger]
-    if rule.reason_required and not reason:
-        raise BadInput(f"{ident}: {trigger} needs a reason; nothing was written", field="reason")
+    dest, rule = check_move_rule(ident, lifecycle, state, trigger, reason)
     if approval is not None or accounts:  # the database's grants decide (cpflow.read.team)
         login = approval.approved_by if approval is not None else actor
         if sqlite and rules is not None:
@@ -223,7 +220,7 @@ def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, 
         if people and rule.roles:
             _check_roles(ident, trigger, actor, people, rule.roles)
         event_actor = declared_name(people, actor)
-    _check_move_date(ident, at, plan_start, last_at)
+    check_move_date(ident, at, plan_start, last_at)
     view = {"id": ident, "plan": slug, "code": code, "title": title, "state": state, "version": version, "lead": lead,
             "sectors": list(sectors or []), "unit": unit_id, "objective": objective_id, "phase": phase, "due": due}  # fmt: skip
     vetoes = plugins.guard(activity=view, trigger=trigger, source=state, dest=dest,
@@ -272,7 +269,17 @@ def _stale(ident: str, expected: int, version: int, state: str) -> ConflictError
     )
 
 
-def _check_move_date(ident: str, at: dt.date, plan_start: dt.date, last_at: dt.date | None) -> None:
+def check_move_rule(ident: str, lifecycle, state: str, trigger: str, reason: str | None):
+    """The lifecycle's destination for `trigger` from `state` and its rule; BadInput unless the
+    move is allowed from that state with the reason its rule requires."""
+    dest = lifecycle.destination(ident, state, trigger)
+    rule = lifecycle.rules[trigger]
+    if rule.reason_required and not reason:
+        raise BadInput(f"{ident}: {trigger} needs a reason; nothing was written", field="reason")
+    return dest, rule
+
+
+def check_move_date(ident: str, at: dt.date, plan_start: dt.date, last_at: dt.date | None) -> None:
     if at < plan_start:
         raise BadInput(f"{ident}: {at} is before the plan starts ({plan_start})")
     if last_at is not None and at < last_at:
@@ -398,17 +405,12 @@ def measure(
     slug, code = split_id(ident, "indicator")
     actor = require_actor(actor)
     at = check_date(ident, at, now=now or today())
-    number = _parse_value(ident, value)
+    number = parse_value(ident, value)
 
     def work(session: Session) -> MeasureResult:
         plan = find_plan(session, slug)
-        indicator = session.execute(
-            select(Indicator).where(Indicator.plan_id == plan.id, Indicator.code == code)
-        ).scalar_one_or_none()
-        if indicator is None:
-            known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
-            raise unknown("indicator", ident, code, known)
-        _check_period(session, plan, period, ident)
+        indicator = find_indicator(session, plan, ident, code)
+        check_period(session, plan, period, ident)
         login = _authorize(session, ident, actor, plan, f"cpflow submit measure {ident} {value} --by {actor}", (), approval)
         who = actor if approval is not None or login is None else login
         (event_id,) = audit.append(
@@ -428,7 +430,18 @@ def measure(
     return db.write(work)
 
 
-def _parse_value(ident: str, value: str | float) -> float:
+def find_indicator(session: Session, plan: Plan, ident: str, code: str) -> Indicator:
+    """The plan's indicator `code`; BadInput naming the ones it has otherwise."""
+    indicator = session.execute(
+        select(Indicator).where(Indicator.plan_id == plan.id, Indicator.code == code)
+    ).scalar_one_or_none()
+    if indicator is None:
+        known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
+        raise unknown("indicator", ident, code, known)
+    return indicator
+
+
+def parse_value(ident: str, value: str | float) -> float:
     try:
         number = float(value)
     except (TypeError, ValueError):
@@ -438,7 +451,7 @@ def _parse_value(ident: str, value: str | float) -> float:
     return number
 
 
-def _check_period(session: Session, plan: Plan, period: str | None, ident: str) -> None:
+def check_period(session: Session, plan: Plan, period: str | None, ident: str) -> None:
     if period is None:
         return
     keys = [p.key for p in plan.periods]
@@ -453,6 +466,24 @@ class FundResult:
     budget: int | float | None
     received: int | float | None
     event_id: int
+
+
+def check_amounts(ident: str, received: Decimal | None, budget: Decimal | None) -> None:
+    """A funding update gives received, budget or both, each within cpflow's limit."""
+    if received is None and budget is None:
+        raise BadInput(f"{ident}: give the amount received, a revised budget, or both", field="received")
+    for what, amount in (("received", received), ("budget", budget)):
+        if amount is not None and not 0 <= amount <= MAX_AMOUNT:
+            raise BadInput(f"{ident}: {what} must be between 0 and {MAX_AMOUNT:,} (cpflow's limit), got {amount:,}")
+
+
+def find_unit(session: Session, plan: Plan, ident: str, key: str) -> Unit:
+    """The plan's unit `key`; BadInput naming the ones it has otherwise."""
+    unit = session.execute(select(Unit).where(Unit.plan_id == plan.id, Unit.key == key)).scalar_one_or_none()
+    if unit is None:
+        known = list(session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)))
+        raise unknown("unit", ident, key, known)
+    return unit
 
 
 def fund(
@@ -472,19 +503,12 @@ def fund(
     slug, key = split_id(ident, "unit")
     actor = require_actor(actor)
     at = check_date(ident, at, now=now or today())
-    if received is None and budget is None:
-        raise BadInput(f"{ident}: give the amount received, a revised budget, or both", field="received")
-    for what, amount in (("received", received), ("budget", budget)):
-        if amount is not None and not 0 <= amount <= MAX_AMOUNT:
-            raise BadInput(f"{ident}: {what} must be between 0 and {MAX_AMOUNT:,} (cpflow's limit), got {amount:,}")
+    check_amounts(ident, received, budget)
 
     def work(session: Session) -> FundResult:
         plan = find_plan(session, slug)
-        unit = session.execute(select(Unit).where(Unit.plan_id == plan.id, Unit.key == key)).scalar_one_or_none()
-        if unit is None:
-            known = list(session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)))
-            raise unknown("unit", ident, key, known)
-        _check_period(session, plan, period, ident)
+        unit = find_unit(session, plan, ident, key)
+        check_period(session, plan, period, ident)
         login = _authorize(
             session, ident, actor, plan, f"cpflow submit fund {ident} --period {period} --by {actor}", (), approval
         )

@@ -138,8 +138,8 @@ def normalise(draft: Draft) -> Draft:
     if draft.kind == "move" and not _clean(draft.trigger):
         raise BadInput(f"{draft.ident}: name the move (a trigger such as endorse or start)")
     if draft.kind == "measure":
-        # _parse_value reports a missing value (None) as not a number; services types it str | float.
-        value = services._parse_value(draft.ident, (draft.payload or {}).get("value"))  # type: ignore[arg-type]
+        # parse_value reports a missing value (None) as not a number; services types it str | float.
+        value = services.parse_value(draft.ident, (draft.payload or {}).get("value"))  # type: ignore[arg-type]
         draft.payload = {**(draft.payload or {}), "value": value}
     if draft.kind == "fund":
         payload = draft.payload or {}
