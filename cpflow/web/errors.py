@@ -7,6 +7,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from cpflow.errors import BusyError, ConflictError, CpflowError, NotFound
+from cpflow.replay import CacheMismatch
 
 # How to give, in a form, the input a service error names in its `field`.
 FIELD_HINTS = {"actor": "", "reason": " (fill in the reason)", "received": " (give the amount received, a budget or both)"}
@@ -43,6 +44,8 @@ class Throttled(WebError):
 def status_for(exc: Exception) -> int:
     if isinstance(exc, WebError):
         return exc.status
+    if isinstance(exc, CacheMismatch):  # the record was edited beside cpflow: not the request's fault
+        return 500
     if isinstance(exc, NotFound):
         return 404
     if isinstance(exc, ConflictError):
