@@ -197,14 +197,21 @@ def withdraw(c: Context, submission_id, by, fmt) -> None:
 @click.option("--reason", help="A new reason.")
 @click.option("--ref", help="A reference (minutes, report, photo link).")
 @click.option("--comment", help="A note for the lead.")
+@click.option("--value", help="A revised indicator value (a measure submission).")
+@click.option("--period", metavar="KEY", help="A different reporting or budget period (a measure or fund submission).")
+@click.option("--source", help="Where the value comes from (a measure submission; the same as --ref).")
+@click.option("--received", type=Amount(), help="A revised total received (a fund submission).")
+@click.option("--budget", type=Amount(), help="A revised budget (a fund submission).")
 @format_option()
 @pass_ctx
-def resubmit(c: Context, submission_id, by, trigger, at, reason, ref, comment, fmt) -> None:
-    """Revise and resubmit a returned submission (earlier versions are kept)."""
+def resubmit(c: Context, submission_id, by, trigger, at, reason, ref, comment, value, period, source, received, budget,
+             fmt) -> None:  # fmt: skip
+    """Revise and resubmit a returned submission (earlier versions are kept); options not given stay as they were."""
     from cpflow.teams.submissions import Draft
     from cpflow.teams.submissions import resubmit as revise
 
-    row = revise(c.db, submission_id, Draft("move", "", trigger, at, reason, ref, comment), by=by)
+    payload = {"value": value, "period": period, "source": source, "received": received, "budget": budget}
+    row = revise(c.db, submission_id, Draft("move", "", trigger, at, reason, ref, comment, payload), by=by)
     _show(row, fmt, f"resubmitted (revision {row['revision']})")
     if row["status"] != "pending":
         say(f"note: submission {row['id']} is {row['status']}")

@@ -24,9 +24,8 @@ from cpflow.clock import today
 from cpflow.db import Database
 from cpflow.errors import BadInput, ConflictError
 from cpflow.lifecycle import lifecycle_for
-from cpflow.models import Activity, Indicator, Plan, Submission, TransitionEvent, Unit
-from cpflow.money import to_minor
-from cpflow.read.lookup import find_plan, split_id, unknown, unknown_activity
+from cpflow.models import Activity, Plan, Submission, TransitionEvent
+from cpflow.read.lookup import find_plan, split_id, unknown_activity
 from cpflow.read.team import active_account, has_accounts, roles_in, submission_row
 from cpflow.roles import DECIDERS, SUBMITTERS
 
@@ -74,13 +73,12 @@ def _decider(session: Session, login: str | None, plan: Plan, subject: str) -> s
 
 
 def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity | None, str]:
-    """Validate a draft as the service that will record it would; returns its plan, activity and target code."""
+    """Validate a draft with the validators of the service that will record it (cpflow.services),
+    so a submission accepted now can be approved; returns its plan, activity and target code."""
     what = {"measure": "indicator", "fund": "unit"}.get(draft.kind, "activity")
     slug, code = split_id(draft.ident, what)
     plan = find_plan(session, slug)
-    at = draft.at or now
-    if at > now:
-        raise BadInput(f"{draft.ident}: {at} is in the future (today is {now}); record facts when they have happened")
+    at = services.check_date(draft.ident, draft.at, now=now)
     if at < plan.start:
         raise BadInput(f"{draft.ident}: {at} is before the plan starts ({plan.start})")
     activity = None
@@ -91,32 +89,20 @@ def _check(session: Session, draft: Draft, now: dt.date) -> tuple[Plan, Activity
         if activity is None:
             raise unknown_activity(session, plan, draft.ident, code)
     if draft.kind == "move" and activity is not None:
-        lifecycle = lifecycle_for(plan.lifecycle)
-        trigger = draft.trigger or ""
-        lifecycle.destination(draft.ident, activity.state, trigger)  # raises unless allowed from its state
-        if lifecycle.rules[trigger].reason_required and not draft.reason:
-            raise BadInput(f"{draft.ident}: {draft.trigger} needs a reason; nothing was written", field="reason")
+        services.check_move_rule(draft.ident, lifecycle_for(plan.lifecycle), activity.state, draft.trigger or "", draft.reason)
         last = session.scalar(
             select(TransitionEvent.at)
             .where(TransitionEvent.activity_id == activity.id, TransitionEvent.kind == "transition")
             .order_by(TransitionEvent.id.desc())
             .limit(1)
         )
-        if last is not None and at < last:
-            raise BadInput(f"{draft.ident}: {at} is before its last move on {last}; moves are recorded in date order")
-    elif draft.kind in ("move", "comment"):
-        pass  # a comment holds whatever the activity's state
+        services.check_move_date(draft.ident, at, plan.start, last)
     elif draft.kind == "measure":
-        if session.scalar(select(Indicator.id).where(Indicator.plan_id == plan.id, Indicator.code == code)) is None:
-            known = list(session.scalars(select(Indicator.code).where(Indicator.plan_id == plan.id)))
-            raise unknown("indicator", draft.ident, code, known)
-    else:
-        if session.scalar(select(Unit.id).where(Unit.plan_id == plan.id, Unit.key == code)) is None:
-            known = list(session.scalars(select(Unit.key).where(Unit.plan_id == plan.id)))
-            raise unknown("unit", draft.ident, code, known)
-    period = (draft.payload or {}).get("period")
-    if period is not None and period not in {p.key for p in plan.periods}:
-        raise unknown("period", f"{period!r} for {draft.ident}", period, [p.key for p in plan.periods])
+        services.find_indicator(session, plan, draft.ident, code)
+    elif draft.kind == "fund":
+        services.find_unit(session, plan, draft.ident, code)
+    # a comment holds whatever the activity's state
+    services.check_period(session, plan, (draft.payload or {}).get("period"), draft.ident)
     return plan, activity, code
 
 
@@ -140,20 +126,17 @@ def normalise(draft: Draft) -> Draft:
     if draft.kind == "measure":
         # parse_value reports a missing value (None) as not a number; services types it str | float.
         value = services.parse_value(draft.ident, (draft.payload or {}).get("value"))  # type: ignore[arg-type]
-        draft.payload = {**(draft.payload or {}), "value": value}
+        # The submission's ref is the value's source (a revision changes ref); the payload mirrors it.
+        draft.payload = {**(draft.payload or {}), "value": value, "source": draft.ref}
     if draft.kind == "fund":
         payload = draft.payload or {}
-        if payload.get("received") is None and payload.get("budget") is None:
-            raise BadInput(f"{draft.ident}: give the amount received, a revised budget, or both", field="received")
+        services.check_amounts(draft.ident, _decimal(payload.get("received")), _decimal(payload.get("budget")))
         if not payload.get("period"):
             raise BadInput(f"{draft.ident}: a funding update names its period")
         # Amounts kept as text of the Decimal, so nothing passes through a float.
         draft.payload = {
             k: (str(Decimal(str(v))) if k in ("received", "budget") and v is not None else v) for k, v in payload.items()
         }
-        for key in ("received", "budget"):
-            if draft.payload.get(key) is not None:
-                to_minor(Decimal(draft.payload[key]))
     return draft
 
 
@@ -222,13 +205,17 @@ def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, 
         if submission.status not in ("pending", "returned"):
             raise BadInput(f"{label} is {submission.status}; only a pending or returned submission is revised")
         at = draft.at or submission.at
+        changes = _payload_changes(submission, draft, label)
+        source = changes.pop("source", None)
+        if source is not None and draft.ref is not None and source != draft.ref:
+            raise BadInput(f"{label}: a value's source is its reference; give the source or the ref, not both")
+        ref = draft.ref if draft.ref is not None else source if source is not None else submission.ref
         revised = normalise(
             Draft(
                 submission.kind, f"{plan.slug}:{submission.target}", draft.trigger or submission.trigger,
-                at, draft.reason if draft.reason is not None else submission.reason,
-                draft.ref if draft.ref is not None else submission.ref,
+                at, draft.reason if draft.reason is not None else submission.reason, ref,
                 draft.comment if draft.comment is not None or submission.kind != "comment" else submission.comment,
-                {**submission.payload, **(draft.payload or {})},
+                {**submission.payload, **changes},
             )
         )  # fmt: skip
         _, activity, _ = _check(session, revised, day)
@@ -247,6 +234,21 @@ def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, 
         return submission_row(submission, plan.slug)
 
     return db.write(work)
+
+
+# What a revision may change in each kind's payload: the keys its submit command and API take.
+REVISABLE = {"measure": ("value", "period", "source"), "fund": ("period", "received", "budget")}
+
+
+def _payload_changes(submission: Submission, draft: Draft, label: str) -> dict[str, Any]:
+    """The payload keys a revision gives (None: unchanged); BadInput for a key its kind does not have."""
+    changes = {k: v for k, v in (draft.payload or {}).items() if v is not None}
+    allowed = REVISABLE.get(submission.kind, ())
+    for key in changes:
+        if key not in allowed:
+            what = f"its fields are {', '.join(allowed)}" if allowed else "only its date, reason, reference and comment change"
+            raise BadInput(f"{label} is a {submission.kind} submission: {key} is not revised ({what}); nothing was written")
+    return changes
 
 
 def return_submission(db: Database, submission_id: int, *, by: str | None, comment: str | None) -> dict[str, Any]:
@@ -337,7 +339,7 @@ def approve(
             _record_comment(db, ident, submitter, at, comment, ref, approval)
         elif kind == "measure":
             services.measure(db, ident, payload["value"], actor=submitter, at=at, period=payload.get("period"),
-                             source=payload.get("source") or ref, now=now, approval=approval)  # fmt: skip
+                             source=ref, now=now, approval=approval)  # fmt: skip
         else:
             services.fund(db, ident, period=payload["period"], actor=submitter, at=at, reason=reason, now=now,
                           received=_decimal(payload.get("received")), budget=_decimal(payload.get("budget")),

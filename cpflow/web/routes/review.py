@@ -17,7 +17,7 @@ from cpflow.read.team import STATUSES
 from cpflow.web.auth import Access, Viewer, plan_access, require_decider, require_submitter, signed_in
 from cpflow.web.errors import PageNotFound, message_for, status_for
 from cpflow.web.render import json_response, page
-from cpflow.web.routes.common import date_param, text_param
+from cpflow.web.routes.common import amount_param, date_param, text_param
 
 pages = APIRouter(tags=["review"])
 api = APIRouter(tags=["review"])
@@ -33,6 +33,12 @@ class Revision(BaseModel):
     reason: str | None = Field(None, max_length=2000)
     ref: str | None = Field(None, max_length=2000)
     comment: str | None = Field(None, max_length=2000)
+    # The keys a measure or fund submission takes (records.MeasureIn, FundIn); absent: unchanged.
+    value: str | float | None = None
+    period: str | None = None
+    source: str | None = Field(None, max_length=2000)
+    received: str | float | None = None
+    budget: str | float | None = None
 
 
 def submission_access(request: Request, submission_id: int, viewer: Viewer) -> Access:
@@ -99,8 +105,14 @@ def resubmit(request: Request, access: Access, submission_id: int, body: Revisio
     from cpflow.teams.submissions import resubmit as revise
 
     require_submitter(access, "resubmitting")
+    payload = {
+        "value": None if body.value is None else str(body.value), "period": text_param(body.period),
+        "source": text_param(body.source),
+        "received": amount_param("received", None if body.received is None else str(body.received)),
+        "budget": amount_param("budget", None if body.budget is None else str(body.budget)),
+    }  # fmt: skip
     draft = Draft("move", "", text_param(body.trigger), date_param("at", body.at), text_param(body.reason),
-                  text_param(body.ref), text_param(body.comment))  # fmt: skip
+                  text_param(body.ref), text_param(body.comment), payload)  # fmt: skip
     return revise(request.app.state.db, submission_id, draft, by=access.viewer.login)
 
 
