@@ -101,6 +101,7 @@ RESUBMIT_REFUSED = {
     "a value on a fund": (FUND, ("--value", "3"), "value is not revised"),
     "an amount on a measure": (MEASURE, ("--received", "3"), "received is not revised"),
     "an amount on a move": (MOVE, ("--budget", "3"), "budget is not revised"),
+    "a trigger on a comment": (COMMENT, ("--trigger", "start"), "trigger is not revised"),
     "move to one needing a reason": (MOVE, ("--trigger", "drop"), "needs a reason"),
     "move in the future": (MOVE, ("--at", TOMORROW), "in the future"),
     "comment before the plan": (COMMENT, ("--at", "2021-12-31"), "before the plan starts"),

@@ -236,18 +236,21 @@ def resubmit(db: Database, submission_id: int, draft: Draft, *, by: str | None, 
     return db.write(work)
 
 
-# What a revision may change in each kind's payload: the keys its submit command and API take.
-REVISABLE = {"measure": ("value", "period", "source"), "fund": ("period", "received", "budget")}
+# What a revision may change besides its date, reason, reference and comment: the keys its
+# submit command and API take.
+REVISABLE = {"move": ("trigger",), "comment": (), "measure": ("value", "period", "source"),
+             "fund": ("period", "received", "budget")}  # fmt: skip
 
 
 def _payload_changes(submission: Submission, draft: Draft, label: str) -> dict[str, Any]:
-    """The payload keys a revision gives (None: unchanged); BadInput for a key its kind does not have."""
+    """The payload keys a revision gives (None: unchanged); BadInput for a key (or a trigger) its kind does not have."""
     changes = {k: v for k, v in (draft.payload or {}).items() if v is not None}
-    allowed = REVISABLE.get(submission.kind, ())
-    for key in changes:
+    allowed = REVISABLE[submission.kind]
+    for key in (*(["trigger"] if draft.trigger is not None else []), *changes):
         if key not in allowed:
-            what = f"its fields are {', '.join(allowed)}" if allowed else "only its date, reason, reference and comment change"
-            raise BadInput(f"{label} is a {submission.kind} submission: {key} is not revised ({what}); nothing was written")
+            also = "".join(f"{k}, " for k in allowed)
+            raise BadInput(f"{label} is a {submission.kind} submission: {key} is not revised (it revises {also}its date, "
+                           "reason, reference and comment); nothing was written")  # fmt: skip
     return changes
 
 
