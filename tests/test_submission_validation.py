@@ -218,3 +218,21 @@ def test_the_api_resubmit_takes_the_submit_keys_and_validates_them(api):
     assert _measurements(api.url)[-1] == (4.0, "new source", "years-1-2")
     budgets = {(b["received"], b["budget"]) for b in api.budgets() if b["period"] == "years-1-2"}
     assert budgets == {(45000, 120000)}
+
+
+def test_the_page_revises_a_returned_value_and_its_source(api, web):
+    value = _returned(api, MEASURE_API, {"value": 2, "at": "2022-09-01", "period": "years-1-2", "source": "old"})
+    member = web.client("mo")
+    page = member.get("/plans/mini/review").text
+    assert f'id="rv-{value}" name="value" inputmode="decimal" value="2.0"' in page
+    assert f'id="rf-{value}" name="ref" value="old"' in page
+    before = snapshot(api.url)
+    refused = member.post(f"/plans/mini/review/{value}/resubmit", data={"value": "1e400", "csrf_token": member.csrf},
+                          follow_redirects=False)  # fmt: skip
+    assert refused.status_code == 400 and "finite number" in refused.text
+    assert snapshot(api.url) == before
+    sent = member.post(f"/plans/mini/review/{value}/resubmit", data={"value": "5", "ref": "Q3 survey",
+                       "csrf_token": member.csrf}, follow_redirects=False)  # fmt: skip
+    assert sent.status_code == 303, sent.text
+    assert api("lea", f"/api/v1/submissions/{value}/approve", {}).status_code == 200
+    assert _measurements(api.url)[-1] == (5.0, "Q3 survey", "years-1-2")

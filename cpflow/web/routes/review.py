@@ -264,7 +264,9 @@ def withdraw_form(request: Request, submission_id: int, access: Access = Depends
 @pages.post("/plans/{plan}/review/{submission_id}/resubmit", include_in_schema=False)
 def resubmit_form(
     request: Request, submission_id: int, access: Access = Depends(plan_access), trigger: str = Form(""), at: str = Form(""),
-    reason: str = Form(""), ref: str = Form(""), comment: str = Form(""),
+    reason: str = Form(""), ref: str = Form(""), comment: str = Form(""), value: str = Form(""), received: str = Form(""),
+    budget: str = Form(""),
 ):  # fmt: skip
-    body = Revision(trigger=trigger[:40] or None, at=at or None, reason=reason, ref=ref, comment=comment)
+    body = Revision(trigger=trigger[:40] or None, at=at or None, reason=reason, ref=ref, comment=comment,
+                    value=value.strip() or None, received=received or None, budget=budget or None)  # fmt: skip
     return _one(request, access, submission_id, "resubmitted", resubmit, body)
