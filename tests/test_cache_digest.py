@@ -205,9 +205,10 @@ def test_a_restore_keeps_the_digests_and_every_read_answering(cpflow, recorded, 
 
 
 def test_a_database_from_before_the_digests_gets_them_from_init(cpflow, recorded):
-    """A 0003 database (the schema before cache_digests) is upgraded by `cpflow init`, which
+    """A 0003 database (the schema before cache_digests and the log's moves index) is upgraded by `cpflow init`, which
     records each plan's digest; until then reads ask for `init`."""
     execute(recorded, "DROP TABLE cache_digests")
+    execute(recorded, "DROP INDEX ix_events_activity_moves")
     execute(recorded, "UPDATE alembic_version SET version_num = '0003'")
     result = cpflow("check", "--plan", "rec")
     assert result.exit_code == 2 and "run `cpflow init`" in result.stderr, result.output
