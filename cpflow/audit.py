@@ -89,6 +89,25 @@ def append(
     seq, prev = head if head is not None else connection.execute(_HEAD).one()
     first = seq + 1
     batch: list[dict] = []
+    for row in chained_rows(facts, seq, prev, recorded_at):
+        batch.append(row)
+        if len(batch) == APPEND_CHUNK:
+            connection.execute(_INSERT, batch)
+            batch = []
+        seq, prev = row["id"], row["hash"]
+    if batch:
+        connection.execute(_INSERT, batch[0] if len(batch) == 1 else batch)
+    if seq >= first:
+        # On PostgreSQL writers hold no UPDATE on chain_head: the owner's function moves it (db.py, migration 0002).
+        move_head = _ADVANCE_HEAD if connection.dialect.name == "postgresql" else _MOVE_HEAD
+        connection.execute(move_head, {"h_seq": seq, "h_hash": prev})
+    return range(first, seq + 1)
+
+
+def chained_rows(facts: Iterable[Fact], seq: int, prev: str, recorded_at: str) -> Iterator[dict]:
+    """The event rows that chain `facts` after the head (`seq`, `prev`): each with its id,
+    canonical fields, `prev_hash` and `hash`, `at` as the date itself. The last row's id and
+    hash are the new head. append inserts them; a move on the driver's cursor inserts its one."""
     for fact in facts:
         seq += 1
         data = canonical_json(fact.data) if fact.data is not None else None
@@ -99,18 +118,8 @@ def append(
         digest = chain_hash(prev, canonical_bytes(values))
         row = dict(zip(CANONICAL_FIELDS, values))
         row.update(at=fact.at, prev_hash=prev, hash=digest)
-        batch.append(row)
+        yield row
         prev = digest
-        if len(batch) == APPEND_CHUNK:
-            connection.execute(_INSERT, batch)
-            batch = []
-    if batch:
-        connection.execute(_INSERT, batch[0] if len(batch) == 1 else batch)
-    if seq >= first:
-        # On PostgreSQL writers hold no UPDATE on chain_head: the owner's function moves it (db.py, migration 0002).
-        move_head = _ADVANCE_HEAD if connection.dialect.name == "postgresql" else _MOVE_HEAD
-        connection.execute(move_head, {"h_seq": seq, "h_hash": prev})
-    return range(first, seq + 1)
 
 
 @dataclass(frozen=True)

@@ -231,16 +231,14 @@ def _move_on_driver(cursor, statements: _MoveStatements, ident: str, slug: str, 
     if cursor.rowcount != 1:
         raise ConflictError(f"{ident} changed while this move was being made; nothing was written — retry")
     failpoint("move:after-update")
-    # One event, chained exactly as cpflow.audit.append chains it.
-    seq = head_seq + 1
-    data = audit.canonical_json(approval.data) if approval is not None else None
-    values = (seq, "transition", plan_id, activity_id, trigger, state, dest, event_actor, at.isoformat(),
-              audit.utc_now(), reason, ref, data)  # fmt: skip
-    digest = audit.chain_hash(head_hash, audit.canonical_bytes(values))
-    event = dict(zip(audit.CANONICAL_FIELDS, values))
-    event.update(prev_hash=head_hash, hash=digest)
-    if not sqlite:
-        event["at"] = at
+    # One event, chained by the function cpflow.audit.append chains with.
+    fact = Fact("transition", event_actor, at, plan_id=plan_id, activity_id=activity_id, trigger=trigger,
+                from_state=state, to_state=dest, reason=reason, ref=ref,
+                data=approval.data if approval is not None else None)  # fmt: skip
+    (event,) = audit.chained_rows([fact], head_seq, head_hash, audit.utc_now())
+    if sqlite:  # the ISO text SQLAlchemy's Date type would have stored
+        event["at"] = at.isoformat()
+    seq, digest = event["id"], event["hash"]
     cursor.execute(*statements.insert(event))
     cursor.execute(*statements.head({"h_seq": seq, "h_hash": digest}))
     if approval is not None:
