@@ -245,7 +245,7 @@ def test_concurrent_moves_from_threads_each_record_once_on_one_chain(plans):
 
 def test_an_account_database_decides_by_its_grants_on_the_driver_path(team):
     """With accounts, a move is authorised against them (cpflow.read.team), not the plan's people
-    (tests/test_h4_one_move_path.py has every refusal and approval)."""
+    (tests/test_move_one_path.py has every refusal and approval)."""
     refused = team("move", "mini:1.1", "endorse", "--by", "mo")
     assert refused.exit_code == 2 and "Traceback" not in refused.output, refused.output
     assert "cpflow submit mini:1.1 endorse --by mo" in refused.stderr

@@ -1,4 +1,4 @@
-"""What type-checking the engine found (h6): a bound declared on a text setting."""
+"""What type-checking the engine found: a minimum or maximum declared on a text or list setting is a declaration problem, not a crash."""
 
 from cpflow.rules import Option, Rule
 from cpflow.rules.engine import RuleRegistry
