@@ -210,12 +210,15 @@ def test_a_member_revises_a_returned_funding_update_on_the_page(web):
     (pending,) = lead.get("/api/v1/plans/mini/submissions").json()
     _api(lead, f"/api/v1/submissions/{pending['id']}/return", {"comment": "which donor?"})
     page = member.get("/plans/mini/review").text
-    assert _revise_forms(page) == {pending["id"]} and "To change the amounts, withdraw this one" in page
+    assert _revise_forms(page) == {pending["id"]} and 'name="received"' in page and 'name="budget"' in page
     revised = member.post(f"/plans/mini/review/{pending['id']}/resubmit", data={"reason": "ECHO second tranche",
-                          "csrf_token": member.csrf}, follow_redirects=False)  # fmt: skip
+                          "received": "35,000", "csrf_token": member.csrf}, follow_redirects=False)  # fmt: skip
     assert revised.status_code == 303
     (row,) = lead.get("/api/v1/plans/mini/submissions").json()
     assert (row["status"], row["revision"], row["reason"], row["at"]) == ("pending", 2, "ECHO second tranche", "2022-10-01")
+    assert _api(lead, f"/api/v1/submissions/{row['id']}/approve")["status"] == "approved"
+    (unit,) = lead.get("/api/v1/plans/mini/funding").json()
+    assert [(b["period"], b["received"]) for b in unit["budgets"]] == [("years-1-2", 35000)]
 
 
 @pytest.mark.parametrize("built", ["sqlite"], indirect=True)
