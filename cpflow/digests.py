@@ -112,20 +112,19 @@ def record(conn: Connection, plan_ids: Collection[int] = ()) -> None:
     now = compute(conn, plan_ids)
     held = set(stored(conn, plan_ids))
     values = [{"b_plan": i, "b_rows": now.get(i, (0, 0))[0], "b_digest": now.get(i, (0, 0))[1]} for i in sorted(plan_ids)]
-    table = CacheDigest.__table__
     # Updated in place, never deleted: writers hold no DELETE (docs/postgresql.md).
     changed = [v for v in values if v["b_plan"] in held]
     if changed:
         conn.execute(
-            update(table)
-            .where(table.c.plan_id == bindparam("b_plan"), table.c.tbl == TABLE)
+            update(CacheDigest)
+            .where(CacheDigest.plan_id == bindparam("b_plan"), CacheDigest.tbl == TABLE)
             .values(rows=bindparam("b_rows"), digest=bindparam("b_digest")),
             changed,
         )
     new = [{"plan_id": v["b_plan"], "tbl": TABLE, "rows": v["b_rows"], "digest": v["b_digest"]} for v in values
            if v["b_plan"] not in held]  # fmt: skip
     if new:
-        conn.execute(insert(table), new)
+        conn.execute(insert(CacheDigest), new)
 
 
 def difference(found: Mapping[K, tuple[int, int]], recorded: Mapping[K, tuple[int, int]], names: Mapping[K, str],
