@@ -20,7 +20,6 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from hashlib import blake2b
-from typing import TypeVar
 
 from sqlalchemy import JSON, Boolean, Connection, Integer, Select, Text, bindparam, cast, insert, select, update
 from sqlalchemy.sql import ColumnElement
@@ -33,16 +32,15 @@ TABLE = "activities"
 COLUMNS: tuple[str, ...] = tuple(c.name for c in Activity.__table__.columns if c.name not in ("state", "version", "position"))
 _MASK = (1 << 64) - 1
 _CHUNK = 5_000
-K = TypeVar("K")  # how a plan is named: its id (writes, verify) or its slug (the frames)
 
 
 class Digests:
-    """Rows and digest per plan key, summed from driver rows one at a time (see the module doc)."""
+    """Rows and digest per plan id, summed from driver rows one at a time (see the module doc)."""
 
     def __init__(self) -> None:
-        self.totals: dict[object, list[int]] = {}
+        self.totals: dict[int, list[int]] = {}
 
-    def add(self, key: object, values: Sequence[object]) -> None:
+    def add(self, key: int, values: Sequence[object]) -> None:
         """Take in one row's content values (in `COLUMNS` order) for the plan `key`."""
         text = "\x1f".join(map(str, values)).encode("utf-8", "surrogatepass")
         total = self.totals.get(key)
@@ -51,8 +49,8 @@ class Digests:
         total[0] += 1
         total[1] += int.from_bytes(blake2b(text, digest_size=8).digest(), "little")
 
-    def result(self) -> dict[object, tuple[int, int]]:
-        """key -> (rows, digest as a signed 64-bit integer, as the column stores it)."""
+    def result(self) -> dict[int, tuple[int, int]]:
+        """plan id -> (rows, digest as a signed 64-bit integer, as the column stores it)."""
         return {key: (rows, _signed(total & _MASK)) for key, (rows, total) in self.totals.items()}
 
 
@@ -91,7 +89,7 @@ def compute(conn: Connection, plan_ids: Collection[int] = ()) -> dict[int, tuple
                 digests.add(row[0], row[1:])
     finally:
         cursor.close()
-    return {int(key): value for key, value in digests.result().items()}  # type: ignore[call-overload]
+    return digests.result()
 
 
 def stored(conn: Connection, plan_ids: Collection[int] = ()) -> dict[int, tuple[int, int]]:
@@ -127,10 +125,10 @@ def record(conn: Connection, plan_ids: Collection[int] = ()) -> None:
         conn.execute(insert(CacheDigest), new)
 
 
-def difference(found: Mapping[K, tuple[int, int]], recorded: Mapping[K, tuple[int, int]], names: Mapping[K, str],
-               plan_ids: Iterable[K]) -> str | None:  # fmt: skip
+def difference(found: Mapping[int, tuple[int, int]], recorded: Mapping[int, tuple[int, int]], names: Mapping[int, str],
+               plan_ids: Iterable[int]) -> str | None:  # fmt: skip
     """The first plan whose activities (`found`) differ from their recorded digest, as one line."""
-    for plan_id in sorted(plan_ids, key=lambda i: str(names.get(i, ""))):
+    for plan_id in sorted(plan_ids, key=lambda i: names.get(i, "")):
         have, want = found.get(plan_id, (0, 0)), recorded.get(plan_id, (0, 0))
         if have == want:
             continue
@@ -148,7 +146,13 @@ def check(conn: Connection, plan_ids: Collection[int] = ()) -> None:
     their recorded digests: one read of the content columns, hashed."""
     names = dict(conn.execute(select(Plan.id, Plan.slug)).all())
     ids = list(plan_ids) or list(names)
-    problem = difference(compute(conn, ids), stored(conn, ids), names, ids)
+    check_found(conn, compute(conn, ids), {i: names[i] for i in ids if i in names})
+
+
+def check_found(conn: Connection, found: Mapping[int, tuple[int, int]], names: Mapping[int, str]) -> None:
+    """Raise CacheMismatch when the digests a read computed (`found`, for the plans in `names`)
+    differ from the recorded ones."""
+    problem = difference(found, stored(conn, list(names)), names, names)
     if problem:
         raise mismatch(problem)
 

@@ -70,7 +70,6 @@ from cpflow.errors import NotFound
 from cpflow.models import (
     Activity,
     BudgetLine,
-    CacheDigest,
     ChecklistItem,
     Indicator,
     Measurement,
@@ -267,7 +266,7 @@ _DIGEST_ONLY = ("plan_id", "description", "objective_id", "unit_id", "schedule",
 
 
 def _digest_rows(found: digests.Digests):
-    """A `rows_to` callback adding each fetched activity row to `found`, keyed by plan slug."""
+    """A `rows_to` callback adding each fetched activity row to `found`, keyed by plan id."""
     picks: list = []
 
     def take(names: list[str], rows: list[tuple]) -> None:
@@ -275,7 +274,7 @@ def _digest_rows(found: digests.Digests):
             label = {name: f"digest_{name}" if name in _DIGEST_ONLY else _DIGEST_LABELS.get(name, name)
                      for name in digests.COLUMNS}  # fmt: skip
             picks.append(itemgetter(*(names.index(label[name]) for name in digests.COLUMNS)))
-        plan, content, add = names.index("plan"), picks[0], found.add
+        plan, content, add = names.index("digest_plan_id"), picks[0], found.add
         for row in rows:
             add(row[plan], content(row))
 
@@ -284,14 +283,8 @@ def _digest_rows(found: digests.Digests):
 
 def _check_digests(conn, started, found: digests.Digests) -> None:
     """Refuse activities whose content differs from the digest the last write recorded."""
-    recorded = {slug: (rows, digest) for slug, rows, digest in conn.execute(
-        select(Plan.slug, CacheDigest.rows, CacheDigest.digest)
-        .join(CacheDigest, and_(CacheDigest.plan_id == Plan.id, CacheDigest.tbl == digests.TABLE)).where(started)
-    )}  # fmt: skip
-    slugs = conn.execute(select(Plan.slug).where(started)).scalars().all()
-    problem = digests.difference(found.result(), recorded, {slug: slug for slug in slugs}, slugs)
-    if problem:
-        raise digests.mismatch(problem)
+    names = dict(conn.execute(select(Plan.id, Plan.slug).where(started)).all())
+    digests.check_found(conn, found.result(), names)
 
 
 def _events(conn, started, as_of: dt.date, names: dict) -> pd.DataFrame:
